@@ -1,0 +1,39 @@
+{{/* Chart name, overridable. */}}
+{{- define "qdrant.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: <release>-redis unless the release name already contains it. */}}
+{{- define "qdrant.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Selector labels: name, instance and component only. */}}
+{{- define "qdrant.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "qdrant.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: vector-store
+{{- end -}}
+
+{{/* Common labels. */}}
+{{- define "qdrant.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "qdrant.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: visual-search
+{{- end -}}
+
+{{/* Name of the Secret holding the password. */}}
+{{- define "qdrant.secretName" -}}
+{{- default (include "qdrant.fullname" .) .Values.apiKey.existingSecret -}}
+{{- end -}}
