@@ -1,0 +1,75 @@
+"""kopf handlers of CatalogSource: translate events into CatalogService calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from visualsearch_operator import constants as c
+from visualsearch_operator.handlers.common import context, phase_event, plain, reporting
+
+
+def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: Any) -> None:
+    ctx = context(memo)
+    raw = plain(body)
+    decision = reporting(
+        ctx, raw, lambda: ctx.sources.reconcile(raw), lambda exc: ctx.sources.fail(raw, exc)
+    )
+    if decision is not None and decision.launched:
+        why = f"schedule slot {decision.slot:%Y-%m-%d %H:%M}" if decision.slot else "spec changed"
+        ctx.events.normal(raw, "SyncStarted", f"launched Job {decision.job_name} ({why})")
+        logger.info("launched %s", decision.job_name)
+
+
+@kopf.on.create(c.GROUP, c.VERSION, c.SOURCE_PLURAL)
+def source_create(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """A new source: index it once its index serves."""
+    _reconcile(body, memo, logger)
+
+
+@kopf.on.update(c.GROUP, c.VERSION, c.SOURCE_PLURAL, field="spec")
+def source_update(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """A changed source: a new spec hash, so a new Job (an unchanged hash launches nothing)."""
+    _reconcile(body, memo, logger)
+
+
+@kopf.on.resume(c.GROUP, c.VERSION, c.SOURCE_PLURAL)
+def source_resume(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """Operator restarted: adopt the Job a previous run launched, or launch the missing one."""
+    _reconcile(body, memo, logger)
+
+
+@kopf.timer(c.GROUP, c.VERSION, c.SOURCE_PLURAL, interval=30, initial_delay=30, idle=15)
+def source_schedule(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """Every 30 s: launch a scheduled re-sync when a slot has passed; catch up on status."""
+    _reconcile(body, memo, logger)
+
+
+@kopf.on.delete(c.GROUP, c.VERSION, c.SOURCE_PLURAL)
+def source_delete(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """Remove the source's Jobs; the products it indexed stay (delete them through the API)."""
+    removed = context(memo).sources.cleanup(plain(body))
+    logger.info("deleted %s", ", ".join(removed) or "nothing")
+
+
+@kopf.on.event(
+    "batch", "v1", "jobs", labels={c.LABEL_SOURCE: kopf.PRESENT, c.LABEL_MANAGED_BY: c.MANAGED_BY}
+)
+def source_job_event(labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **_: Any) -> None:
+    """A sync Job moved (pod started, finished, failed): copy its progress into the source."""
+    if not namespace:
+        return
+    ctx = context(memo)
+    before = ctx.kube.get(c.API_VERSION, c.SOURCE_KIND, namespace, labels[c.LABEL_SOURCE])
+    if before is None or before["metadata"].get("deletionTimestamp"):
+        return
+    status = ctx.sources.refresh_status(before)
+    if status is not None:
+        phase_event(
+            ctx,
+            before,
+            (before.get("status") or {}).get("phase"),
+            status["phase"],
+            status.get("message", ""),
+        )

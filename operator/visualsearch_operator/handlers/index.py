@@ -1,0 +1,106 @@
+"""kopf handlers of VisualSearchIndex: translate events into IndexService calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from visualsearch_operator import constants as c
+from visualsearch_operator.handlers.common import context, phase_event, plain, reporting
+
+CHILD_LABELS: dict[str, Any] = {
+    c.LABEL_INDEX: kopf.PRESENT,
+    c.LABEL_MANAGED_BY: c.MANAGED_BY,
+}
+
+
+def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: Any) -> None:
+    ctx = context(memo)
+    raw = plain(body)
+    old_phase = (raw.get("status") or {}).get("phase")
+    result = reporting(
+        ctx, raw, lambda: ctx.indexes.reconcile(raw), lambda exc: ctx.indexes.fail(raw, exc)
+    )
+    if result.applied:
+        ctx.events.normal(
+            raw,
+            "Applied",
+            f"applied {len(result.applied)} object(s): {', '.join(result.applied[:8])}",
+        )
+    if result.pruned:
+        ctx.events.normal(raw, "Pruned", f"removed {', '.join(result.pruned)}")
+    phase_event(ctx, raw, old_phase, result.status.get("phase"), result.status.get("message", ""))
+    logger.info(
+        "reconciled: %d applied, %d pruned, phase %s",
+        len(result.applied),
+        len(result.pruned),
+        result.status.get("phase"),
+    )
+
+
+@kopf.on.create(c.GROUP, c.VERSION, c.INDEX_PLURAL)
+def index_create(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """A new index: stand up its stores and services."""
+    _reconcile(body, memo, logger)
+
+
+@kopf.on.update(c.GROUP, c.VERSION, c.INDEX_PLURAL, field="spec")
+def index_update(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """A changed spec: converge the children to it."""
+    _reconcile(body, memo, logger)
+
+
+@kopf.on.resume(c.GROUP, c.VERSION, c.INDEX_PLURAL)
+def index_resume(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """Operator restarted: converge whatever a previous run left half-done."""
+    _reconcile(body, memo, logger)
+
+
+@kopf.timer(c.GROUP, c.VERSION, c.INDEX_PLURAL, interval=60, initial_delay=60, idle=30)
+def index_drift(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """Every minute: put back what someone changed or deleted by hand."""
+    status = body.get("status") or {}
+    generation = body.get("metadata", {}).get("generation")
+    if status.get("phase") == c.PHASE_FAILED and status.get("observedGeneration") == generation:
+        return  # the spec was rejected; only a new generation can change that
+    _reconcile(body, memo, logger)
+
+
+@kopf.on.delete(c.GROUP, c.VERSION, c.INDEX_PLURAL)
+def index_delete(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """Remove what the index created; keep volumes and credentials when ``retainData`` is set."""
+    removed = context(memo).indexes.cleanup(plain(body))
+    logger.info("deleted %d object(s): %s", len(removed), ", ".join(removed))
+
+
+def _child_changed(labels: kopf.Labels, namespace: str | None, memo: kopf.Memo) -> None:
+    if not namespace:
+        return
+    ctx = context(memo)
+    refreshed = ctx.indexes.refresh_by_name(namespace, labels[c.LABEL_INDEX])
+    if refreshed is not None:
+        before, status = refreshed
+        phase_event(
+            ctx,
+            before,
+            (before.get("status") or {}).get("phase"),
+            status["phase"],
+            status.get("message", ""),
+        )
+
+
+@kopf.on.event("apps", "v1", "deployments", labels=CHILD_LABELS)
+def index_deployment_event(
+    labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **_: Any
+) -> None:
+    """A Deployment of an index changed (replicas became ready or not): refresh its status."""
+    _child_changed(labels, namespace, memo)
+
+
+@kopf.on.event("apps", "v1", "statefulsets", labels=CHILD_LABELS)
+def index_statefulset_event(
+    labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **_: Any
+) -> None:
+    """A store's StatefulSet changed: refresh the index's status."""
+    _child_changed(labels, namespace, memo)

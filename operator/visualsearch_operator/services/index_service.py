@@ -1,0 +1,298 @@
+"""Reconcile a VisualSearchIndex: validate → build → adopt/apply → prune → report status."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from visualsearch_operator import constants as c
+from visualsearch_operator.builders.common import Capabilities, Owner
+from visualsearch_operator.builders.index import build_index_manifests
+from visualsearch_operator.builders.platform import component_name
+from visualsearch_operator.builders.stores import (
+    CREDENTIAL_KEYS,
+    build_credentials,
+    credentials_secret_name,
+    store_name,
+)
+from visualsearch_operator.exceptions import DependencyNotReadyError, OperatorError
+from visualsearch_operator.kube import KubeClient, Obj
+from visualsearch_operator.services import status as st
+from visualsearch_operator.spec import IndexSpec, parse_index_spec
+
+OWNED_KINDS: tuple[tuple[str, str], ...] = (
+    ("v1", "ConfigMap"),
+    ("v1", "Service"),
+    ("apps/v1", "StatefulSet"),
+    ("apps/v1", "Deployment"),
+    ("networking.k8s.io/v1", "Ingress"),
+)
+"""Kinds always built for an index; the HPA, Middleware and HTTPRoute depend on the cluster."""
+
+
+@dataclass
+class ReconcileResult:
+    """What a reconcile did, for events and logs."""
+
+    applied: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    status: dict[str, Any] = field(default_factory=dict)
+
+
+def _ref(obj: Obj) -> str:
+    return f"{obj['kind']}/{obj['metadata']['name']}"
+
+
+@dataclass
+class IndexService:
+    """Drives one index's children toward its spec; safe to run any number of times."""
+
+    kube: KubeClient
+    retry_delay: float = 15.0
+
+    def capabilities(self) -> Capabilities:
+        """Which optional APIs the cluster serves (read fresh each time: CRDs come and go)."""
+        self.kube.forget_discovery()
+        hpa = (
+            "autoscaling/v2"
+            if "HorizontalPodAutoscaler" in self.kube.served_kinds("autoscaling/v2")
+            else "autoscaling/v2beta2"
+        )
+        return Capabilities(
+            hpa_api_version=hpa,
+            traefik_middleware="Middleware" in self.kube.served_kinds("traefik.io/v1alpha1"),
+            gateway_api="HTTPRoute" in self.kube.served_kinds("gateway.networking.k8s.io/v1"),
+        )
+
+    def owned_kinds(self, caps: Capabilities) -> list[tuple[str, str]]:
+        """Every (apiVersion, kind) this cluster can hold for an index."""
+        kinds = [*OWNED_KINDS, (caps.hpa_api_version, "HorizontalPodAutoscaler")]
+        if caps.traefik_middleware:
+            kinds.append(("traefik.io/v1alpha1", "Middleware"))
+        if caps.gateway_api:
+            kinds.append(("gateway.networking.k8s.io/v1", "HTTPRoute"))
+        return kinds
+
+    def reconcile(self, body: Obj) -> ReconcileResult:
+        """Apply everything the spec asks for, remove what it no longer asks for, report status."""
+        meta = body["metadata"]
+        owner = Owner(c.INDEX_KIND, meta["name"], meta["namespace"], meta["uid"])
+        spec = parse_index_spec(body.get("spec") or {})
+        self._check_user_secrets(owner.namespace, spec)
+        result = ReconcileResult()
+        if not body.get("status", {}).get("phase"):
+            self.write_status(
+                owner.namespace,
+                owner.name,
+                {"phase": c.PHASE_PENDING, "message": "creating objects"},
+            )
+        self._ensure_credentials(owner)
+        caps = self.capabilities()
+        desired = build_index_manifests(owner, spec, caps)
+        for manifest in desired:
+            _, changed = self.kube.apply(manifest)
+            if changed:
+                result.applied.append(_ref(manifest))
+        wanted = {(m["kind"], m["metadata"]["name"]) for m in desired}
+        for obj in self._owned(owner, caps):
+            if (obj["kind"], obj["metadata"]["name"]) not in wanted:
+                self.kube.delete(
+                    obj["apiVersion"], obj["kind"], owner.namespace, obj["metadata"]["name"]
+                )
+                result.pruned.append(_ref(obj))
+        result.status = self.refresh_status(body, spec, reconciled=True)
+        return result
+
+    def _check_user_secrets(self, namespace: str, spec: IndexSpec) -> None:
+        """External stores' Secrets must exist before pods can start; wait for them (retry)."""
+        names = set()
+        for store in (spec.database, spec.redis):
+            if store.external:
+                names.add(store.external["urlSecretRef"]["name"])
+        if spec.object_store.external:
+            names.add(spec.object_store.external["credentialsSecretRef"]["name"])
+        if spec.vector_store.external and spec.vector_store.external.get("apiKeySecretRef"):
+            names.add(spec.vector_store.external["apiKeySecretRef"]["name"])
+        if spec.api_key_secret:
+            names.add(spec.api_key_secret.name)
+        missing = sorted(n for n in names if self.kube.get("v1", "Secret", namespace, n) is None)
+        if missing:
+            raise DependencyNotReadyError(
+                f"Secret(s) not found: {', '.join(missing)}", delay=self.retry_delay
+            )
+
+    def _ensure_credentials(self, owner: Owner) -> None:
+        """Generate store passwords once; an existing Secret (retainData) is never rewritten."""
+        if self.kube.get("v1", "Secret", owner.namespace, credentials_secret_name(owner.name)):
+            return
+        generated = {key: secrets.token_urlsafe(24) for key in CREDENTIAL_KEYS}
+        self.kube.create(build_credentials(owner.name, owner.namespace, generated))
+
+    def _owned(self, owner: Owner, caps: Capabilities) -> list[Obj]:
+        selector = f"{c.LABEL_INDEX}={owner.name},{c.LABEL_MANAGED_BY}={c.MANAGED_BY}"
+        found: list[Obj] = []
+        for api_version, kind in self.owned_kinds(caps):
+            for obj in self.kube.list(api_version, kind, owner.namespace, selector):
+                refs = obj["metadata"].get("ownerReferences") or []
+                if any(ref.get("uid") == owner.uid for ref in refs):
+                    obj.setdefault("apiVersion", api_version)
+                    obj.setdefault("kind", kind)
+                    found.append(obj)
+        return found
+
+    def readiness(
+        self, namespace: str, name: str, spec: IndexSpec
+    ) -> tuple[list[st.Readiness], list[st.Readiness]]:
+        """(stores, serving) readiness of every workload the spec asks for."""
+        stores = [
+            ("qdrant", spec.vector_store),
+            ("postgresql", spec.database),
+            ("minio", spec.object_store),
+            ("redis", spec.redis),
+        ]
+        store_parts = [
+            st.workload_readiness(
+                store, self.kube.get("apps/v1", "StatefulSet", namespace, store_name(name, store))
+            )
+            for store, store_spec in stores
+            if store_spec.in_cluster
+        ]
+        components = ["embedder", "api", "worker"]
+        if spec.storefront_enabled:
+            components.append("storefront")
+        serving = [
+            st.workload_readiness(
+                comp, self.kube.get("apps/v1", "Deployment", namespace, component_name(name, comp))
+            )
+            for comp in components
+        ]
+        return store_parts, serving
+
+    def refresh_status(
+        self, body: Obj, spec: IndexSpec | None = None, reconciled: bool = False
+    ) -> dict[str, Any]:
+        """Recompute phase, conditions and components from the children, and write them."""
+        meta = body["metadata"]
+        namespace, name = meta["namespace"], meta["name"]
+        generation = int(meta.get("generation", 1))
+        old = body.get("status") or {}
+        spec = spec or parse_index_spec(body.get("spec") or {})
+        store_parts, serving = self.readiness(namespace, name, spec)
+        parts = store_parts + serving
+        phase = st.index_phase(old.get("phase"), parts)
+        waiting = [f"{p.component} {p.summary}" for p in parts if not p.full]
+        conditions = [
+            st.condition(
+                "StoresReady",
+                all(p.full for p in store_parts),
+                "AllReady" if all(p.full for p in store_parts) else "Waiting",
+                _describe(store_parts, "external stores only"),
+                generation,
+            ),
+            st.condition(
+                "ServingReady",
+                all(p.full for p in serving),
+                "AllReady" if all(p.full for p in serving) else "Waiting",
+                _describe(serving, ""),
+                generation,
+            ),
+            st.condition(
+                "Ready",
+                phase == c.PHASE_READY,
+                phase,
+                "all components ready" if not waiting else "waiting for " + ", ".join(waiting),
+                generation,
+            ),
+        ]
+        if reconciled:
+            conditions.append(
+                st.condition("Reconciled", True, "Applied", "all objects applied", generation)
+            )
+        status: dict[str, Any] = {
+            "phase": phase,
+            "message": conditions[2]["message"],
+            "model": spec.model,
+            "endpoint": endpoint(namespace, name, spec),
+            "components": {p.component: p.summary for p in parts},
+            "conditions": st.merge_conditions(old.get("conditions"), conditions),
+        }
+        if reconciled or old.get("observedGeneration") == generation:
+            status["observedGeneration"] = generation
+        self.write_status(namespace, name, status)
+        return status
+
+    def refresh_by_name(self, namespace: str, name: str) -> tuple[Obj, dict[str, Any]] | None:
+        """Re-read an index and refresh its status (a child changed): (index before, new status).
+
+        ``None`` when it is gone, or in a phase the change handlers own (Pending, Failed).
+        """
+        body = self.kube.get(c.API_VERSION, c.INDEX_KIND, namespace, name)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return None
+        if (body.get("status") or {}).get("phase") in (None, c.PHASE_FAILED, c.PHASE_PENDING):
+            return None
+        return body, self.refresh_status(body)
+
+    def fail(self, body: Obj, error: OperatorError) -> None:
+        """Report a spec that can never work: phase Failed, with the reason in a condition."""
+        meta = body["metadata"]
+        generation = int(meta.get("generation", 1))
+        old = body.get("status") or {}
+        conditions = [
+            st.condition("Reconciled", False, error.reason, str(error), generation),
+            st.condition("Ready", False, error.reason, str(error), generation),
+        ]
+        self.write_status(
+            meta["namespace"],
+            meta["name"],
+            {
+                "phase": c.PHASE_FAILED,
+                "message": str(error),
+                "observedGeneration": generation,
+                "conditions": st.merge_conditions(old.get("conditions"), conditions),
+            },
+        )
+
+    def write_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        """Merge ``status`` into the index's status subresource."""
+        self.kube.merge_patch(
+            c.API_VERSION, c.INDEX_KIND, namespace, name, {"status": status}, subresource="status"
+        )
+
+    def cleanup(self, body: Obj) -> list[str]:
+        """Delete what the index created; volumes and credentials only without ``retainData``."""
+        meta = body["metadata"]
+        owner = Owner(c.INDEX_KIND, meta["name"], meta["namespace"], meta["uid"])
+        retain = bool((body.get("spec") or {}).get("retainData", False))
+        removed = []
+        for obj in self._owned(owner, self.capabilities()):
+            if self.kube.delete(
+                obj["apiVersion"], obj["kind"], owner.namespace, obj["metadata"]["name"]
+            ):
+                removed.append(_ref(obj))
+        if not retain:
+            selector = f"{c.LABEL_INDEX}={owner.name},{c.LABEL_MANAGED_BY}={c.MANAGED_BY}"
+            for pvc in self.kube.list("v1", "PersistentVolumeClaim", owner.namespace, selector):
+                self.kube.delete(
+                    "v1", "PersistentVolumeClaim", owner.namespace, pvc["metadata"]["name"]
+                )
+                removed.append(f"PersistentVolumeClaim/{pvc['metadata']['name']}")
+            secret = credentials_secret_name(owner.name)
+            if self.kube.delete("v1", "Secret", owner.namespace, secret):
+                removed.append(f"Secret/{secret}")
+        return removed
+
+
+def endpoint(namespace: str, name: str, spec: IndexSpec) -> str:
+    """Where shoppers and clients reach the index."""
+    if spec.ingress.enabled and spec.ingress.host:
+        scheme = "https" if spec.ingress.tls_secret_name else "http"
+        return f"{scheme}://{spec.ingress.host}"
+    return f"http://{component_name(name, 'api')}.{namespace}.svc:{c.API_PORT}"
+
+
+def _describe(parts: list[st.Readiness], empty: str) -> str:
+    if not parts:
+        return empty
+    return ", ".join(f"{p.component} {p.summary}" for p in parts)
