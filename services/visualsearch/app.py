@@ -1,0 +1,138 @@
+"""FastAPI applications: the API (optionally with storefront and worker) and the embedder."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from visualsearch import __version__
+from visualsearch.config import Settings
+from visualsearch.factory import Context, create_embedding
+from visualsearch.handlers import embed, indexing, meta, products, search
+from visualsearch.handlers.errors import install_error_handlers
+from visualsearch.handlers.middleware import BodyLimitMiddleware, RateLimitMiddleware
+from visualsearch.worker import run_worker
+
+log = logging.getLogger(__name__)
+
+BULK_MAX_BYTES = 256 * 1024 * 1024
+ROUTES = {
+    "search": search.router,
+    "products": products.router,
+    "index": indexing.router,
+    "images": meta.images,
+    "info": meta.router,
+}
+DESCRIPTION = """Visual product search: find the catalogue's closest products to a photo or a text.
+
+Reads are public; writes (`/index`, deletes) need the `X-API-Key` header. Errors answer
+`{"detail": "...", "code": "..."}` with the matching status code."""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    routes: Collection[str] = tuple(ROUTES),
+    frontend_dir: Path | None = None,
+    run_worker_inside: bool = False,
+    on_ready: Callable[[Context], Coroutine[Any, Any, None]] | None = None,
+) -> FastAPI:
+    """The API application; ``serve`` adds the storefront and the worker to the same process."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context = await Context.create(settings)
+        app.state.context = context
+        app.state.embedding = context.embedding
+        stop = asyncio.Event()
+        tasks = []
+        if run_worker_inside:
+            tasks.append(asyncio.create_task(run_worker(context, stop), name="worker"))
+        if on_ready is not None:
+            tasks.append(asyncio.create_task(on_ready(context), name="on-ready"))
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await context.aclose()
+
+    app = _base_app(settings, lifespan)
+    app.include_router(meta.router)  # health, readiness, metrics and info are always there
+    for name in routes:
+        if name != "info":
+            app.include_router(ROUTES[name])
+    if frontend_dir is not None:
+        app.mount("/", StaticFiles(directory=frontend_dir, html=True), name="storefront")
+    return app
+
+
+def create_embedder_app(settings: Settings) -> FastAPI:
+    """The embedding service alone: the model, no stores (scaled by the HPA in Kubernetes)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings_local = settings.model_copy(update={"embedder_url": None})
+        embedding = await create_embedding(settings_local)
+        app.state.embedding = embedding
+        try:
+            yield
+        finally:
+            await embedding.close()
+
+    app = _base_app(settings, lifespan)
+    app.include_router(embed.router)
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["operations"])
+    async def ready() -> dict[str, str]:
+        return {"status": "ready"}
+
+    app.add_api_route("/metrics", meta.prometheus_metrics, include_in_schema=False)
+    return app
+
+
+def _base_app(settings: Settings, lifespan) -> FastAPI:
+    app = FastAPI(
+        title="visual-search",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    # Outermost first: the body limit applies before anything reads the body.
+    if settings.rate_limit_per_minute:
+        app.add_middleware(
+            RateLimitMiddleware,
+            per_minute=settings.rate_limit_per_minute,
+            trusted_proxies=settings.trusted_proxies,
+        )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["X-API-Key", "Content-Type"],
+        )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_upload_bytes + 256 * 1024,
+        overrides={"/index/bulk": BULK_MAX_BYTES},
+    )
+    return app

@@ -1,0 +1,299 @@
+"""The ``visualsearch`` command: run each service, the worker, seeding and admin tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from visualsearch import __version__
+from visualsearch.config import Settings
+from visualsearch.logging_setup import configure_logging
+
+T = TypeVar("T")
+log = logging.getLogger("visualsearch")
+
+
+def _settings(**overrides: Any) -> Settings:
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(main())
+
+
+def _fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="visualsearch")
+def main() -> None:
+    """Visual product search for e-commerce.
+
+    Every store is configured by VISUALSEARCH_* environment variables (see the README); the
+    ones left unset are embedded under the data directory, so `visualsearch serve` alone runs
+    the whole platform on one machine.
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    help="Where the embedded stores keep data [default: $XDG_DATA_HOME/visual-search].",
+)
+@click.option("--no-seed", is_flag=True, help="Do not load the demo catalogue on first start.")
+def serve(host: str, port: int, data_dir: Path | None, no_seed: bool) -> None:
+    """Run the whole platform in one process: storefront, API and worker.
+
+    Stores are embedded under the data directory unless configured; the demo catalogue is
+    loaded on first start. Open the printed address in a browser.
+    """
+    from visualsearch.oneprocess import serve_one_machine
+
+    settings = _settings(data_dir=data_dir)
+    serve_one_machine(settings, host, port, seed_demo=not no_seed)
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option(
+    "--routes",
+    default="search,products,index,images,info",
+    show_default=True,
+    help="Comma-separated route groups this instance serves.",
+)
+@click.option("--workers", default=1, show_default=True, help="Uvicorn worker processes.")
+def api(host: str, port: int, routes: str, workers: int) -> None:
+    """Run the HTTP API (search, catalogue, indexing) against the configured stores."""
+    import uvicorn
+
+    from visualsearch.app import ROUTES, create_app
+
+    chosen = [r.strip() for r in routes.split(",") if r.strip()]
+    unknown = set(chosen) - set(ROUTES)
+    if unknown:
+        _fail(f"unknown route groups {sorted(unknown)}; choose from {sorted(ROUTES)}")
+    settings = _settings()
+    uvicorn.run(
+        create_app(settings, routes=chosen),
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=False,
+    )
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8001, show_default=True, help="Port to listen on.")
+def embedder(host: str, port: int) -> None:
+    """Run the embedding service (model only) that API pods call via VISUALSEARCH_EMBEDDER_URL."""
+    import uvicorn
+
+    from visualsearch.app import create_embedder_app
+
+    uvicorn.run(create_embedder_app(_settings()), host=host, port=port, log_config=None)
+
+
+@main.command()
+@click.option("--concurrency", default=4, show_default=True, help="Jobs processed at once.")
+def worker(concurrency: int) -> None:
+    """Run the indexing worker: embed queued products and store their vectors."""
+    from visualsearch.factory import Context
+    from visualsearch.worker import run_worker
+
+    settings = _settings()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        context = await Context.create(settings)
+        log.info(
+            "worker started",
+            extra={"model": context.embedding.info.name if context.embedding else None},
+        )
+        try:
+            await run_worker(context, stop, concurrency)
+        finally:
+            await context.aclose()
+
+    _run(run)
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Load the demo catalogue shipped with the project.")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Load a catalogue (.json, .jsonl or .csv; images by path or URL).",
+)
+@click.option(
+    "--api",
+    "api_url",
+    help="Seed a running deployment through its API instead "
+    "of the configured stores (e.g. http://localhost:8000).",
+)
+@click.option("--api-key", envvar="VISUALSEARCH_API_KEY", help="Write key for --api.")
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Data directory of embedded stores."
+)
+@click.option("--batch-size", default=32, show_default=True, help="Products per batch.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def seed(
+    demo: bool,
+    path: Path | None,
+    api_url: str | None,
+    api_key: str | None,
+    data_dir: Path | None,
+    batch_size: int,
+    no_progress: bool,
+) -> None:
+    """Load a catalogue through the bulk path: idempotent, resumable, with a summary.
+
+    Rows that cannot be loaded are reported with their reason; the others load.
+    Exit status 0 when every row loaded, 2 when some were rejected.
+    """
+    from visualsearch.seeding import DEMO_CATALOGUE, print_summary, seed_local, seed_remote
+
+    if demo == (path is not None):
+        _fail("give exactly one of --demo or --file")
+    source = DEMO_CATALOGUE if demo else path
+    assert source is not None
+    settings = _settings(data_dir=data_dir)
+    if api_url:
+        if not api_key:
+            _fail("--api needs --api-key (or VISUALSEARCH_API_KEY)")
+        summary = seed_remote(api_url, api_key or "", source, batch_size, not no_progress)
+    else:
+        from visualsearch.factory import Context
+
+        async def run() -> Any:
+            context = await Context.create(settings)
+            try:
+                return await seed_local(context, source, batch_size, not no_progress)
+            finally:
+                await context.aclose()
+
+        summary = _run(run)
+    print_summary(summary, click.echo)
+    sys.exit(2 if summary.rejected else 0)
+
+
+@main.command()
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Data directory of embedded stores."
+)
+def migrate(data_dir: Path | None) -> None:
+    """Create or upgrade the catalogue schema and the vector collection, then exit."""
+    from visualsearch.factory import Context
+
+    async def run() -> None:
+        context = await Context.create(_settings(data_dir=data_dir))
+        await context.aclose()
+
+    _run(run)
+    click.echo("Schema and collection are up to date.")
+
+
+@main.command()
+@click.option("--repair", is_flag=True, help="Fix what was found (requeue, delete orphans).")
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Data directory of embedded stores."
+)
+def doctor(repair: bool, data_dir: Path | None) -> None:
+    """Check that the catalogue, the vector index and the object store agree.
+
+    Exit status 0 when they agree (or were repaired), 1 when drift remains.
+    """
+    from visualsearch.factory import Context
+    from visualsearch.services.doctor import Doctor
+
+    async def run() -> bool:
+        context = await Context.create(_settings(data_dir=data_dir), with_model=False)
+        try:
+            doc = Doctor(context)
+            report = await doc.examine()
+            for line in report.lines():
+                click.echo(line)
+            if report.clean:
+                click.echo("Everything agrees.")
+                return True
+            if repair:
+                await doc.repair(report)
+                click.echo(
+                    "Repaired: rows were requeued and orphans removed; the worker embeds the rest."
+                )
+                return True
+            click.echo("Run with --repair to fix.")
+            return False
+        finally:
+            await context.aclose()
+
+    sys.exit(0 if _run(run) else 1)
+
+
+@main.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Data directory of embedded stores."
+)
+def reindex(yes: bool, data_dir: Path | None) -> None:
+    """Switch the index to the configured model: drop every vector and requeue every product."""
+    from visualsearch.factory import Context, create_embedding
+
+    if not yes:
+        click.confirm("Drop all vectors and re-embed every product?", abort=True)
+    settings = _settings(data_dir=data_dir)
+
+    async def run() -> int:
+        context = await Context.create(settings, with_model=False)
+        try:
+            embedding = await create_embedding(settings)
+            await context.vectors.drop_collection()
+            await context.catalog.reset_model()
+            await context.catalog.record_model(embedding.info.name, embedding.info.dim)
+            await context.vectors.ensure_collection(embedding.info.dim)
+            await embedding.close()
+            ids = await context.catalog.all_ids_and_images()
+            for pid in ids:
+                await context.queue.enqueue(pid)
+            return len(ids)
+        finally:
+            await context.aclose()
+
+    count = _run(run)
+    click.echo(f"Queued {count} products for re-embedding; a running worker picks them up.")
+
+
+def ensure_api_key(settings: Settings) -> tuple[str, bool]:
+    """The write key: configured, or generated once and kept in the data directory."""
+    if settings.api_key is not None:
+        return settings.api_key.get_secret_value(), False
+    path = settings.data_dir / "api-key"
+    if path.exists():
+        return path.read_text().strip(), False
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key, True

@@ -1,0 +1,115 @@
+"""Settings of every visual-search process, read from ``VISUALSEARCH_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+def default_data_dir() -> Path:
+    """The one-machine data directory: ``$XDG_DATA_HOME/visual-search`` (``~/.local/share``)."""
+    import os
+
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "visual-search"
+
+
+class Settings(BaseSettings):
+    """Configuration of the API, the worker, the embedder and the CLI tasks.
+
+    Every store is a real server when its URL is set; the one-machine mode (``visualsearch serve``)
+    fills the unset ones with embedded stores under ``data_dir``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="VISUALSEARCH_", extra="ignore")
+
+    # Stores
+    database_url: str | None = Field(
+        None, description="PostgreSQL URL (postgresql://user:pass@host:5432/db) of the catalogue."
+    )
+    database_pool_size: int = Field(10, ge=1, description="Connections kept in the pool.")
+    qdrant_url: str | None = Field(None, description="Qdrant server URL, e.g. http://qdrant:6333.")
+    qdrant_path: Path | None = Field(
+        None, description="Directory of an embedded Qdrant (used when qdrant_url is unset)."
+    )
+    qdrant_api_key: SecretStr | None = Field(None, description="API key of the Qdrant server.")
+    qdrant_collection: str = Field("products", description="Qdrant collection of product vectors.")
+    s3_endpoint: str | None = Field(None, description="S3 / MinIO endpoint as host:port.")
+    s3_access_key: str = Field("minioadmin", description="S3 access key.")
+    s3_secret_key: SecretStr = Field(SecretStr("minioadmin"), description="S3 secret key.")
+    s3_bucket: str = Field("products", description="Bucket holding product images.")
+    s3_secure: bool = Field(False, description="Use HTTPS to reach the S3 endpoint.")
+    s3_region: str | None = Field(None, description="S3 region, if the server needs one.")
+    objects_path: Path | None = Field(
+        None, description="Directory of the embedded object store (used when s3_endpoint is unset)."
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL (redis://host:6379/0) of queue and cache."
+    )
+    redis_cache_ttl: int = Field(
+        3600,
+        ge=0,
+        description="Seconds a search result stays cached (0 disables the cache).",
+        validation_alias=AliasChoices("VISUALSEARCH_REDIS_CACHE_TTL", "REDIS_CACHE_TTL"),
+    )
+    queue_stream: str = Field("visualsearch:jobs", description="Redis stream of indexing jobs.")
+
+    # Model
+    model: str = Field(
+        "auto",
+        description="'auto' (CLIP ViT-B/32 where it loads, else EfficientNet-Lite0), "
+        "'efficientnet-lite0', or a CLIP hub id / local directory.",
+    )
+    model_cache_dir: Path | None = Field(
+        None, description="Hugging Face cache directory for weights."
+    )
+    device: str = Field("auto", description="'auto' (CUDA when present), 'cpu' or 'cuda'.")
+    embedder_url: str | None = Field(
+        None, description="URL of a remote embedding service; unset embeds in this process."
+    )
+    batch_max_size: int = Field(16, ge=1, description="Most images embedded in one forward pass.")
+    batch_max_wait_ms: float = Field(
+        5.0, ge=0, description="Longest a request waits for others to share its batch."
+    )
+    torch_threads: int | None = Field(
+        None, ge=1, description="Threads torch uses (default: all cores)."
+    )
+
+    # API
+    api_key: SecretStr | None = Field(
+        None, description="Key required in X-API-Key by write endpoints."
+    )
+    max_upload_bytes: int = Field(10 * MiB, ge=1024, description="Largest accepted image upload.")
+    max_image_pixels: int = Field(
+        40_000_000, ge=1, description="Largest accepted image in pixels (decompression bombs)."
+    )
+    rate_limit_per_minute: int = Field(
+        60, ge=0, description="API requests per minute per client IP (0 turns the limit off)."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Proxy IPs whose X-Forwarded-For is believed."
+    )
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
+    default_top_k: int = Field(12, ge=1, le=50, description="Results returned by default.")
+
+    # Worker
+    job_max_attempts: int = Field(5, ge=1, description="Attempts before a job is dead-lettered.")
+    job_retry_base_seconds: float = Field(1.0, ge=0, description="First retry delay (doubles).")
+    job_claim_idle_seconds: float = Field(
+        60.0, gt=0, description="A job held this long by a silent worker is reclaimed."
+    )
+
+    # Process
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="One-machine data directory."
+    )
+    log_level: str = Field("INFO", description="Log level.")
+    log_format: Literal["json", "text"] = Field("text", description="Log format.")
+    frontend_dir: Path | None = Field(
+        None, description="Storefront directory served at / by serve."
+    )

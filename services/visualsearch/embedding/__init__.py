@@ -1,0 +1,1 @@
+"""Embedding models behind one interface (``base.Embedder``), one small adapter per model family."""

@@ -1,0 +1,50 @@
+"""Choose and load the embedder that ``VISUALSEARCH_MODEL`` names."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from visualsearch.embedding.base import Embedder
+from visualsearch.embedding.clip import DEFAULT_CLIP, ClipEmbedder
+from visualsearch.embedding.efficientnet import NAME as EFFICIENTNET
+from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
+from visualsearch.exceptions import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+FALLBACK_WARNING = (
+    "CLIP weights could not be loaded, so this index uses EfficientNet-Lite0: image search works, "
+    "text search is off. Put a CLIP model in the Hugging Face cache or set VISUALSEARCH_MODEL to a "
+    "local CLIP directory to enable it."
+)
+
+
+def load_embedder(
+    model: str, device: str = "auto", cache_dir: Path | None = None
+) -> tuple[Embedder, str | None]:
+    """The loaded embedder for ``model`` and a warning for people, if one is due.
+
+    ``auto`` tries CLIP ViT-B/32 and falls back to EfficientNet-Lite0 with a loud warning; any
+    explicitly named model that cannot be loaded is an error (never a silent fallback).
+    """
+    if model == EFFICIENTNET:
+        embedder: Embedder = EfficientNetLite0Embedder(device)
+        embedder.load()
+        return embedder, None
+    if model == "auto":
+        try:
+            embedder = ClipEmbedder(DEFAULT_CLIP, device, cache_dir)
+            embedder.load()
+            return embedder, None
+        except ModelLoadError as exc:
+            log.warning("%s (%s)", FALLBACK_WARNING, str(exc).splitlines()[0])
+            embedder = EfficientNetLite0Embedder(device)
+            embedder.load()
+            return embedder, FALLBACK_WARNING
+    embedder = ClipEmbedder(model, device, cache_dir)
+    try:
+        embedder.load()
+    except ModelLoadError:
+        raise
+    return embedder, None

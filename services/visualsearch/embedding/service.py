@@ -1,0 +1,129 @@
+"""Embedding as the API and worker use it: local (micro-batched) or a remote embedding service."""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import numpy as np
+
+from visualsearch import metrics
+from visualsearch.embedding.base import Embedder, ModelInfo
+from visualsearch.embedding.batcher import MicroBatcher
+from visualsearch.exceptions import (
+    StoreUnavailableError,
+    TextSearchUnavailableError,
+    VisualSearchError,
+)
+from visualsearch.imaging import ImageLimits, decode_image
+
+
+class EmbeddingService(ABC):
+    """Bytes or text in, one unit vector out."""
+
+    info: ModelInfo
+    warning: str | None = None
+
+    @abstractmethod
+    async def embed_image(self, data: bytes) -> np.ndarray: ...
+
+    @abstractmethod
+    async def embed_text(self, text: str) -> np.ndarray: ...
+
+    async def close(self) -> None:
+        return None
+
+
+class LocalEmbeddingService(EmbeddingService):
+    """Decodes and preprocesses on a thread pool, then shares forward passes via the batcher."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        limits: ImageLimits,
+        max_batch: int = 16,
+        max_wait: float = 0.005,
+        warning: str | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.info = embedder.info
+        self.warning = warning
+        self._limits = limits
+        self._decode_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="decode")
+        self._batcher = MicroBatcher(embedder.embed_images, max_batch, max_wait)
+
+    def _prepare(self, data: bytes) -> np.ndarray:
+        with metrics.stage("decode"):
+            image = decode_image(data, self._limits, draft_size=self.embedder.input_size)
+            return self.embedder.preprocess(image)
+
+    async def embed_image(self, data: bytes) -> np.ndarray:
+        loop = asyncio.get_running_loop()
+        pixels = await loop.run_in_executor(self._decode_pool, self._prepare, data)
+        with metrics.stage("embed"):
+            return await self._batcher.submit(pixels)
+
+    async def embed_text(self, text: str) -> np.ndarray:
+        if not self.info.text_search:
+            raise TextSearchUnavailableError(
+                f"Text search needs a model with a text tower (CLIP); this index uses "
+                f"{self.info.name}. Search with an image instead."
+            )
+        with metrics.stage("embed"):
+            vectors = await asyncio.to_thread(self.embedder.embed_texts, [text])
+        return vectors[0]
+
+    async def close(self) -> None:
+        await self._batcher.close()
+        self._decode_pool.shutdown(wait=False, cancel_futures=True)
+
+
+class RemoteEmbeddingService(EmbeddingService):
+    """Client of ``visualsearch embedder`` (the Deployment the HPA scales in Kubernetes)."""
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        self._client = httpx.AsyncClient(base_url=url.rstrip("/"), timeout=timeout)
+
+    async def start(self) -> None:
+        body = await self._call("GET", "/embed/info")
+        self.info = ModelInfo(body["model"], int(body["dim"]), bool(body["text_search"]))
+        self.warning = body.get("warning")
+
+    async def _call(self, method: str, path: str, **kwargs: object) -> dict:
+        try:
+            response = await self._client.request(method, path, **kwargs)  # type: ignore[arg-type]
+        except httpx.HTTPError as exc:
+            raise StoreUnavailableError(
+                "embedding service", str(exc) or type(exc).__name__
+            ) from exc
+        if response.status_code >= 400:
+            body = (
+                response.json()
+                if response.headers.get("content-type", "").startswith("application/json")
+                else {}
+            )
+            error = VisualSearchError(body.get("detail", response.text))
+            error.status_code = response.status_code
+            error.code = body.get("code", "embedder_error")
+            raise error
+        return response.json()
+
+    async def embed_image(self, data: bytes) -> np.ndarray:
+        with metrics.stage("embed"):
+            body = await self._call(
+                "POST",
+                "/embed/image",
+                content=data,
+                headers={"content-type": "application/octet-stream"},
+            )
+        return np.asarray(body["vector"], dtype=np.float32)
+
+    async def embed_text(self, text: str) -> np.ndarray:
+        with metrics.stage("embed"):
+            body = await self._call("POST", "/embed/text", json={"text": text})
+        return np.asarray(body["vector"], dtype=np.float32)
+
+    async def close(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,180 @@
+"""One context per process: the stores, the model and the services, built once and closed once.
+
+Entry points (the FastAPI lifespan, the worker's main, CLI tasks) create a ``Context`` and hand
+out its services. Stores whose server is not configured are embedded under the data directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from visualsearch.config import Settings
+from visualsearch.embedded import EmbeddedPostgres
+from visualsearch.embedding.loader import load_embedder
+from visualsearch.embedding.service import (
+    EmbeddingService,
+    LocalEmbeddingService,
+    RemoteEmbeddingService,
+)
+from visualsearch.imaging import ImageLimits
+from visualsearch.services.catalog import CatalogService
+from visualsearch.services.indexing import IndexingService, VectorIndexer
+from visualsearch.services.ingest import BulkIngester
+from visualsearch.services.search import SearchService
+from visualsearch.storage.cache import MemoryResultCache, RedisResultCache, ResultCache
+from visualsearch.storage.catalog import CatalogStore
+from visualsearch.storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
+from visualsearch.storage.pgqueue import PostgresJobQueue
+from visualsearch.storage.queue import JobQueue, QueuePolicy, RedisJobQueue
+from visualsearch.storage.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+
+
+def image_limits(settings: Settings) -> ImageLimits:
+    return ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
+
+
+async def create_embedding(settings: Settings) -> EmbeddingService:
+    """The remote embedding service when configured, else the model loaded in this process."""
+    if settings.embedder_url:
+        remote = RemoteEmbeddingService(settings.embedder_url)
+        await remote.start()
+        return remote
+    if settings.torch_threads:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
+    embedder, warning = await asyncio.to_thread(
+        load_embedder, settings.model, settings.device, settings.model_cache_dir
+    )
+    log.info("model loaded", extra={"model": embedder.info.name, "dim": embedder.info.dim})
+    return LocalEmbeddingService(
+        embedder,
+        image_limits(settings),
+        max_batch=settings.batch_max_size,
+        max_wait=settings.batch_max_wait_ms / 1000,
+        warning=warning,
+    )
+
+
+@dataclass
+class Context:
+    settings: Settings
+    catalog: CatalogStore
+    vectors: VectorStore
+    objects: ObjectStore
+    queue: JobQueue
+    cache: ResultCache
+    embedding: EmbeddingService | None
+    _stack: AsyncExitStack = field(repr=False)
+
+    @classmethod
+    async def create(cls, settings: Settings, *, with_model: bool = True) -> Context:
+        """Open every store (embedding the unconfigured ones) and, if asked, load the model."""
+        stack = AsyncExitStack()
+        try:
+            return await cls._open(settings, with_model, stack)
+        except BaseException:
+            await stack.aclose()
+            raise
+
+    @classmethod
+    async def _open(cls, settings: Settings, with_model: bool, stack: AsyncExitStack) -> Context:
+        data = settings.data_dir
+        database_url = settings.database_url
+        if database_url is None:
+            postgres = EmbeddedPostgres(data / "postgres")
+            database_url = await asyncio.to_thread(postgres.start)
+            stack.callback(postgres.stop)
+        catalog = CatalogStore(database_url, settings.database_pool_size)
+        await catalog.open()
+        stack.push_async_callback(catalog.close)
+
+        vectors = VectorStore(
+            settings.qdrant_collection,
+            url=settings.qdrant_url,
+            path=None if settings.qdrant_url else (settings.qdrant_path or data / "qdrant"),
+            api_key=settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
+        )
+        stack.push_async_callback(vectors.close)
+
+        objects: ObjectStore
+        if settings.s3_endpoint:
+            objects = S3ObjectStore(
+                settings.s3_endpoint,
+                settings.s3_access_key,
+                settings.s3_secret_key.get_secret_value(),
+                settings.s3_bucket,
+                settings.s3_secure,
+                settings.s3_region,
+            )
+        else:
+            objects = LocalObjectStore(settings.objects_path or data / "objects")
+        await objects.open()
+
+        policy = QueuePolicy(
+            settings.job_max_attempts,
+            settings.job_retry_base_seconds,
+            settings.job_claim_idle_seconds,
+        )
+        queue: JobQueue
+        cache: ResultCache
+        if settings.redis_url:
+            client = aioredis.Redis.from_url(
+                settings.redis_url,
+                socket_timeout=5,
+                socket_connect_timeout=3,
+                health_check_interval=30,
+                retry_on_timeout=True,
+            )
+            stack.push_async_callback(client.aclose)
+            queue = RedisJobQueue(client, settings.queue_stream, policy)
+            cache = RedisResultCache(client)
+        else:
+            queue = PostgresJobQueue(database_url, policy)
+            cache = MemoryResultCache()
+        await queue.open()
+        stack.push_async_callback(queue.close)
+
+        embedding = None
+        if with_model:
+            embedding = await create_embedding(settings)
+            stack.push_async_callback(embedding.close)
+            await catalog.record_model(embedding.info.name, embedding.info.dim)
+            await vectors.ensure_collection(embedding.info.dim)
+        return cls(settings, catalog, vectors, objects, queue, cache, embedding, stack)
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+
+    # -- services --------------------------------------------------------------------------
+
+    def _model(self) -> EmbeddingService:
+        if self.embedding is None:
+            raise RuntimeError("this context was created without a model")
+        return self.embedding
+
+    def search_service(self) -> SearchService:
+        return SearchService(
+            self._model(), self.vectors, self.catalog, self.cache, self.settings.redis_cache_ttl
+        )
+
+    def catalog_service(self) -> CatalogService:
+        return CatalogService(self.catalog, self.vectors, self.objects)
+
+    def indexing_service(self) -> IndexingService:
+        return IndexingService(self.catalog, self.objects, self.queue, image_limits(self.settings))
+
+    def vector_indexer(self) -> VectorIndexer:
+        return VectorIndexer(self.catalog, self.objects, self.vectors, self._model(), self.queue)
+
+    def bulk_ingester(self, batch_size: int = 32) -> BulkIngester:
+        return BulkIngester(
+            self.catalog, self.vectors, self._model(), self.indexing_service(), batch_size
+        )

@@ -1,0 +1,68 @@
+"""Request-scoped access to the process context, its services, and the API-key check."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, Request, UploadFile
+
+from visualsearch.exceptions import AuthenticationError, ImageTooLargeError
+from visualsearch.factory import Context
+from visualsearch.services.catalog import CatalogService
+from visualsearch.services.indexing import IndexingService
+from visualsearch.services.search import SearchService
+
+
+def get_context(request: Request) -> Context:
+    return request.app.state.context
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+
+
+def search_service(context: ContextDep) -> SearchService:
+    return context.search_service()
+
+
+def catalog_service(context: ContextDep) -> CatalogService:
+    return context.catalog_service()
+
+
+def indexing_service(context: ContextDep) -> IndexingService:
+    return context.indexing_service()
+
+
+def require_api_key(
+    context: ContextDep,
+    x_api_key: Annotated[str | None, Header(description="The deployment's write key.")] = None,
+) -> None:
+    """Writes need the configured key (compared in constant time; never logged)."""
+    expected = context.settings.api_key
+    if expected is None:
+        raise AuthenticationError(
+            "Writes are disabled: this deployment has no VISUALSEARCH_API_KEY configured."
+        )
+    if not x_api_key or not hmac.compare_digest(
+        x_api_key.encode(), expected.get_secret_value().encode()
+    ):
+        raise AuthenticationError("A valid X-API-Key header is required for this operation.")
+
+
+async def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
+    """Read an uploaded file, refusing it as soon as it passes ``max_bytes``."""
+    chunks, size = [], 0
+    while chunk := await upload.read(1024 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise ImageTooLargeError(
+                f"The image is larger than the {max_bytes / 1048576:.0f} MiB limit."
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+SearchDep = Annotated[SearchService, Depends(search_service)]
+CatalogDep = Annotated[CatalogService, Depends(catalog_service)]
+IndexingDep = Annotated[IndexingService, Depends(indexing_service)]
+WriteAccess = Depends(require_api_key)

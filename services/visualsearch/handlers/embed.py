@@ -1,0 +1,53 @@
+"""The embedding service's API (``visualsearch embedder``): bytes or text in, a vector out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from visualsearch.embedding.service import EmbeddingService
+from visualsearch.exceptions import ImageTooLargeError
+
+router = APIRouter(prefix="/embed", tags=["embedding"])
+
+
+def _embedding(request: Request) -> EmbeddingService:
+    return request.app.state.embedding
+
+
+def _max_bytes(request: Request) -> int:
+    return request.app.state.settings.max_upload_bytes
+
+
+class TextIn(BaseModel):
+    text: str = Field(min_length=1, max_length=500)
+
+
+class VectorOut(BaseModel):
+    vector: list[float]
+
+
+@router.get("/info")
+async def embed_info(request: Request) -> dict[str, object]:
+    embedding = _embedding(request)
+    info = embedding.info
+    return {
+        "model": info.name,
+        "dim": info.dim,
+        "text_search": info.text_search,
+        "warning": embedding.warning,
+    }
+
+
+@router.post("/image", response_model=VectorOut)
+async def embed_image(request: Request) -> VectorOut:
+    """The unit vector of the image in the request body."""
+    data = await request.body()
+    if len(data) > _max_bytes(request):
+        raise ImageTooLargeError("The image is over the upload limit.")
+    return VectorOut(vector=(await _embedding(request).embed_image(data)).tolist())
+
+
+@router.post("/text", response_model=VectorOut)
+async def embed_text(body: TextIn, request: Request) -> VectorOut:
+    return VectorOut(vector=(await _embedding(request).embed_text(body.text)).tolist())

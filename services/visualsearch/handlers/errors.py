@@ -1,0 +1,57 @@
+"""One place that turns our exceptions (and FastAPI's validation errors) into JSON answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from visualsearch.exceptions import RateLimitedError, StoreUnavailableError, VisualSearchError
+
+log = logging.getLogger(__name__)
+
+
+def error_response(
+    status: int, detail: str, code: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(VisualSearchError)
+    async def _ours(request: Request, exc: VisualSearchError) -> JSONResponse:
+        headers = None
+        if isinstance(exc, RateLimitedError):
+            headers = {"Retry-After": str(exc.retry_after)}
+        if isinstance(exc, StoreUnavailableError):
+            headers = {"Retry-After": "5"}
+            log.warning("store unavailable", extra={"path": request.url.path, "error": exc.message})
+        elif exc.status_code >= 500:
+            log.error("request failed", extra={"path": request.url.path, "error": exc.message})
+        return error_response(exc.status_code, exc.message, exc.code, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(
+                str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")
+            )
+            problems.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+        return error_response(422, "; ".join(problems) or "Invalid request.", "validation_error")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, str(exc.detail), code, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return error_response(
+            500, "Something went wrong on our side; it has been logged.", "internal_error"
+        )

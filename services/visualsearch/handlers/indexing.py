@@ -1,0 +1,145 @@
+"""The indexing API: accept products, follow their jobs, bulk-load catalogues, remove products."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import PurePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Path, Response, UploadFile
+from pydantic import ValidationError as PydanticValidationError
+
+from visualsearch.exceptions import InputError, ValidationError
+from visualsearch.handlers.dependencies import (
+    CatalogDep,
+    ContextDep,
+    IndexingDep,
+    WriteAccess,
+    read_upload,
+)
+from visualsearch.schemas import (
+    PRODUCT_ID_PATTERN,
+    DeadLetters,
+    ErrorBody,
+    IndexAccepted,
+    IngestSummary,
+    JobOut,
+    ProductInput,
+)
+from visualsearch.services.catalogue_files import CatalogueEntry, parse_catalogue
+from visualsearch.services.ingest import describe
+
+router = APIRouter(prefix="/index", tags=["indexing"])
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody},
+    413: {"model": ErrorBody},
+    415: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+    503: {"model": ErrorBody},
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=IndexAccepted,
+    dependencies=[WriteAccess],
+    responses=WRITE_ERRORS,
+)
+async def index_product(
+    service: IndexingDep,
+    context: ContextDep,
+    file: Annotated[UploadFile, File(description="The product image.")],
+    product_id: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+    price: Annotated[Decimal, Form()],
+    category: Annotated[str, Form()],
+    brand: Annotated[str, Form()] = "",
+    stock: Annotated[int, Form()] = 0,
+    rating: Annotated[float | None, Form()] = None,
+    description: Annotated[str, Form()] = "",
+    warranty: Annotated[str, Form()] = "",
+) -> IndexAccepted:
+    """Store the image and metadata, queue the embedding; 202 with the job to follow."""
+    try:
+        product = ProductInput(
+            product_id=product_id,
+            name=name,
+            price=price,
+            category=category,
+            brand=brand,
+            stock=stock,
+            rating=rating,
+            description=description,
+            warranty=warranty,
+        )
+    except PydanticValidationError as exc:
+        raise ValidationError(describe(exc)) from exc
+    data = await read_upload(file, context.settings.max_upload_bytes)
+    job = await service.submit(product, data)
+    return IndexAccepted(job_id=job.job_id, product_id=job.product_id, status=job.status)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, responses={404: {"model": ErrorBody}})
+async def get_job(
+    service: IndexingDep, job_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+) -> JobOut:
+    """Where an indexing job stands: queued, running, done or failed (with its error)."""
+    return JobOut(**(await service.job(job_id)).public())
+
+
+@router.get("/dead-letters", response_model=DeadLetters)
+async def dead_letters(service: IndexingDep, limit: int = 100) -> DeadLetters:
+    """Jobs that failed every attempt, newest first, with their last error."""
+    jobs = await service.dead_letters(min(max(limit, 1), 1000))
+    return DeadLetters(jobs=[JobOut(**j.public()) for j in jobs])
+
+
+@router.post(
+    "/bulk", response_model=IngestSummary, dependencies=[WriteAccess], responses=WRITE_ERRORS
+)
+async def bulk_index(
+    context: ContextDep,
+    catalogue: Annotated[UploadFile, File(description="Catalogue as .json, .jsonl or .csv.")],
+    images: Annotated[
+        list[UploadFile] | None, File(description="Images named by the rows.")
+    ] = None,
+) -> IngestSummary:
+    """Load many products at once (idempotent): rows name their image by file name or URL.
+
+    Products are embedded and stored synchronously in batches; the answer counts added,
+    updated and unchanged products and lists each rejected row with its reason.
+    """
+    suffix = PurePath(catalogue.filename or "catalogue.json").suffix.lower()
+    text = (await read_upload(catalogue, 20 * 1024 * 1024)).decode("utf-8-sig", errors="replace")
+    uploads = {PurePath(u.filename or "").name: u for u in images or []}
+    cache: dict[str, bytes] = {}
+
+    async def load(entry: CatalogueEntry) -> bytes:
+        ref = entry.image or ""
+        if ref.startswith(("http://", "https://")):
+            raise InputError("Bulk uploads must carry their images; URLs are fetched by `seed`.")
+        name = PurePath(ref).name
+        if name not in uploads:
+            raise InputError(f"The image {ref!r} was not uploaded with the catalogue.")
+        if name not in cache:
+            cache[name] = await read_upload(uploads[name], context.settings.max_upload_bytes)
+        return cache[name]
+
+    entries = list(parse_catalogue(text, suffix))
+    return await context.bulk_ingester().ingest(entries, load)
+
+
+@router.delete(
+    "/{product_id}",
+    status_code=204,
+    dependencies=[WriteAccess],
+    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+)
+async def delete_from_index(
+    service: CatalogDep,
+    product_id: Annotated[str, Path(pattern=PRODUCT_ID_PATTERN)],
+) -> Response:
+    """Remove the product from the vector index, the catalogue and the object store."""
+    await service.remove(product_id)
+    return Response(status_code=204)

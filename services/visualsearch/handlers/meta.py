@@ -1,0 +1,90 @@
+"""Liveness, readiness, metrics, model information and product images."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from visualsearch import metrics
+from visualsearch.exceptions import VisualSearchError
+from visualsearch.handlers.dependencies import ContextDep
+from visualsearch.schemas import ErrorBody, Info
+from visualsearch.storage.objects import validate_key
+
+router = APIRouter(tags=["operations"])
+images = APIRouter(tags=["images"])
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", responses={503: {"description": "A store does not answer."}})
+async def ready(context: ContextDep) -> JSONResponse:
+    """Readiness: every store answers (PostgreSQL, the vector index, objects, queue, cache)."""
+    checks = {
+        "catalogue": context.catalog.ping(),
+        "vectors": context.vectors.ping(),
+        "objects": context.objects.ping(),
+        "queue": context.queue.ping(),
+        "cache": context.cache.ping(),
+    }
+    results = await asyncio.gather(
+        *(asyncio.wait_for(c, timeout=3) for c in checks.values()), return_exceptions=True
+    )
+    status = {
+        name: "ok"
+        if not isinstance(r, BaseException)
+        else (r.message if isinstance(r, VisualSearchError) else f"{type(r).__name__}: {r}")
+        for name, r in zip(checks, results, strict=True)
+    }
+    ok = all(v == "ok" for v in status.values())
+    return JSONResponse(
+        {"status": "ready" if ok else "unavailable", "checks": status},
+        status_code=200 if ok else 503,
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def prometheus_metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/info", response_model=Info)
+async def info(context: ContextDep) -> Info:
+    """The index's model, vector size, whether text search works, and counts."""
+    embedding = context.embedding
+    assert embedding is not None
+    products, vectors, version = await asyncio.gather(
+        context.catalog.count(), context.vectors.count(), context.catalog.index_version()
+    )
+    metrics.PRODUCTS.set(products)
+    return Info(
+        model=embedding.info.name,
+        dim=embedding.info.dim,
+        text_search=embedding.info.text_search,
+        products=products,
+        vectors=vectors,
+        index_version=version,
+        warning=embedding.warning,
+    )
+
+
+@images.get("/images/{key:path}", responses={404: {"model": ErrorBody}}, response_class=Response)
+async def image(context: ContextDep, key: Annotated[str, Path(max_length=512)]) -> Response:
+    """A product image from the object store (keys are content-addressed: cache forever)."""
+    data, content_type = await context.objects.get(validate_key(key))
+    return Response(
+        data,
+        media_type=content_type,
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

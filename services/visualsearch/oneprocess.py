@@ -1,0 +1,82 @@
+"""``visualsearch serve``: the whole platform in one process on one machine.
+
+Storefront, API and worker share one process and one loaded model; stores that are not
+configured are embedded under the data directory. The demo catalogue is loaded on first start
+(in the background: the storefront is usable at once and fills as products are indexed).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+from pydantic import SecretStr
+
+from visualsearch.config import Settings
+from visualsearch.factory import Context
+
+log = logging.getLogger(__name__)
+
+
+def find_frontend(settings: Settings) -> Path | None:
+    """The storefront directory: configured, or ``frontend/`` of a source checkout."""
+    if settings.frontend_dir is not None:
+        return settings.frontend_dir
+    candidate = Path(__file__).resolve().parents[2] / "frontend"
+    return candidate if (candidate / "index.html").is_file() else None
+
+
+async def seed_demo_if_empty(context: Context) -> None:
+    """Load the demo catalogue when the catalogue is empty (so a restart never re-indexes)."""
+    from visualsearch.seeding import DEMO_CATALOGUE, print_summary, seed_local
+
+    if await context.catalog.count() > 0:
+        log.info("catalogue present; not seeding")
+        return
+    if not DEMO_CATALOGUE.is_file():
+        log.warning("no demo catalogue shipped; start with an empty catalogue")
+        return
+    log.info("first start: loading the demo catalogue")
+    summary = await seed_local(context, DEMO_CATALOGUE)
+    print_summary(summary, lambda line: log.info(line))
+
+
+def serve_one_machine(settings: Settings, host: str, port: int, seed_demo: bool = True) -> None:
+    import uvicorn
+
+    from visualsearch.app import create_app
+    from visualsearch.cli import ensure_api_key
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key, generated = ensure_api_key(settings)
+    settings = settings.model_copy(update={"api_key": SecretStr(key)})
+    if generated:
+        click.secho("A write key was generated for this data directory (shown once):", fg="yellow")
+        click.echo(f"  {key}")
+        click.echo(
+            f"  It is kept in {settings.data_dir / 'api-key'}. Send it as the X-API-Key header,"
+        )
+        click.echo(
+            f"  e.g. curl -H 'X-API-Key: {key}' -F file=@shoe.jpg ... {_url(host, port)}/index"
+        )
+    frontend = find_frontend(settings)
+    if frontend is None:
+        log.warning("storefront files not found; set VISUALSEARCH_FRONTEND_DIR to serve them")
+    app = create_app(
+        settings,
+        frontend_dir=frontend,
+        run_worker_inside=True,
+        on_ready=seed_demo_if_empty if seed_demo else None,
+    )
+    click.secho(
+        f"visual-search is starting: open {_url(host, port)}  (API docs: "
+        f"{_url(host, port)}/docs, data: {settings.data_dir})",
+        fg="green",
+    )
+    uvicorn.run(app, host=host, port=port, log_config=None)
+
+
+def _url(host: str, port: int) -> str:
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    return f"http://{shown}:{port}"

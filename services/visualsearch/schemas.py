@@ -1,0 +1,151 @@
+"""Request and response models of the HTTP API (pydantic), shared by handlers and services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from visualsearch.storage.catalog import ProductRecord
+
+PRODUCT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
+SortKey = Literal["name", "price_asc", "price_desc", "rating"]
+
+
+class ProductInput(BaseModel):
+    """A product's metadata as a shop sends it (the image travels beside it)."""
+
+    product_id: str = Field(
+        pattern=PRODUCT_ID_PATTERN,
+        description="Letters, digits, '.', '_', ':' and '-'; at most 128 characters.",
+    )
+    name: str = Field(min_length=1, max_length=300)
+    price: Decimal = Field(ge=0, le=Decimal("9999999999.99"), decimal_places=2)
+    category: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f/\\]+$")
+    brand: str = Field("", max_length=200)
+    stock: int = Field(0, ge=0, le=10_000_000)
+    rating: float | None = Field(None, ge=0, le=5)
+    description: str = Field("", max_length=5000)
+    warranty: str = Field("", max_length=300)
+
+    @field_validator("name", "category", "brand", "description", "warranty", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _round_price(cls, value: object) -> object:
+        if isinstance(value, float | int | str) and str(value).strip():
+            try:
+                return Decimal(str(value).strip()).quantize(Decimal("0.01"))
+            except ArithmeticError:
+                return value
+        return value
+
+
+class Product(BaseModel):
+    product_id: str
+    name: str
+    brand: str
+    price: float
+    category: str
+    description: str
+    rating: float | None
+    stock: int
+    warranty: str
+    image_url: str
+
+    @classmethod
+    def from_record(cls, record: ProductRecord) -> Product:
+        return cls(
+            product_id=record.product_id,
+            name=record.name,
+            brand=record.brand,
+            price=float(record.price),
+            category=record.category,
+            description=record.description,
+            rating=record.rating,
+            stock=record.stock,
+            warranty=record.warranty,
+            image_url=f"/images/{record.image_key}",
+        )
+
+
+class ProductPage(BaseModel):
+    items: list[Product]
+    total: int
+    skip: int
+    limit: int
+
+
+class Category(BaseModel):
+    name: str
+    count: int
+
+
+class Categories(BaseModel):
+    categories: list[Category]
+
+
+class SearchHit(Product):
+    score: float = Field(description="Cosine similarity clamped to [0, 1].")
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchHit]
+    cache: bool
+    count: int
+
+
+class JobOut(BaseModel):
+    job_id: str
+    product_id: str
+    status: Literal["queued", "running", "done", "failed"]
+    attempts: int
+    error: str | None = None
+    created_at: float
+    updated_at: float
+
+
+class IndexAccepted(BaseModel):
+    job_id: str
+    product_id: str
+    status: str = "queued"
+
+
+class DeadLetters(BaseModel):
+    jobs: list[JobOut]
+
+
+class Rejected(BaseModel):
+    row: int
+    product_id: str | None
+    reason: str
+
+
+class IngestSummary(BaseModel):
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejected] = Field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.added + self.updated + self.unchanged + len(self.rejected)
+
+
+class Info(BaseModel):
+    model: str
+    dim: int
+    text_search: bool
+    products: int
+    vectors: int
+    index_version: int
+    warning: str | None = None
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    code: str

@@ -1,0 +1,57 @@
+"""Browsing and removing products."""
+
+from __future__ import annotations
+
+import logging
+
+from visualsearch.exceptions import NotFoundError, StoreUnavailableError
+from visualsearch.schemas import Categories, Category, Product, ProductPage, SortKey
+from visualsearch.storage.catalog import CatalogStore
+from visualsearch.storage.objects import ObjectStore
+from visualsearch.storage.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+
+
+class CatalogService:
+    def __init__(self, catalog: CatalogStore, vectors: VectorStore, objects: ObjectStore) -> None:
+        self._catalog = catalog
+        self._vectors = vectors
+        self._objects = objects
+
+    async def page(self, skip: int, limit: int, category: str | None, sort: SortKey) -> ProductPage:
+        records, total = await self._catalog.page(skip, limit, category, sort)
+        return ProductPage(
+            items=[Product.from_record(r) for r in records], total=total, skip=skip, limit=limit
+        )
+
+    async def categories(self) -> Categories:
+        rows = await self._catalog.categories()
+        return Categories(categories=[Category(name=n, count=c) for n, c in rows])
+
+    async def get(self, product_id: str) -> Product:
+        record = await self._catalog.get(product_id)
+        if record is None:
+            raise NotFoundError(f"No product with id {product_id!r}.")
+        return Product.from_record(record)
+
+    async def batch(self, product_ids: list[str]) -> list[Product]:
+        records = await self._catalog.get_many(product_ids)
+        return [Product.from_record(records[p]) for p in product_ids if p in records]
+
+    async def remove(self, product_id: str) -> None:
+        """Remove a product everywhere: vector first, then the row, then its image.
+
+        In this order a failure leaves at worst a row without a vector (invisible to search, and
+        repaired by retrying the delete or by ``visualsearch doctor``), never a result without
+        its metadata.
+        """
+        record = await self._catalog.get(product_id)
+        if record is None:
+            raise NotFoundError(f"No product with id {product_id!r}.")
+        await self._vectors.delete([product_id])
+        await self._catalog.delete(product_id)
+        try:
+            await self._objects.delete(record.image_key)
+        except StoreUnavailableError:
+            log.warning("image left behind", extra={"key": record.image_key})

@@ -1,0 +1,153 @@
+"""Reading a shop's catalogue file (JSON, JSON Lines or CSV) and fetching the images it names.
+
+Field names follow our API (``product_id``, ``name``, ``image``...) and DummyJSON's (``id``,
+``title``, ``thumbnail``, ``warrantyInformation``...), so either shape loads. Rows that cannot
+be parsed are yielded with an error instead of stopping the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+
+from visualsearch.exceptions import ImageTooLargeError, InputError
+
+ALIASES = {
+    "id": "product_id",
+    "sku": "product_id",
+    "title": "name",
+    "warrantyInformation": "warranty",
+    "warranty_information": "warranty",
+    "image_url": "image",
+    "thumbnail": "image",
+}
+FIELDS = (
+    "product_id",
+    "name",
+    "price",
+    "category",
+    "brand",
+    "stock",
+    "rating",
+    "description",
+    "warranty",
+)
+
+
+@dataclass
+class CatalogueEntry:
+    row: int
+    fields: dict[str, Any] = field(default_factory=dict)
+    image: str | None = None
+    error: str | None = None
+
+    @property
+    def product_id(self) -> str | None:
+        value = self.fields.get("product_id")
+        return None if value in (None, "") else str(value)
+
+
+def normalise(row: int, raw: Any) -> CatalogueEntry:
+    """Map one raw record onto our field names."""
+    if not isinstance(raw, dict):
+        return CatalogueEntry(row, error="The row is not an object with named fields.")
+    fields: dict[str, Any] = {}
+    image: str | None = None
+    for key, value in raw.items():
+        name = ALIASES.get(key, key)
+        if name == "image":
+            image = image or (str(value).strip() if value not in (None, "") else None)
+        elif name == "images" and isinstance(value, list) and value and not image:
+            image = str(value[0])
+        elif name in FIELDS and value not in (None, ""):
+            fields[name] = value
+    if "product_id" in fields:
+        fields["product_id"] = str(fields["product_id"])
+    if image is None:
+        return CatalogueEntry(row, fields, error="The row names no image ('image' field).")
+    return CatalogueEntry(row, fields, image)
+
+
+def read_catalogue(path: Path) -> Iterator[CatalogueEntry]:
+    """Entries of a .json, .jsonl/.ndjson or .csv file, in order, numbered from 1."""
+    text = path.read_text(encoding="utf-8-sig")
+    yield from parse_catalogue(text, path.suffix.lower())
+
+
+def parse_catalogue(text: str, suffix: str) -> Iterator[CatalogueEntry]:
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"The catalogue is not valid JSON: {exc}") from exc
+        records = data.get("products") if isinstance(data, dict) else data
+        if not isinstance(records, list):
+            raise InputError('A JSON catalogue is a list of products or {"products": [...]}.')
+        for number, raw in enumerate(records, start=1):
+            yield normalise(number, raw)
+    elif suffix in (".jsonl", ".ndjson"):
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield normalise(number, json.loads(line))
+            except json.JSONDecodeError as exc:
+                yield CatalogueEntry(number, error=f"Invalid JSON: {exc.msg}")
+    elif suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(text))
+        for number, raw in enumerate(reader, start=1):
+            if None in raw:
+                yield CatalogueEntry(number, error="The row has more columns than the header.")
+                continue
+            yield normalise(number, raw)
+    else:
+        raise InputError(f"Unknown catalogue format {suffix!r}: use .json, .jsonl or .csv.")
+
+
+class ImageFetcher:
+    """Loads an entry's image from a path (relative to the catalogue) or an http(s) URL."""
+
+    def __init__(self, base_dir: Path, max_bytes: int, timeout: float = 20.0) -> None:
+        self._base = base_dir.resolve()
+        self._max = max_bytes
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+
+    async def __call__(self, entry: CatalogueEntry) -> bytes:
+        ref = entry.image or ""
+        if urlparse(ref).scheme in ("http", "https"):
+            return await self._download(ref)
+        path = Path(ref) if Path(ref).is_absolute() else self._base / ref
+        try:
+            if path.stat().st_size > self._max:
+                raise ImageTooLargeError(f"The image {ref} is larger than the upload limit.")
+            return path.read_bytes()
+        except FileNotFoundError as exc:
+            raise InputError(f"The image file {ref} does not exist.") from exc
+        except OSError as exc:
+            raise InputError(f"The image file {ref} cannot be read: {exc.strerror}.") from exc
+
+    async def _download(self, url: str) -> bytes:
+        try:
+            async with self._client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise InputError(f"Fetching {url} answered HTTP {response.status_code}.")
+                chunks, size = [], 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self._max:
+                        raise ImageTooLargeError(f"The image at {url} is over the upload limit.")
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except httpx.HTTPError as exc:
+            raise InputError(f"Fetching {url} failed: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,180 @@
+"""The indexing path: accept a product (image → object store, row → catalogue, job → queue) and,
+in the worker, turn a job into a stored vector."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from visualsearch.embedding.service import EmbeddingService
+from visualsearch.exceptions import InputError, NotFoundError, VisualSearchError
+from visualsearch.imaging import SUPPORTED_FORMATS, ImageLimits, decode_image, sniff_format
+from visualsearch.schemas import ProductInput
+from visualsearch.storage.catalog import CatalogStore, ProductRecord
+from visualsearch.storage.objects import ObjectStore
+from visualsearch.storage.queue import Job, JobQueue
+from visualsearch.storage.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    key: str
+    sha256: str
+    content_type: str
+
+
+def image_key(product_id: str, sha256: str, fmt: str) -> str:
+    """Content-addressed: the same bytes always land on the same key."""
+    return f"products/{product_id}/{sha256[:32]}.{EXTENSIONS[fmt]}"
+
+
+def validate_image(data: bytes, limits: ImageLimits) -> tuple[str, str]:
+    """Check that ``data`` is an acceptable image; return (format, sha256). CPU work: thread it."""
+    decode_image(data, limits)
+    fmt = sniff_format(data) or ""
+    return fmt, hashlib.sha256(data).hexdigest()
+
+
+def record_of(product: ProductInput, image: StoredImage) -> ProductRecord:
+    return ProductRecord(
+        product_id=product.product_id,
+        name=product.name,
+        brand=product.brand,
+        price=product.price,
+        category=product.category,
+        description=product.description,
+        rating=product.rating,
+        stock=product.stock,
+        warranty=product.warranty,
+        image_key=image.key,
+        image_sha256=image.sha256,
+    )
+
+
+class IndexingService:
+    def __init__(
+        self,
+        catalog: CatalogStore,
+        objects: ObjectStore,
+        queue: JobQueue,
+        limits: ImageLimits,
+    ) -> None:
+        self._catalog = catalog
+        self._objects = objects
+        self._queue = queue
+        self._limits = limits
+
+    async def store_image(self, product_id: str, data: bytes) -> tuple[StoredImage, bool]:
+        """Validate and store an image; the flag says whether this call created the object."""
+        fmt, sha = await asyncio.to_thread(validate_image, data, self._limits)
+        stored = StoredImage(image_key(product_id, sha, fmt), sha, SUPPORTED_FORMATS[fmt])
+        if await self._objects.exists(stored.key):
+            return stored, False
+        await self._objects.put(stored.key, data, stored.content_type)
+        return stored, True
+
+    async def submit(self, product: ProductInput, data: bytes) -> Job:
+        """Store the image and the row, then enqueue the job, or leave nothing half-written.
+
+        The job is enqueued after the row commits (so the worker always sees the row); if the
+        queue refuses, the row is put back as it was and an image this call created is removed.
+        """
+        image, created = await self.store_image(product.product_id, data)
+        previous = await self._catalog.get(product.product_id)
+        try:
+            await self._catalog.upsert([record_of(product, image)])
+            try:
+                job = await self._queue.enqueue(product.product_id)
+            except BaseException:
+                await self._restore(product.product_id, previous)
+                raise
+        except BaseException:
+            if created:
+                await self._forget(image.key)
+            raise
+        if previous is not None and previous.image_key != image.key:
+            await self._forget(previous.image_key)
+        log.info("product accepted", extra={"product_id": product.product_id, "job_id": job.job_id})
+        return job
+
+    async def _restore(self, product_id: str, previous: ProductRecord | None) -> None:
+        try:
+            if previous is None:
+                await self._catalog.delete(product_id)
+            else:
+                await self._catalog.upsert([previous])
+        except VisualSearchError:
+            log.error(
+                "could not restore the row; run `visualsearch doctor --repair`",
+                extra={"product_id": product_id},
+            )
+
+    async def job(self, job_id: str) -> Job:
+        job = await self._queue.get(job_id)
+        if job is None:
+            raise NotFoundError(f"No indexing job with id {job_id!r}.")
+        return job
+
+    async def dead_letters(self, limit: int = 100) -> list[Job]:
+        return await self._queue.dead_letters(limit)
+
+    async def _forget(self, key: str) -> None:
+        try:
+            await self._objects.delete(key)
+        except VisualSearchError:
+            log.warning("could not remove image; doctor will", extra={"key": key})
+
+
+class VectorIndexer:
+    """The worker's half: a job becomes a vector in the index, then the job is acknowledged."""
+
+    def __init__(
+        self,
+        catalog: CatalogStore,
+        objects: ObjectStore,
+        vectors: VectorStore,
+        embedding: EmbeddingService,
+        queue: JobQueue,
+    ) -> None:
+        self._catalog = catalog
+        self._objects = objects
+        self._vectors = vectors
+        self._embedding = embedding
+        self._queue = queue
+
+    async def process(self, job: Job) -> None:
+        """Index the product's current row; ack only after the vector is stored."""
+        try:
+            record = await self._catalog.get(job.product_id)
+            if record is not None:
+                data, _ = await self._objects.get(record.image_key)
+                vector = await self._embedding.embed_image(data)
+                await self._vectors.upsert(
+                    [
+                        (
+                            record.product_id,
+                            vector,
+                            {"category": record.category, "image_sha256": record.image_sha256},
+                        )
+                    ]
+                )
+                await self._catalog.bump_version()
+        except InputError as exc:  # the stored image itself is unusable: retrying cannot help
+            job.attempts = max(job.attempts, self._queue.policy.max_attempts)
+            await self._queue.fail(job, f"{type(exc).__name__}: {exc}")
+            return
+        except Exception as exc:  # store outages and the unexpected: retry with backoff
+            log.warning(
+                "job failed",
+                extra={"job_id": job.job_id, "attempt": job.attempts, "error": str(exc)},
+            )
+            await self._queue.fail(job, f"{type(exc).__name__}: {exc}")
+            return
+        await self._queue.ack(job)
+        log.info("product indexed", extra={"product_id": job.product_id, "job_id": job.job_id})

@@ -1,0 +1,172 @@
+"""Bulk ingestion of whole catalogues: batched, resumable, idempotent.
+
+Each batch is compared with what the stores already hold: a product whose row and vector match
+(same metadata, same image hash) is skipped, so a second run changes nothing and a run that
+was interrupted resumes where it stopped. Changed and new products are written batch by batch:
+images, then vectors embedded together (micro-batched), then rows in one transaction and vectors
+in one upsert. A bad row is reported and skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from visualsearch.embedding.service import EmbeddingService
+from visualsearch.exceptions import StoreUnavailableError, VisualSearchError
+from visualsearch.schemas import IngestSummary, ProductInput, Rejected
+from visualsearch.services.catalogue_files import CatalogueEntry
+from visualsearch.services.indexing import IndexingService, StoredImage, record_of
+from visualsearch.storage.catalog import CatalogStore, ProductRecord
+from visualsearch.storage.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+
+ImageLoader = Callable[[CatalogueEntry], Awaitable[bytes]]
+Progress = Callable[[int], None]
+
+
+@dataclass
+class _Prepared:
+    row: int
+    product: ProductInput
+    image: StoredImage
+    data: bytes
+
+
+def describe(exc: Exception) -> str:
+    """A one-line reason a person can act on."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors()
+        )
+    if isinstance(exc, VisualSearchError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}"
+
+
+class BulkIngester:
+    def __init__(
+        self,
+        catalog: CatalogStore,
+        vectors: VectorStore,
+        embedding: EmbeddingService,
+        indexing: IndexingService,
+        batch_size: int = 32,
+    ) -> None:
+        self._catalog = catalog
+        self._vectors = vectors
+        self._embedding = embedding
+        self._indexing = indexing
+        self.batch_size = batch_size
+
+    async def ingest(
+        self,
+        entries: Iterable[CatalogueEntry],
+        load_image: ImageLoader,
+        progress: Progress | None = None,
+    ) -> IngestSummary:
+        summary = IngestSummary()
+        batch: list[CatalogueEntry] = []
+        for entry in entries:
+            batch.append(entry)
+            if len(batch) >= self.batch_size:
+                await self._batch(batch, load_image, summary)
+                if progress:
+                    progress(len(batch))
+                batch = []
+        if batch:
+            await self._batch(batch, load_image, summary)
+            if progress:
+                progress(len(batch))
+        return summary
+
+    async def _batch(
+        self, entries: Sequence[CatalogueEntry], load_image: ImageLoader, summary: IngestSummary
+    ) -> None:
+        valid: list[tuple[CatalogueEntry, ProductInput]] = []
+        for entry in entries:
+            if entry.error:
+                summary.rejected.append(
+                    Rejected(row=entry.row, product_id=entry.product_id, reason=entry.error)
+                )
+                continue
+            try:
+                valid.append((entry, ProductInput.model_validate(entry.fields)))
+            except ValidationError as exc:
+                summary.rejected.append(
+                    Rejected(row=entry.row, product_id=entry.product_id, reason=describe(exc))
+                )
+        ids = [p.product_id for _, p in valid]
+        rows = await self._catalog.get_many(ids)
+        vectors = await self._vectors.existing(ids)
+
+        prepared = await asyncio.gather(
+            *(self._prepare(entry, product, load_image) for entry, product in valid),
+            return_exceptions=True,
+        )
+        todo: list[_Prepared] = []
+        for (entry, product), result in zip(valid, prepared, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception) or _is_outage(result):
+                    raise result
+                summary.rejected.append(
+                    Rejected(row=entry.row, product_id=product.product_id, reason=describe(result))
+                )
+                continue
+            current = rows.get(product.product_id)
+            if (
+                current is not None
+                and current == record_of(product, result.image)
+                and vectors.get(product.product_id) == result.image.sha256
+            ):
+                summary.unchanged += 1
+                continue
+            todo.append(result)
+        if not todo:
+            return
+        embedded = await asyncio.gather(
+            *(self._embedding.embed_image(p.data) for p in todo), return_exceptions=True
+        )
+        records: list[ProductRecord] = []
+        points = []
+        for item, vector in zip(todo, embedded, strict=True):
+            if isinstance(vector, BaseException):
+                if not isinstance(vector, Exception) or _is_outage(vector):
+                    raise vector
+                summary.rejected.append(
+                    Rejected(
+                        row=item.row, product_id=item.product.product_id, reason=describe(vector)
+                    )
+                )
+                continue
+            records.append(record_of(item.product, item.image))
+            points.append(
+                (
+                    item.product.product_id,
+                    vector,
+                    {"category": item.product.category, "image_sha256": item.image.sha256},
+                )
+            )
+            if item.product.product_id in rows:
+                summary.updated += 1
+            else:
+                summary.added += 1
+        await self._catalog.upsert(records)
+        await self._vectors.upsert(points)
+        await self._catalog.bump_version()
+
+    async def _prepare(
+        self, entry: CatalogueEntry, product: ProductInput, load_image: ImageLoader
+    ) -> _Prepared:
+        data = await load_image(entry)
+        image, _ = await self._indexing.store_image(product.product_id, data)
+        return _Prepared(entry.row, product, image, data)
+
+
+def _is_outage(exc: BaseException) -> bool:
+    return isinstance(exc, StoreUnavailableError)

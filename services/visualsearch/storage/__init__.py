@@ -1,0 +1,1 @@
+"""Storage adapters: one small module per backend, each behind a narrow interface."""
