@@ -1,0 +1,52 @@
+# syntax=docker/dockerfile:1
+# The visual-search services image: one image, entry point `visualsearch` (api, embedder, worker,
+# seed, migrate, doctor, serve). CPU torch by default; for NVIDIA GPUs build with
+#   --build-arg TORCH_VARIANT=cu124   (torch's CUDA wheels bundle the CUDA runtime)
+# An empty TORCH_INDEX_URL installs torch from the default package index instead.
+ARG PYTHON_IMAGE=docker.io/library/python:3.11-slim-bookworm
+
+# ---- build: a virtual environment with the project and its dependencies -------------------------
+FROM ${PYTHON_IMAGE} AS build
+ARG TORCH_VERSION=2.13.0
+ARG TORCH_VARIANT=cpu
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/${TORCH_VARIANT}
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+# torch first, from the index of the chosen variant, so the project's pin finds it installed.
+RUN if [ -n "${TORCH_INDEX_URL}" ]; then \
+        pip install --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}"; \
+    else \
+        pip install "torch==${TORCH_VERSION}"; \
+    fi
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY services/ services/
+COPY operator/ operator/
+RUN pip install . \
+    && find /opt/venv -name '__pycache__' -type d -prune -exec rm -rf {} +
+
+# ---- runtime: the venv, the storefront files and a non-root user --------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+ARG UID=10001
+LABEL org.opencontainers.image.title="visual-search" \
+      org.opencontainers.image.description="Visual product search: API, embedder, worker, CLI" \
+      org.opencontainers.image.licenses="Apache-2.0"
+RUN groupadd --system --gid "${UID}" visualsearch \
+    && useradd --system --uid "${UID}" --gid "${UID}" --home-dir /home/visualsearch \
+       --create-home --shell /usr/sbin/nologin visualsearch
+COPY --from=build /opt/venv /opt/venv
+COPY frontend/ /opt/visualsearch/frontend/
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HOME=/home/visualsearch \
+    VISUALSEARCH_FRONTEND_DIR=/opt/visualsearch/frontend \
+    VISUALSEARCH_LOG_FORMAT=json
+USER ${UID}:${UID}
+WORKDIR /home/visualsearch
+EXPOSE 8000 8001
+ENTRYPOINT ["visualsearch"]
+CMD ["api"]
