@@ -1,0 +1,130 @@
+/**
+ * HTTP client for the visual-search API (same origin as the storefront).
+ * Every call resolves to parsed JSON or throws an ApiError that carries the server's
+ * `detail` message, its machine `code`, the status and, for 429, the Retry-After delay.
+ */
+
+/** API paths are relative to the page, so the shop also works when served under a prefix. */
+const base = new URL('./', document.baseURI);
+
+/** An error answer from the API (or no answer at all: status 0). */
+export class ApiError extends Error {
+  /**
+   * @param {string} message human-readable text, the server's `detail` when it sent one
+   * @param {{status?: number, code?: string, retryAfter?: number|null}} [info]
+   */
+  constructor(message, { status = 0, code = 'network_error', retryAfter = null } = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), or null. */
+export function parseRetryAfter(value) {
+  if (!value) return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** Reads an error body: `{"detail": "...", "code": "..."}`, FastAPI's validation list, or text. */
+async function errorFrom(response) {
+  let detail = `${response.status} ${response.statusText}`.trim();
+  let code = `http_${response.status}`;
+  try {
+    const body = await response.json();
+    if (typeof body?.detail === 'string') detail = body.detail;
+    else if (Array.isArray(body?.detail) && body.detail.length) {
+      detail = body.detail.map((item) => item?.msg ?? String(item)).join('; ');
+    }
+    if (typeof body?.code === 'string') code = body.code;
+  } catch {
+    /* not JSON: keep the status line */
+  }
+  return new ApiError(detail, {
+    status: response.status,
+    code,
+    retryAfter: parseRetryAfter(response.headers.get('Retry-After')),
+  });
+}
+
+/** fetch() with JSON parsing and ApiError on any failure. */
+async function request(path, init = {}) {
+  let response;
+  try {
+    response = await fetch(new URL(path, base), {
+      headers: { Accept: 'application/json' },
+      ...init,
+    });
+  } catch (error) {
+    if (error?.name === 'AbortError') throw error;
+    throw new ApiError('The shop cannot be reached. Check your connection and try again.');
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return response.json();
+}
+
+/** Builds a query string, leaving out empty values. */
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+/** `GET /info`: model, dimension, whether text search works, counts and a warning. */
+export function getInfo() {
+  return request('info');
+}
+
+/** `GET /products/categories` → `[{name, count}]`. */
+export async function getCategories() {
+  const body = await request('products/categories');
+  return body.categories ?? [];
+}
+
+/** `GET /products/` → `{items, total, skip, limit}`. */
+export function listProducts({ skip = 0, limit, category, sort }, { signal } = {}) {
+  return request(`products/${query({ skip, limit, category, sort })}`, { signal });
+}
+
+/** `GET /products/{id}`. */
+export function getProduct(productId) {
+  return request(`products/${encodeURIComponent(productId)}`);
+}
+
+/**
+ * `POST /search` (an image, optionally with words) or `GET /search` (words only).
+ * @returns {Promise<{results: object[], cache: boolean, count: number}>}
+ */
+export function search({ file = null, text = '', category = '', topK }, { signal } = {}) {
+  if (!file) {
+    return request(`search${query({ q: text, top_k: topK, category })}`, { signal });
+  }
+  const form = new FormData();
+  form.append('file', file, file.name || 'query-image');
+  if (text) form.append('q', text);
+  if (category) form.append('category', category);
+  if (topK) form.append('top_k', String(topK));
+  return request('search', { method: 'POST', body: form, signal });
+}
+
+/** Fetches a product image as a Blob (for "find similar"), resolving `image_url` on this origin. */
+export async function fetchImage(imageUrl, { signal } = {}) {
+  let response;
+  try {
+    response = await fetch(new URL(imageUrl, base), { signal });
+  } catch (error) {
+    if (error?.name === 'AbortError') throw error;
+    throw new ApiError('The product image could not be loaded.');
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return response.blob();
+}
