@@ -27,8 +27,9 @@ ANNOTATION_SCHEDULED_FOR: Final = f"{GROUP}/scheduled-for"
 PART_OF: Final = "visual-search"
 MANAGED_BY: Final = "visualsearch-operator"
 
-DEFAULT_IMAGE: Final = "ghcr.io/visual-search/visualsearch:0.1.0"
-DEFAULT_STOREFRONT_IMAGE: Final = "ghcr.io/visual-search/storefront:0.1.0"
+DEFAULT_IMAGE: Final = "visual-search:0.1.0"
+"""The services image (repository Dockerfile), named as the Helm chart and skaffold name it."""
+DEFAULT_STOREFRONT_IMAGE: Final = "visual-search-storefront:0.1.0"
 DEFAULT_MODEL: Final = "openai/clip-vit-base-patch32"
 
 # Store images, pinned; an index may override each one (air-gapped mirrors).

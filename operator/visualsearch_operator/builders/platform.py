@@ -282,15 +282,22 @@ def build_storefront_manifests(owner: Owner, spec: IndexSpec) -> list[Manifest]:
     if not spec.storefront_enabled:
         return []
     index = owner.name
+    api = f"http://{component_name(index, 'api')}:{c.API_PORT}"
     container = {
         "name": "storefront",
         "image": spec.storefront_image,
         "imagePullPolicy": spec.image_pull_policy,
         "ports": [{"name": "http", "containerPort": c.STOREFRONT_PORT}],
+        # frontend/nginx.conf is a template filled at start; every API path goes to one Service.
         "env": [
-            {"name": "API_UPSTREAM", "value": f"http://{component_name(index, 'api')}:{c.API_PORT}"}
+            {"name": "SEARCH_UPSTREAM", "value": api},
+            {"name": "PRODUCTS_UPSTREAM", "value": api},
+            {"name": "INDEX_UPSTREAM", "value": api},
+            {"name": "LISTEN_PORT", "value": str(c.STOREFRONT_PORT)},
+            {"name": "CLIENT_MAX_BODY_SIZE", "value": "11m"},
         ],
-        "readinessProbe": {"httpGet": {"path": "/", "port": c.STOREFRONT_PORT}},
+        "readinessProbe": {"httpGet": {"path": "/healthz", "port": c.STOREFRONT_PORT}},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": c.STOREFRONT_PORT}},
         "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
         "securityContext": container_security_context(),
         "volumeMounts": [{"name": "tmp", "mountPath": TMP_DIR}],

@@ -1,0 +1,261 @@
+"""Pure manifest builders of an index, against expected values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from visualsearch_operator.builders.common import Capabilities, Owner
+from visualsearch_operator.builders.exposure import build_exposure_manifests
+from visualsearch_operator.builders.index import build_index_manifests
+from visualsearch_operator.builders.stores import build_credentials
+from visualsearch_operator.spec import parse_index_spec
+
+OWNER = Owner("VisualSearchIndex", "demo", "shop", "uid-1234")
+CAPS = Capabilities(hpa_api_version="autoscaling/v2beta2")
+EXTERNAL = {
+    "vectorStore": {
+        "external": {
+            "url": "https://qdrant.example.com:6333",
+            "apiKeySecretRef": {"name": "qd", "key": "api-key"},
+        }
+    },
+    "database": {"external": {"urlSecretRef": {"name": "db", "key": "url"}}},
+    "objectStore": {
+        "bucket": "shop",
+        "external": {"endpoint": "s3.example.com", "credentialsSecretRef": {"name": "s3"}},
+    },
+    "redis": {"external": {"urlSecretRef": {"name": "rd", "key": "url"}}},
+}
+
+
+def build(spec: dict[str, Any], caps: Capabilities = CAPS) -> dict[tuple[str, str], dict[str, Any]]:
+    manifests = build_index_manifests(OWNER, parse_index_spec(spec), caps)
+    return {(m["kind"], m["metadata"]["name"]): m for m in manifests}
+
+
+def env_of(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def test_hpa_is_sized_from_the_spec() -> None:
+    objs = build(
+        {"embedding": {"minReplicas": 2, "maxReplicas": 7, "targetCPUUtilizationPercentage": 55}}
+    )
+    hpa = objs[("HorizontalPodAutoscaler", "demo-embedder")]
+    assert hpa["apiVersion"] == "autoscaling/v2beta2"
+    assert hpa["spec"] == {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "demo-embedder"},
+        "minReplicas": 2,
+        "maxReplicas": 7,
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": 55},
+                },
+            }
+        ],
+    }
+    # The autoscaler owns the replica count: the Deployment must not fight it on every apply.
+    assert "replicas" not in objs[("Deployment", "demo-embedder")]["spec"]
+
+
+def test_hpa_api_version_follows_the_cluster() -> None:
+    objs = build({}, Capabilities(hpa_api_version="autoscaling/v2"))
+    assert objs[("HorizontalPodAutoscaler", "demo-embedder")]["apiVersion"] == "autoscaling/v2"
+
+
+def test_embedder_resources_and_no_self_reference() -> None:
+    resources = {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "6Gi"}}
+    objs = build({"embedding": {"resources": resources}})
+    (container,) = objs[("Deployment", "demo-embedder")]["spec"]["template"]["spec"]["containers"]
+    assert container["resources"] == resources
+    assert container["args"] == ["embedder", "--port", "8001"]
+    # The embedder embeds locally; only its clients get EMBEDDER_URL.
+    assert "VISUALSEARCH_EMBEDDER_URL" not in env_of(container)
+    (api,) = objs[("Deployment", "demo-api")]["spec"]["template"]["spec"]["containers"]
+    assert env_of(api)["VISUALSEARCH_EMBEDDER_URL"] == "http://demo-embedder:8001"
+
+
+def test_nginx_rate_limit_is_on_the_api_ingress_only() -> None:
+    objs = build(
+        {"ingress": {"host": "shop.example.com", "className": "nginx", "rateLimitPerMinute": 90}}
+    )
+    api = objs[("Ingress", "demo-api")]
+    assert api["metadata"]["annotations"] == {
+        "nginx.ingress.kubernetes.io/proxy-body-size": "11m",
+        "nginx.ingress.kubernetes.io/limit-rpm": "90",
+        "nginx.ingress.kubernetes.io/limit-burst-multiplier": "5",
+    }
+    assert api["spec"]["ingressClassName"] == "nginx"
+    (rule,) = api["spec"]["rules"]
+    assert rule["host"] == "shop.example.com"
+    assert [p["path"] for p in rule["http"]["paths"]] == ["/search", "/info", "/products", "/index"]
+    assert {p["backend"]["service"]["name"] for p in rule["http"]["paths"]} == {"demo-api"}
+    opened = objs[("Ingress", "demo-open")]
+    assert "nginx.ingress.kubernetes.io/limit-rpm" not in opened["metadata"]["annotations"]
+    paths = {
+        p["path"]: p["backend"]["service"] for p in opened["spec"]["rules"][0]["http"]["paths"]
+    }
+    assert paths["/"] == {"name": "demo-storefront", "port": {"number": 8080}}
+    assert paths["/images"]["name"] == "demo-api"
+    assert "/metrics" not in paths
+
+
+def test_traefik_gets_a_middleware_instead_of_annotations() -> None:
+    spec = {"ingress": {"controller": "traefik", "rateLimitPerMinute": 60, "burstMultiplier": 2}}
+    objs = build(spec, Capabilities(traefik_middleware=True))
+    annotations = objs[("Ingress", "demo-api")]["metadata"]["annotations"]
+    assert annotations["traefik.ingress.kubernetes.io/router.middlewares"] == (
+        "shop-demo-ratelimit@kubernetescrd"
+    )
+    assert "nginx.ingress.kubernetes.io/limit-rpm" not in annotations
+    middleware = objs[("Middleware", "demo-ratelimit")]
+    assert middleware["apiVersion"] == "traefik.io/v1alpha1"
+    assert middleware["spec"]["rateLimit"] == {
+        "average": 60,
+        "period": "1m",
+        "burst": 120,
+        "sourceCriterion": {"ipStrategy": {"depth": 0}},
+    }
+    # Without the Traefik CRD the Middleware cannot be stored: it is not built.
+    assert ("Middleware", "demo-ratelimit") not in build(spec, Capabilities())
+
+
+def test_rate_limit_zero_means_no_limit() -> None:
+    objs = build({"ingress": {"rateLimitPerMinute": 0}})
+    assert (
+        "nginx.ingress.kubernetes.io/limit-rpm"
+        not in objs[("Ingress", "demo-api")]["metadata"]["annotations"]
+    )
+
+
+def test_http_route_only_when_asked_and_served() -> None:
+    spec = parse_index_spec(
+        {"gateway": {"enabled": True, "parentRefs": [{"name": "public", "namespace": "gw"}]}}
+    )
+    route = [
+        m for m in build_exposure_manifests(OWNER, spec, False, True) if m["kind"] == "HTTPRoute"
+    ]
+    assert route[0]["spec"]["parentRefs"] == [{"name": "public", "namespace": "gw"}]
+    assert route[0]["spec"]["rules"][-1]["backendRefs"] == [
+        {"name": "demo-storefront", "port": 8080}
+    ]
+    assert not [
+        m for m in build_exposure_manifests(OWNER, spec, False, False) if m["kind"] == "HTTPRoute"
+    ]
+
+
+def test_in_cluster_stores_are_statefulsets_with_volumes() -> None:
+    objs = build({"vectorStore": {"storage": "3Gi"}, "storageClassName": "fast"})
+    names = sorted(name for kind, name in objs if kind == "StatefulSet")
+    assert names == ["demo-minio", "demo-postgresql", "demo-qdrant", "demo-redis"]
+    qdrant = objs[("StatefulSet", "demo-qdrant")]
+    (claim,) = qdrant["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "3Gi"
+    assert claim["spec"]["storageClassName"] == "fast"
+    assert claim["metadata"]["labels"]["visualsearch.dev/index"] == "demo"
+    config = objs[("ConfigMap", "demo-config")]["data"]
+    assert config["VISUALSEARCH_QDRANT_URL"] == "http://demo-qdrant.shop.svc:6333"
+    assert config["VISUALSEARCH_S3_ENDPOINT"] == "demo-minio.shop.svc:9000"
+    assert config["VISUALSEARCH_S3_SECURE"] == "false"
+
+
+def test_qdrant_replicas_form_a_cluster() -> None:
+    objs = build({"vectorStore": {"replicas": 3, "shards": 6}})
+    qdrant = objs[("StatefulSet", "demo-qdrant")]
+    assert qdrant["spec"]["replicas"] == 3
+    (container,) = qdrant["spec"]["template"]["spec"]["containers"]
+    assert env_of(container)["QDRANT__CLUSTER__ENABLED"] == "true"
+    assert "--bootstrap http://demo-qdrant-0.demo-qdrant-headless:6335" in container["command"][2]
+    config = objs[("ConfigMap", "demo-config")]["data"]
+    assert (
+        config["VISUALSEARCH_QDRANT_SHARDS"],
+        config["VISUALSEARCH_QDRANT_REPLICATION_FACTOR"],
+    ) == ("6", "3")
+
+
+def test_external_stores_build_no_store_and_point_at_user_secrets() -> None:
+    objs = build(EXTERNAL)
+    assert not [name for kind, name in objs if kind == "StatefulSet"]
+    config = objs[("ConfigMap", "demo-config")]["data"]
+    assert config["VISUALSEARCH_QDRANT_URL"] == "https://qdrant.example.com:6333"
+    assert config["VISUALSEARCH_S3_ENDPOINT"] == "s3.example.com"
+    assert config["VISUALSEARCH_S3_SECURE"] == "true"
+    assert config["VISUALSEARCH_S3_BUCKET"] == "shop"
+    (worker,) = objs[("Deployment", "demo-worker")]["spec"]["template"]["spec"]["containers"]
+    env = env_of(worker)
+    assert env["VISUALSEARCH_DATABASE_URL"] == {"secretKeyRef": {"name": "db", "key": "url"}}
+    assert env["VISUALSEARCH_REDIS_URL"] == {"secretKeyRef": {"name": "rd", "key": "url"}}
+    assert env["VISUALSEARCH_S3_ACCESS_KEY"] == {
+        "secretKeyRef": {"name": "s3", "key": "access-key"}
+    }
+    assert env["VISUALSEARCH_QDRANT_API_KEY"] == {"secretKeyRef": {"name": "qd", "key": "api-key"}}
+    # The API key is still generated by the operator unless the spec names one.
+    assert env["VISUALSEARCH_API_KEY"] == {
+        "secretKeyRef": {"name": "demo-credentials", "key": "api-key"}
+    }
+
+
+def test_every_child_is_owned_labelled_and_hardened() -> None:
+    objs = build({})
+    for (kind, name), obj in objs.items():
+        meta = obj["metadata"]
+        assert meta["namespace"] == "shop"
+        assert len(name) <= 63
+        assert meta["ownerReferences"] == [
+            {
+                "apiVersion": "visualsearch.dev/v1alpha1",
+                "kind": "VisualSearchIndex",
+                "name": "demo",
+                "uid": "uid-1234",
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ], kind
+        assert meta["labels"]["app.kubernetes.io/managed-by"] == "visualsearch-operator"
+        assert meta["labels"]["visualsearch.dev/index"] == "demo"
+        if kind in ("Deployment", "StatefulSet"):
+            pod = obj["spec"]["template"]["spec"]
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            for container in pod["containers"] + pod.get("initContainers", []):
+                ctx = container["securityContext"]
+                assert ctx["readOnlyRootFilesystem"] is True, name
+                assert ctx["capabilities"] == {"drop": ["ALL"]}
+                assert "limits" in container["resources"], name
+            selector = obj["spec"]["selector"]["matchLabels"]
+            assert selector.items() <= obj["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_api_migrates_the_schema_before_serving() -> None:
+    pod = build({"api": {"replicas": 3}})[("Deployment", "demo-api")]
+    assert pod["spec"]["replicas"] == 3
+    (init,) = pod["spec"]["template"]["spec"]["initContainers"]
+    assert init["args"] == ["migrate"]
+
+
+def test_storefront_can_be_switched_off() -> None:
+    objs = build({"storefront": {"enabled": False}})
+    assert ("Deployment", "demo-storefront") not in objs
+    paths = [p["path"] for p in objs[("Ingress", "demo-open")]["spec"]["rules"][0]["http"]["paths"]]
+    assert "/" not in paths
+
+
+def test_credentials_secret_outlives_the_index() -> None:
+    generated = {
+        "postgres-password": "pg",
+        "redis-password": "rd",
+        "minio-access-key": "ak",
+        "minio-secret-key": "sk",
+        "qdrant-api-key": "qk",
+        "api-key": "key",
+    }
+    secret = build_credentials("demo", "shop", generated)
+    assert "ownerReferences" not in secret["metadata"]  # retainData must be able to keep it
+    data = secret["stringData"]
+    assert (
+        data["database-url"]
+        == "postgresql://visualsearch:pg@demo-postgresql.shop.svc:5432/visualsearch"
+    )
+    assert data["redis-url"] == "redis://:rd@demo-redis.shop.svc:6379/0"
