@@ -1,0 +1,1 @@
+"""Tests of the Helm charts, images' Dockerfiles and local-cluster configuration."""
