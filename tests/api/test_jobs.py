@@ -1,0 +1,121 @@
+"""Indexing jobs: status, retries into the dead-letter list, and a worker killed mid-job."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.api.helpers import index, product_form, wait_job
+from tests.conftest import Api, SettingsFactory, start_api
+from tests.support.images import jpeg
+from visualsearch.config import Settings
+
+
+async def test_job_lifecycle_and_unknown_job(api: Api) -> None:
+    job = await index(api, "j-1", jpeg(seed=300))
+    assert job["status"] == "done" and job["attempts"] == 1 and job["error"] is None
+    assert (await api.client.get("/index/jobs/" + "0" * 32)).status_code == 404
+    assert (await api.client.get("/index/jobs/not-a-job")).status_code == 422
+
+
+async def test_failing_job_is_retried_then_dead_lettered(make_settings: SettingsFactory) -> None:
+    running, lifespan = await start_api(make_settings(job_max_attempts=3))
+    try:
+        job = await index(running, "doomed", jpeg(seed=301), wait=False)
+        record = await running.context.catalog.get("doomed")
+        # The image vanishes before the worker reads it (an operator deleted the object by hand).
+        await running.context.objects.delete(record.image_key)
+        failed = await wait_job(running, job["job_id"], status="failed", timeout=30)
+        assert failed["attempts"] == 3
+        assert "image" in failed["error"].lower()
+        dead = (await running.client.get("/index/dead-letters")).json()["jobs"]
+        assert [d["job_id"] for d in dead] == [job["job_id"]]
+        assert await running.context.vectors.count() == 0
+    finally:
+        await running.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "VISUALSEARCH_DATABASE_URL": str(settings.database_url),
+        "VISUALSEARCH_QDRANT_PATH": str(settings.qdrant_path),
+        "VISUALSEARCH_S3_ENDPOINT": str(settings.s3_endpoint),
+        "VISUALSEARCH_S3_ACCESS_KEY": settings.s3_access_key,
+        "VISUALSEARCH_S3_SECRET_KEY": settings.s3_secret_key.get_secret_value(),
+        "VISUALSEARCH_S3_BUCKET": settings.s3_bucket,
+        "VISUALSEARCH_REDIS_URL": str(settings.redis_url),
+        "VISUALSEARCH_QUEUE_STREAM": settings.queue_stream,
+        "VISUALSEARCH_MODEL": settings.model,
+        "VISUALSEARCH_JOB_CLAIM_IDLE_SECONDS": "2",
+        "VISUALSEARCH_DATA_DIR": str(settings.data_dir),
+    })
+    return env
+
+
+def start_worker(settings: Settings, log: str) -> subprocess.Popen[bytes]:
+    handle = open(log, "ab")  # noqa: SIM115 - kept open for the child's lifetime
+    return subprocess.Popen(
+        [sys.executable, "-m", "visualsearch", "worker", "--concurrency", "1"],
+        env=worker_env(settings), stdout=handle, stderr=subprocess.STDOUT,
+    )
+
+
+async def test_worker_killed_mid_job_loses_nothing(make_settings: SettingsFactory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL a real worker process while it works through jobs; a second one finishes all."""
+    settings = make_settings()
+    api_only, lifespan = await start_api(settings, worker=False)
+    log = str(tmp_path / "worker.log")
+    try:
+        jobs = []
+        for i in range(12):
+            response = await api_only.client.post(
+                "/index", headers=api_only.headers, data=product_form(f"w-{i}"),
+                files={"file": ("a.jpg", jpeg(seed=400 + i), "image/jpeg")},
+            )
+            jobs.append(response.json()["job_id"])
+        # The embedded Qdrant belongs to one process at a time: hand it to the workers.
+        await api_only.context.vectors.close()
+
+        first = start_worker(settings, log)
+        deadline = time.monotonic() + 60
+        while "product indexed" not in open(log).read():
+            assert first.poll() is None, open(log).read()[-3000:]
+            assert time.monotonic() < deadline, "the first worker indexed nothing"
+            await asyncio.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        done_by_first = open(log).read().count("product indexed")
+        assert done_by_first < 12, "the worker finished everything before it was killed"
+
+        second = start_worker(settings, log)
+        try:
+            statuses: list[str] = []
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                statuses = [(await api_only.context.queue.get(j)).status for j in jobs]
+                if all(s == "done" for s in statuses):
+                    break
+                await asyncio.sleep(0.2)
+            assert statuses == ["done"] * 12, (statuses, open(log).read()[-3000:])
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(20)
+    finally:
+        await api_only.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+    # every product has exactly one vector: nothing lost, nothing duplicated
+    from visualsearch.storage.vectors import VectorStore
+
+    vectors = VectorStore(settings.qdrant_collection, path=settings.qdrant_path)
+    try:
+        ids = await vectors.all_ids()
+        assert sorted(ids) == sorted(f"w-{i}" for i in range(12))
+        assert await vectors.count() == 12
+    finally:
+        await vectors.close()
