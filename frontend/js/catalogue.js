@@ -7,6 +7,7 @@ import { listProducts } from './api.js';
 import { emptyState, productCard, skeletonCards } from './card.js';
 import { DEFAULT_SORT, PAGE_SIZE, SORTS } from './config.js';
 import { byId, h, setMessage } from './dom.js';
+import { describeLoadError } from './errors.js';
 import { categoryLabel } from './format.js';
 import { serializeState } from './state/url.js';
 
@@ -177,7 +178,7 @@ export function createCatalogue({ store, openProduct }) {
       grid.replaceChildren();
       pagination.replaceChildren();
       count.textContent = '';
-      setMessage(errorBox, `The catalogue could not be loaded: ${error.message}`);
+      setMessage(errorBox, describeLoadError(error, 'The catalogue'));
     } finally {
       grid.setAttribute('aria-busy', 'false');
     }

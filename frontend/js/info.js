@@ -5,6 +5,7 @@
  */
 import { getInfo } from './api.js';
 import { byId, h, setMessage } from './dom.js';
+import { describeLoadError } from './errors.js';
 
 /**
  * Loads /info and applies it to the page.
@@ -31,7 +32,7 @@ export async function applyInfo(search) {
     footer.textContent = `${info.products ?? 0} products · model ${info.model}${info.dim ? ` (${info.dim}-d)` : ''}`;
     return info;
   } catch (error) {
-    setMessage(banner, `The shop's search service is not answering (${error.message}). Browsing may still work.`);
+    setMessage(banner, describeLoadError(error, "The shop's search settings"));
     footer.textContent = 'model unknown';
     return null;
   }

@@ -8,28 +8,10 @@
 import { ApiError, fetchImage, getProduct, search } from './api.js';
 import { SEARCH_TOP_K } from './config.js';
 import { byId, h, setMessage } from './dom.js';
+import { describeError } from './errors.js';
 import { FileRejected, named, validateImage } from './files.js';
 import { formatBytes } from './format.js';
 import { createResults } from './results.js';
-
-/** The shopper-facing message for a failed search. */
-export function describeError(error) {
-  if (error instanceof FileRejected) return error.message;
-  if (error instanceof ApiError) {
-    if (error.status === 429) {
-      const wait = error.retryAfter;
-      return wait
-        ? `Too many searches in a short time. Please try again in ${wait} second${wait === 1 ? '' : 's'}.`
-        : 'Too many searches in a short time. Please wait a moment and try again.';
-    }
-    if (error.status === 413) return `That image is too large for the shop: ${error.message}`;
-    if (error.status === 415) return `That file type is not supported: ${error.message}`;
-    if (error.status >= 400 && error.status < 500) return error.message;
-    if (error.status >= 500) return `The search service had a problem (${error.message}). Please try again.`;
-    return error.message;
-  }
-  return 'Something went wrong with the search. Please try again.';
-}
 
 /**
  * @param {{store: object, openProduct: (p: object) => void, closeProduct: () => void}} deps
