@@ -30,11 +30,16 @@ class ClipEmbedder(Embedder):
     """CLIP image and text features, L2-normalised; vector size from ``projection_dim``."""
 
     def __init__(
-        self, name: str = DEFAULT_CLIP, device: str = "auto", cache_dir: Path | None = None
+        self,
+        name: str = DEFAULT_CLIP,
+        device: str = "auto",
+        cache_dir: Path | None = None,
+        local_only: bool = False,
     ) -> None:
         super().__init__(device)
         self.name = name
         self.cache_dir = cache_dir
+        self.local_only = local_only
         self._model: Any = None
         self._tokenizer: Any = None
         self._size = 224
@@ -55,6 +60,8 @@ class ClipEmbedder(Embedder):
         from transformers import CLIPImageProcessor, CLIPModel, CLIPTokenizer
 
         kwargs: dict[str, Any] = {"cache_dir": str(self.cache_dir)} if self.cache_dir else {}
+        if self.local_only:
+            kwargs["local_files_only"] = True
         try:
             model = CLIPModel.from_pretrained(self.name, **kwargs)
             tokenizer = CLIPTokenizer.from_pretrained(self.name, **kwargs)

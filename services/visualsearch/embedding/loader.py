@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+from urllib.parse import urlparse
 from pathlib import Path
 
 from visualsearch.embedding.base import Embedder
@@ -20,6 +23,18 @@ FALLBACK_WARNING = (
 )
 
 
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """Whether the Hugging Face hub can be reached at all (offline mode counts as no)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or ""
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
 def load_embedder(
     model: str, device: str = "auto", cache_dir: Path | None = None
 ) -> tuple[Embedder, str | None]:
@@ -34,7 +49,8 @@ def load_embedder(
         return embedder, None
     if model == "auto":
         try:
-            embedder = ClipEmbedder(DEFAULT_CLIP, device, cache_dir)
+            # The cache first; the hub only when it answers (its retries take half a minute).
+            embedder = ClipEmbedder(DEFAULT_CLIP, device, cache_dir, local_only=not hub_reachable())
             embedder.load()
             return embedder, None
         except ModelLoadError as exc:
