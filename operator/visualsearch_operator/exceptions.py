@@ -46,3 +46,7 @@ class KubernetesRejectedError(OperatorError, kopf.PermanentError):
     """The API server refused an object the operator built (422): retrying cannot help."""
 
     reason = "Rejected"
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

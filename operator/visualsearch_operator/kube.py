@@ -8,6 +8,7 @@ operator owns is put back. Library errors become :mod:`visualsearch_operator.exc
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,13 +47,24 @@ def resource_path(api_version: str, kind: str, namespace: str, name: str | None 
     return f"{path}/{name}" if name else path
 
 
-def load_api_client() -> client.ApiClient:
-    """An API client from the in-cluster service account, else from the kubeconfig."""
+def load_configuration() -> client.Configuration:
+    """Client settings from the in-cluster service account, else from ``$KUBECONFIG``.
+
+    ``$KUBECONFIG`` is read now, not when the library was imported, and no global default is
+    touched: the operator and the tests that run it in-process keep their own settings.
+    """
+    configuration = client.Configuration()
     try:
-        config.load_incluster_config()
+        config.load_incluster_config(client_configuration=configuration)
     except config.ConfigException:
-        config.load_kube_config()
-    return client.ApiClient()
+        path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        config.load_kube_config(config_file=path, client_configuration=configuration)
+    return configuration
+
+
+def load_api_client() -> client.ApiClient:
+    """An API client built from :func:`load_configuration`."""
+    return client.ApiClient(load_configuration())
 
 
 @dataclass
@@ -98,7 +110,7 @@ class KubeClient:
         if status >= 400:
             message = _status_message(text)
             if status in (400, 422):
-                raise KubernetesRejectedError(f"{method} {path}: {message}")
+                raise KubernetesRejectedError(f"{method} {path}: {message}", status=status)
             raise KubernetesError(f"{method} {path}: {message}", status=status)
         return json.loads(text) if text else {}
 

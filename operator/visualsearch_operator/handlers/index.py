@@ -74,11 +74,22 @@ def index_delete(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> Non
     logger.info("deleted %d object(s): %s", len(removed), ", ".join(removed))
 
 
-def _child_changed(labels: kopf.Labels, namespace: str | None, memo: kopf.Memo) -> None:
+def _child_changed(
+    event: kopf.RawEvent, labels: kopf.Labels, namespace: str | None, memo: kopf.Memo
+) -> None:
     if not namespace:
         return
     ctx = context(memo)
-    refreshed = ctx.indexes.refresh_by_name(namespace, labels[c.LABEL_INDEX])
+    index = labels[c.LABEL_INDEX]
+    if event.get("type") == "DELETED":
+        # Someone deleted a child by hand: put it back now rather than at the next drift check.
+        result = ctx.indexes.reconcile_by_name(namespace, index)
+        if result is not None and result.applied:
+            body = ctx.kube.get(c.API_VERSION, c.INDEX_KIND, namespace, index)
+            if body is not None:
+                ctx.events.normal(body, "DriftRepaired", f"re-created {', '.join(result.applied)}")
+        return
+    refreshed = ctx.indexes.refresh_by_name(namespace, index)
     if refreshed is not None:
         before, status = refreshed
         phase_event(
@@ -92,15 +103,15 @@ def _child_changed(labels: kopf.Labels, namespace: str | None, memo: kopf.Memo) 
 
 @kopf.on.event("apps", "v1", "deployments", labels=CHILD_LABELS)
 def index_deployment_event(
-    labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **_: Any
+    event: kopf.RawEvent, labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **_: Any
 ) -> None:
     """A Deployment of an index changed (replicas became ready or not): refresh its status."""
-    _child_changed(labels, namespace, memo)
+    _child_changed(event, labels, namespace, memo)
 
 
 @kopf.on.event("apps", "v1", "statefulsets", labels=CHILD_LABELS)
 def index_statefulset_event(
-    labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **_: Any
+    event: kopf.RawEvent, labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **_: Any
 ) -> None:
     """A store's StatefulSet changed: refresh the index's status."""
-    _child_changed(labels, namespace, memo)
+    _child_changed(event, labels, namespace, memo)

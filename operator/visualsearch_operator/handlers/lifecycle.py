@@ -9,6 +9,7 @@ import kopf
 
 from visualsearch_operator import constants as c
 from visualsearch_operator.context import OperatorContext
+from visualsearch_operator.kube import load_configuration
 
 
 @kopf.on.startup()
@@ -23,6 +24,25 @@ def operator_startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any)
     settings.execution.max_workers = 4
     settings.watching.server_timeout = 300
     memo.context = OperatorContext.create()
+
+
+@kopf.on.login()
+def operator_login(**_: Any) -> kopf.ConnectionInfo:
+    """kopf's own connection: the same service account or ``$KUBECONFIG`` as our client."""
+    cfg = load_configuration()
+    header = cfg.get_api_key_with_prefix("BearerToken") or cfg.get_api_key_with_prefix(
+        "authorization"
+    )
+    scheme, _space, token = (header or "").rpartition(" ")
+    return kopf.ConnectionInfo(
+        server=cfg.host,
+        ca_path=cfg.ssl_ca_cert,
+        insecure=not cfg.verify_ssl,
+        scheme=scheme or None,
+        token=token or None,
+        certificate_path=cfg.cert_file,
+        private_key_path=cfg.key_file,
+    )
 
 
 @kopf.on.cleanup()

@@ -79,7 +79,11 @@ class IndexService:
         meta = body["metadata"]
         owner = Owner(c.INDEX_KIND, meta["name"], meta["namespace"], meta["uid"])
         spec = parse_index_spec(body.get("spec") or {})
-        self._check_user_secrets(owner.namespace, spec)
+        try:
+            self._check_user_secrets(owner.namespace, spec)
+        except DependencyNotReadyError as exc:
+            self._waiting(body, exc)
+            raise
         result = ReconcileResult()
         if not body.get("status", {}).get("phase"):
             self.write_status(
@@ -121,6 +125,22 @@ class IndexService:
             raise DependencyNotReadyError(
                 f"Secret(s) not found: {', '.join(missing)}", delay=self.retry_delay
             )
+
+    def _waiting(self, body: Obj, error: DependencyNotReadyError) -> None:
+        """Say in status what the index waits for (Pending until it first got its objects)."""
+        meta = body["metadata"]
+        old = body.get("status") or {}
+        generation = int(meta.get("generation", 1))
+        condition = st.condition("Reconciled", False, error.reason, str(error), generation)
+        self.write_status(
+            meta["namespace"],
+            meta["name"],
+            {
+                "phase": old.get("phase") or c.PHASE_PENDING,
+                "message": str(error),
+                "conditions": st.merge_conditions(old.get("conditions"), [condition]),
+            },
+        )
 
     def _ensure_credentials(self, owner: Owner) -> None:
         """Generate store passwords once; an existing Secret (retainData) is never rewritten."""
@@ -221,6 +241,15 @@ class IndexService:
             status["observedGeneration"] = generation
         self.write_status(namespace, name, status)
         return status
+
+    def reconcile_by_name(self, namespace: str, name: str) -> ReconcileResult | None:
+        """Full reconcile of an index found by name (a child was deleted); ``None`` if gone."""
+        body = self.kube.get(c.API_VERSION, c.INDEX_KIND, namespace, name)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return None
+        if (body.get("status") or {}).get("phase") == c.PHASE_FAILED:
+            return None
+        return self.reconcile(body)
 
     def refresh_by_name(self, namespace: str, name: str) -> tuple[Obj, dict[str, Any]] | None:
         """Re-read an index and refresh its status (a child changed): (index before, new status).
