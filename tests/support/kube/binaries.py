@@ -1,5 +1,5 @@
 """Locate the binaries of the test control plane: etcd, kube-apiserver, kube-controller-manager,
-helm and kubectl.
+helm and kubectl (and nginx, which the storefront image runs).
 
 Why: the binaries are built or unpacked once into a cache outside the repository
 (tools/k8s/build-control-plane.sh, tools/k8s/install-tools.sh); a user may point at their own
@@ -19,6 +19,7 @@ ENV_OVERRIDES = {
     "kube-controller-manager": "KUBE_CONTROLLER_MANAGER",
     "helm": "HELM",
     "kubectl": "KUBECTL",
+    "nginx": "NGINX",
 }
 
 _HOW_TO_GET = {
@@ -27,6 +28,7 @@ _HOW_TO_GET = {
     "kube-controller-manager": "tools/k8s/build-control-plane.sh",
     "helm": "tools/k8s/install-tools.sh",
     "kubectl": "tools/k8s/install-tools.sh",
+    "nginx": "tools/k8s/install-tools.sh",
 }
 
 
@@ -51,7 +53,7 @@ def find_binary(name: str) -> Path:
         if not (path.is_file() and os.access(path, os.X_OK)):
             raise MissingBinaryError(f"${env_name}={override} is not an executable file")
         return path
-    cached = cache_dir() / "bin" / name
+    cached = cache_dir() / ("nginx/usr/sbin" if name == "nginx" else "bin") / name
     if cached.is_file() and os.access(cached, os.X_OK):
         return cached
     on_path = shutil.which(name)
