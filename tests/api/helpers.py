@@ -24,7 +24,9 @@ def product_form(product_id: str, category: str = "shoes", **extra: Any) -> dict
     return form
 
 
-async def index(api: Api, product_id: str, image: bytes, wait: bool = True, **extra: Any) -> dict[str, Any]:
+async def index(
+    api: Api, product_id: str, image: bytes, wait: bool = True, **extra: Any
+) -> dict[str, Any]:
     response = await api.client.post(
         "/index",
         headers=api.headers,
@@ -38,7 +40,9 @@ async def index(api: Api, product_id: str, image: bytes, wait: bool = True, **ex
     return job
 
 
-async def wait_job(api: Api, job_id: str, status: str = "done", timeout: float = 30) -> dict[str, Any]:
+async def wait_job(
+    api: Api, job_id: str, status: str = "done", timeout: float = 30
+) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         body = (await api.client.get(f"/index/jobs/{job_id}")).json()
@@ -51,7 +55,9 @@ async def wait_job(api: Api, job_id: str, status: str = "done", timeout: float =
 
 async def search(api: Api, image: bytes, **form: Any) -> dict[str, Any]:
     response = await api.client.post(
-        "/search", files={"file": ("q.jpg", image, "image/jpeg")}, data={k: str(v) for k, v in form.items()}
+        "/search",
+        files={"file": ("q.jpg", image, "image/jpeg")},
+        data={k: str(v) for k, v in form.items()},
     )
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]

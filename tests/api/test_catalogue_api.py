@@ -8,11 +8,23 @@ from tests.support.images import jpeg
 
 
 async def test_pages_sorts_filters_and_counts(api: Api) -> None:
-    rows = [("b-1", "Boots", "49.00", "shoes", "4.1"), ("a-1", "Apron", "9.50", "kitchen", "3.0"),
-            ("c-1", "Cap", "15.00", "hats", "4.9"), ("d-1", "Derby", "89.99", "shoes", "2.5")]
+    rows = [
+        ("b-1", "Boots", "49.00", "shoes", "4.1"),
+        ("a-1", "Apron", "9.50", "kitchen", "3.0"),
+        ("c-1", "Cap", "15.00", "hats", "4.9"),
+        ("d-1", "Derby", "89.99", "shoes", "2.5"),
+    ]
     for i, (pid, name, price, category, rating) in enumerate(rows):
-        await index(api, pid, jpeg(seed=100 + i), wait=False, name=name, price=price,
-                    category=category, rating=rating)
+        await index(
+            api,
+            pid,
+            jpeg(seed=100 + i),
+            wait=False,
+            name=name,
+            price=price,
+            category=category,
+            rating=rating,
+        )
 
     async def ids(**params: object) -> list[str]:
         response = await api.client.get("/products/", params=params)
@@ -33,8 +45,11 @@ async def test_pages_sorts_filters_and_counts(api: Api) -> None:
     assert (await api.client.get("/products/", params={"limit": 0})).status_code == 422
 
     categories = (await api.client.get("/products/categories")).json()["categories"]
-    assert categories == [{"name": "hats", "count": 1}, {"name": "kitchen", "count": 1},
-                          {"name": "shoes", "count": 2}]
+    assert categories == [
+        {"name": "hats", "count": 1},
+        {"name": "kitchen", "count": 1},
+        {"name": "shoes", "count": 2},
+    ]
     batch = (await api.client.get("/products/batch", params={"ids": "d-1,missing,a-1"})).json()
     assert [p["product_id"] for p in batch] == ["d-1", "a-1"]
     one = (await api.client.get("/products/c-1")).json()
@@ -53,8 +68,20 @@ async def test_info_reports_model_and_counts(api: Api) -> None:
 
 async def test_openapi_documents_every_endpoint(api: Api) -> None:
     paths = (await api.client.get("/openapi.json")).json()["paths"]
-    for path in ("/search", "/index", "/index/jobs/{job_id}", "/index/dead-letters",
-                 "/index/{product_id}", "/index/bulk", "/products/", "/products/categories",
-                 "/products/batch", "/products/{product_id}", "/info", "/health", "/ready",
-                 "/images/{key}"):
+    for path in (
+        "/search",
+        "/index",
+        "/index/jobs/{job_id}",
+        "/index/dead-letters",
+        "/index/{product_id}",
+        "/index/bulk",
+        "/products/",
+        "/products/categories",
+        "/products/batch",
+        "/products/{product_id}",
+        "/info",
+        "/health",
+        "/ready",
+        "/images/{key}",
+    ):
         assert path in paths, path

@@ -13,12 +13,16 @@ from tests.support.images import encode, jpeg
 from tests.support.servers import ManagedProcess
 
 
-async def post_search(api: Api, data: bytes, name: str = "q.bin", ctype: str = "application/octet-stream"):  # type: ignore[no-untyped-def]
+async def post_search(
+    api: Api, data: bytes, name: str = "q.bin", ctype: str = "application/octet-stream"
+):  # type: ignore[no-untyped-def]
     return await api.client.post("/search", files={"file": (name, data, ctype)})
 
 
 async def test_non_image_is_415(api: Api) -> None:
-    response = await post_search(api, b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "x.svg", "image/svg+xml")
+    response = await post_search(
+        api, b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "x.svg", "image/svg+xml"
+    )
     assert response.status_code == 415
     assert "JPEG, PNG, WebP, GIF or BMP" in response.json()["detail"]
     tiff = encode(Image.new("RGB", (10, 10)), "TIFF")
@@ -57,21 +61,32 @@ async def test_decompression_bomb_is_refused(api: Api) -> None:
 async def test_writes_need_the_api_key(api: Api) -> None:
     files = {"file": ("a.jpg", jpeg(seed=2), "image/jpeg")}
     missing = await api.client.post("/index", data=product_form("k1"), files=files)
-    wrong = await api.client.post("/index", data=product_form("k1"), files=files, headers={"X-API-Key": "nope"})
+    wrong = await api.client.post(
+        "/index", data=product_form("k1"), files=files, headers={"X-API-Key": "nope"}
+    )
     assert missing.status_code == wrong.status_code == 401
     assert await api.context.catalog.get("k1") is None
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("product_id", "../etc/passwd"), ("product_id", "a/b"), ("price", "-1"), ("rating", "7"),
-     ("product_id", "x' OR 1=1 --"), ("category", "")],
+    [
+        ("product_id", "../etc/passwd"),
+        ("product_id", "a/b"),
+        ("price", "-1"),
+        ("rating", "7"),
+        ("product_id", "x' OR 1=1 --"),
+        ("category", ""),
+    ],
 )
 async def test_invalid_product_fields_are_422(api: Api, field: str, value: str) -> None:
     form = product_form("valid-id")
     form[field] = value
     response = await api.client.post(
-        "/index", data=form, files={"file": ("a.jpg", jpeg(seed=3), "image/jpeg")}, headers=api.headers
+        "/index",
+        data=form,
+        files={"file": ("a.jpg", jpeg(seed=3), "image/jpeg")},
+        headers=api.headers,
     )
     assert response.status_code == 422, response.text
     assert field in response.json()["detail"]
@@ -79,7 +94,11 @@ async def test_invalid_product_fields_are_422(api: Api, field: str, value: str) 
 
 
 async def test_image_paths_cannot_escape_the_store(api: Api) -> None:
-    for path in ("/images/../../etc/passwd", "/images/products/..%2F..%2Fetc%2Fpasswd", "/images/%2e%2e/x"):
+    for path in (
+        "/images/../../etc/passwd",
+        "/images/products/..%2F..%2Fetc%2Fpasswd",
+        "/images/%2e%2e/x",
+    ):
         response = await api.client.get(path)
         assert response.status_code in (400, 404), (path, response.status_code)
         assert b"root:" not in response.content
@@ -90,15 +109,23 @@ async def test_text_search_without_text_tower_is_400(api: Api) -> None:
     assert response.status_code == 400
     assert response.json()["code"] == "text_search_unavailable"
     info = (await api.client.get("/info")).json()
-    assert info["model"] == "efficientnet-lite0" and info["dim"] == 1280 and info["text_search"] is False
+    assert (
+        info["model"] == "efficientnet-lite0"
+        and info["dim"] == 1280
+        and info["text_search"] is False
+    )
 
 
-async def test_redis_down_is_503_then_recovers_without_restart(api: Api, redis_proc: ManagedProcess) -> None:
+async def test_redis_down_is_503_then_recovers_without_restart(
+    api: Api, redis_proc: ManagedProcess
+) -> None:
     await index(api, "before", jpeg(seed=40))
     redis_proc.stop()
     try:
         response = await api.client.post(
-            "/index", data=product_form("during"), headers=api.headers,
+            "/index",
+            data=product_form("during"),
+            headers=api.headers,
             files={"file": ("a.jpg", jpeg(seed=41), "image/jpeg")},
         )
         assert response.status_code == 503
@@ -122,7 +149,9 @@ async def test_s3_down_during_index_writes_nothing(api: Api, s3_proc: ManagedPro
     s3_proc.stop()
     try:
         response = await api.client.post(
-            "/index", data=product_form("s3-down"), headers=api.headers,
+            "/index",
+            data=product_form("s3-down"),
+            headers=api.headers,
             files={"file": ("a.jpg", jpeg(seed=50), "image/jpeg")},
         )
         assert response.status_code == 503

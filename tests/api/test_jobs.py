@@ -42,31 +42,37 @@ async def test_failing_job_is_retried_then_dead_lettered(make_settings: Settings
 
 def worker_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "VISUALSEARCH_DATABASE_URL": str(settings.database_url),
-        "VISUALSEARCH_QDRANT_PATH": str(settings.qdrant_path),
-        "VISUALSEARCH_S3_ENDPOINT": str(settings.s3_endpoint),
-        "VISUALSEARCH_S3_ACCESS_KEY": settings.s3_access_key,
-        "VISUALSEARCH_S3_SECRET_KEY": settings.s3_secret_key.get_secret_value(),
-        "VISUALSEARCH_S3_BUCKET": settings.s3_bucket,
-        "VISUALSEARCH_REDIS_URL": str(settings.redis_url),
-        "VISUALSEARCH_QUEUE_STREAM": settings.queue_stream,
-        "VISUALSEARCH_MODEL": settings.model,
-        "VISUALSEARCH_JOB_CLAIM_IDLE_SECONDS": "2",
-        "VISUALSEARCH_DATA_DIR": str(settings.data_dir),
-    })
+    env.update(
+        {
+            "VISUALSEARCH_DATABASE_URL": str(settings.database_url),
+            "VISUALSEARCH_QDRANT_PATH": str(settings.qdrant_path),
+            "VISUALSEARCH_S3_ENDPOINT": str(settings.s3_endpoint),
+            "VISUALSEARCH_S3_ACCESS_KEY": settings.s3_access_key,
+            "VISUALSEARCH_S3_SECRET_KEY": settings.s3_secret_key.get_secret_value(),
+            "VISUALSEARCH_S3_BUCKET": settings.s3_bucket,
+            "VISUALSEARCH_REDIS_URL": str(settings.redis_url),
+            "VISUALSEARCH_QUEUE_STREAM": settings.queue_stream,
+            "VISUALSEARCH_MODEL": settings.model,
+            "VISUALSEARCH_JOB_CLAIM_IDLE_SECONDS": "2",
+            "VISUALSEARCH_DATA_DIR": str(settings.data_dir),
+        }
+    )
     return env
 
 
 def start_worker(settings: Settings, log: str) -> subprocess.Popen[bytes]:
-    handle = open(log, "ab")  # noqa: SIM115 - kept open for the child's lifetime
+    handle = open(log, "ab")  # kept open for the child's lifetime
     return subprocess.Popen(
         [sys.executable, "-m", "visualsearch", "worker", "--concurrency", "1"],
-        env=worker_env(settings), stdout=handle, stderr=subprocess.STDOUT,
+        env=worker_env(settings),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
     )
 
 
-async def test_worker_killed_mid_job_loses_nothing(make_settings: SettingsFactory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_worker_killed_mid_job_loses_nothing(
+    make_settings: SettingsFactory, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     """SIGKILL a real worker process while it works through jobs; a second one finishes all."""
     settings = make_settings()
     api_only, lifespan = await start_api(settings, worker=False)
@@ -75,7 +81,9 @@ async def test_worker_killed_mid_job_loses_nothing(make_settings: SettingsFactor
         jobs = []
         for i in range(12):
             response = await api_only.client.post(
-                "/index", headers=api_only.headers, data=product_form(f"w-{i}"),
+                "/index",
+                headers=api_only.headers,
+                data=product_form(f"w-{i}"),
                 files={"file": ("a.jpg", jpeg(seed=400 + i), "image/jpeg")},
             )
             jobs.append(response.json()["job_id"])

@@ -73,7 +73,9 @@ def test_auto_falls_back_to_efficientnet_with_a_warning(
     assert "EfficientNet-Lite0" in caplog.text
 
 
-def test_auto_prefers_clip_when_it_loads(monkeypatch: pytest.MonkeyPatch, tiny_clip_dir: Path) -> None:
+def test_auto_prefers_clip_when_it_loads(
+    monkeypatch: pytest.MonkeyPatch, tiny_clip_dir: Path
+) -> None:
     monkeypatch.setattr(loader, "DEFAULT_CLIP", str(tiny_clip_dir))
     embedder, warning = loader.load_embedder("auto", "cpu")
     assert embedder.info.text_search and warning is None
@@ -85,11 +87,24 @@ def test_efficientnet_ranks_similar_real_photos_above_dissimilar(
     assert efficientnet.info.dim == 1280 and not efficientnet.info.text_search
     left, right = photo("motorcycle_left.png"), photo("motorcycle_right.png")
     cat = photo("chelsea.png")
-    cat_crop = cat.crop((40, 20, cat.width - 30, cat.height - 10)).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    others = [photo(n) for n in ("coffee.png", "astronaut.png", "rocket.jpg", "hubble_deep_field.jpg",
-                                 "retina.jpg", "horse.png")]  # fmt: skip
-    vectors = {name: embed(efficientnet, img) for name, img in
-               [("left", left), ("right", right), ("cat", cat), ("cat_crop", cat_crop)]}  # fmt: skip
+    cat_crop = cat.crop((40, 20, cat.width - 30, cat.height - 10)).transpose(
+        Image.Transpose.FLIP_LEFT_RIGHT
+    )
+    others = [
+        photo(n)
+        for n in (
+            "coffee.png",
+            "astronaut.png",
+            "rocket.jpg",
+            "hubble_deep_field.jpg",
+            "retina.jpg",
+            "horse.png",
+        )
+    ]
+    vectors = {
+        name: embed(efficientnet, img)
+        for name, img in [("left", left), ("right", right), ("cat", cat), ("cat_crop", cat_crop)]
+    }
     other_vectors = [embed(efficientnet, o) for o in others]
     for a, b in (("left", "right"), ("cat", "cat_crop")):
         same = float(vectors[a] @ vectors[b])
@@ -99,7 +114,9 @@ def test_efficientnet_ranks_similar_real_photos_above_dissimilar(
         efficientnet.embed_texts(["shoes"])
 
 
-async def test_concurrent_requests_share_forward_passes(efficientnet: EfficientNetLite0Embedder) -> None:
+async def test_concurrent_requests_share_forward_passes(
+    efficientnet: EfficientNetLite0Embedder,
+) -> None:
     calls: list[int] = []
 
     def counting(batch: np.ndarray) -> np.ndarray:
@@ -124,6 +141,8 @@ async def test_batcher_propagates_errors_to_every_waiter() -> None:
         raise RuntimeError("boom")
 
     batcher = MicroBatcher(broken, max_size=4, max_wait=0.01)
-    results = await asyncio.gather(*(batcher.submit(np.zeros(3)) for _ in range(3)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(batcher.submit(np.zeros(3)) for _ in range(3)), return_exceptions=True
+    )
     await batcher.close()
     assert all(isinstance(r, RuntimeError) for r in results)

@@ -11,7 +11,19 @@ from pathlib import Path
 
 import torch
 
-VOCAB_WORDS = ["red", "blue", "green", "shoe", "shoes", "running", "bag", "watch", "a", "photo", "of"]
+VOCAB_WORDS = [
+    "red",
+    "blue",
+    "green",
+    "shoe",
+    "shoes",
+    "running",
+    "bag",
+    "watch",
+    "a",
+    "photo",
+    "of",
+]
 
 
 def build_tiny_clip(directory: Path, projection_dim: int = 24, image_size: int = 32) -> Path:
@@ -21,8 +33,13 @@ def build_tiny_clip(directory: Path, projection_dim: int = 24, image_size: int =
     # Byte-level BPE vocabulary: single characters, words with the end-of-word marker, specials.
     chars = sorted({c for w in VOCAB_WORDS for c in w})
     vocab: dict[str, int] = {}
-    for token in ["<|startoftext|>", "<|endoftext|>", *chars, *(c + "</w>" for c in chars),
-                  *(w + "</w>" for w in VOCAB_WORDS)]:  # fmt: skip
+    for token in [
+        "<|startoftext|>",
+        "<|endoftext|>",
+        *chars,
+        *(c + "</w>" for c in chars),
+        *(w + "</w>" for w in VOCAB_WORDS),
+    ]:
         vocab.setdefault(token, len(vocab))
     merges = ["#version: 0.2"]
     for word in VOCAB_WORDS:
@@ -38,14 +55,27 @@ def build_tiny_clip(directory: Path, projection_dim: int = 24, image_size: int =
     tokenizer = CLIPTokenizer(str(directory / "vocab.json"), str(directory / "merges.txt"))
 
     config = CLIPConfig(
-        text_config={"hidden_size": 32, "intermediate_size": 48, "num_attention_heads": 4,
-                     "num_hidden_layers": 2, "vocab_size": len(vocab), "max_position_embeddings": 32,
-                     "bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"],
-                     "pad_token_id": vocab["<|endoftext|>"]},
-        vision_config={"hidden_size": 32, "intermediate_size": 48, "num_attention_heads": 4,
-                       "num_hidden_layers": 2, "image_size": image_size, "patch_size": 8},
+        text_config={
+            "hidden_size": 32,
+            "intermediate_size": 48,
+            "num_attention_heads": 4,
+            "num_hidden_layers": 2,
+            "vocab_size": len(vocab),
+            "max_position_embeddings": 32,
+            "bos_token_id": vocab["<|startoftext|>"],
+            "eos_token_id": vocab["<|endoftext|>"],
+            "pad_token_id": vocab["<|endoftext|>"],
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 48,
+            "num_attention_heads": 4,
+            "num_hidden_layers": 2,
+            "image_size": image_size,
+            "patch_size": 8,
+        },
         projection_dim=projection_dim,
-    )  # fmt: skip
+    )
     CLIPModel(config).eval().save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     CLIPImageProcessor(

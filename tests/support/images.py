@@ -22,7 +22,9 @@ def encode(image: Image.Image, fmt: str = "JPEG", **params: object) -> bytes:
     return buffer.getvalue()
 
 
-def jpeg(image: Image.Image | None = None, seed: int = 0, size: tuple[int, int] = (96, 96)) -> bytes:
+def jpeg(
+    image: Image.Image | None = None, seed: int = 0, size: tuple[int, int] = (96, 96)
+) -> bytes:
     """A JPEG: the given image, or a distinct random-textured one per seed."""
     if image is None:
         rng = np.random.default_rng(seed)

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import psycopg
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def free_port() -> int:
@@ -96,8 +98,19 @@ class ManagedProcess:
 def redis_server(tmp: Path) -> ManagedProcess:
     binary = require_binary("redis-server", "apt-get install redis-server")
     port = free_port()
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", str(tmp)]  # fmt: skip
+    argv = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp),
+    ]
     return ManagedProcess(argv, port, tmp / "redis.log")
 
 
@@ -110,6 +123,16 @@ def s3_server(tmp: Path) -> ManagedProcess:
     port = free_port()
     root = tmp / "s3"
     root.mkdir(parents=True, exist_ok=True)
-    argv = [binary, "serve", "s3", "--addr", f"127.0.0.1:{port}", "--auth-key",
-            f"{S3_ACCESS_KEY},{S3_SECRET_KEY}", "--config", "/dev/null", str(root)]  # fmt: skip
+    argv = [
+        binary,
+        "serve",
+        "s3",
+        "--addr",
+        f"127.0.0.1:{port}",
+        "--auth-key",
+        f"{S3_ACCESS_KEY},{S3_SECRET_KEY}",
+        "--config",
+        "/dev/null",
+        str(root),
+    ]
     return ManagedProcess(argv, port, tmp / "rclone.log")
