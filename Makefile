@@ -35,12 +35,10 @@ format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-seed-demo: $(STAMP) ## Load the demo catalogue into the configured stores
-	$(BIN)/visualsearch seed --demo
 
 clean: ## Remove caches (not .venv, not the data directory)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache artifacts
 
-.PHONY: help install run test lint format seed-demo clean
+.PHONY: help install run test lint format clean
 
 -include mk/*.mk
