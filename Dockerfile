@@ -7,6 +7,12 @@ ARG PYTHON_IMAGE=docker.io/library/python:3.11-slim-bookworm
 
 # ---- build: a virtual environment with the project and its dependencies -------------------------
 FROM ${PYTHON_IMAGE} AS build
+# Optional pip settings for mirrors, proxies and local wheel folders (build time only, never
+# secrets): pip reads them from the environment.
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
+ARG PIP_FIND_LINKS
+ARG PIP_CERT
 ARG TORCH_VERSION=2.13.0
 ARG TORCH_VARIANT=cpu
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/${TORCH_VARIANT}
