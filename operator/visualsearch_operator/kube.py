@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,6 +178,41 @@ class KubeClient:
         if subresource:
             path = f"{path}/{subresource}"
         return self.request("PATCH", path, body=patch, content_type="application/merge-patch+json")
+
+    def update_status(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        compute: Callable[[Obj], dict[str, Any] | None],
+        attempts: int = 8,
+    ) -> tuple[Obj, dict[str, Any]] | None:
+        """Read the object, ``compute`` its new status, write it only if nothing changed since.
+
+        The write carries the read ``resourceVersion``: two writers racing (a reconcile and a
+        child event) cannot leave a status computed from an older view; the loser re-reads.
+        ``compute`` returning ``None`` writes nothing. Returns (object as read, status written).
+        """
+        for _ in range(attempts):
+            obj = self.get(api_version, kind, namespace, name)
+            if obj is None or obj["metadata"].get("deletionTimestamp"):
+                return None
+            status = compute(obj)
+            if status is None:
+                return None
+            patch = {
+                "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                "status": status,
+            }
+            try:
+                self.merge_patch(api_version, kind, namespace, name, patch, subresource="status")
+            except KubernetesError as exc:
+                if exc.status == 409:
+                    continue
+                raise
+            return obj, status
+        raise KubernetesError(f"{kind} {namespace}/{name}: status kept changing", status=409)
 
     def served_kinds(self, group_version: str) -> set[str]:
         """Kinds the API server serves in ``group_version`` (empty when the group is absent)."""

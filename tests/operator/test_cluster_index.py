@@ -2,54 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from tests.operator.cluster import (
+    MANIFESTS,
+    SERVING,
+    STORES,
+    V,
+    docs,
+    events_for,
+    expect_event,
+    index_body,
+    phase_is,
+    status_of,
+)
 from tests.operator.conftest import wait_for
-from tests.operator.helpers import ROOT
 from tests.operator.kubelet import mark_pods_ready
 from tests.support.kube.controlplane import ControlPlane
 from visualsearch_operator.exceptions import KubernetesRejectedError
 from visualsearch_operator.kube import KubeClient
-
-MANIFESTS = ROOT / "manifests"
-V = "visualsearch.dev/v1alpha1"
-STORES = ("qdrant", "postgresql", "minio", "redis")
-SERVING = ("embedder", "api", "worker", "storefront")
-
-
-def index_body(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": V,
-        "kind": "VisualSearchIndex",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
-    }
-
-
-def status_of(kube: KubeClient, namespace: str, name: str, kind: str = "VisualSearchIndex") -> dict:
-    obj = kube.get(V, kind, namespace, name)
-    return (obj or {}).get("status") or {}
-
-
-def phase_is(kube: KubeClient, namespace: str, name: str, phase: str) -> Any:
-    def probe() -> Any:
-        status = status_of(kube, namespace, name)
-        return status if status.get("phase") == phase else None
-
-    return probe
-
-
-def events_for(kube: KubeClient, namespace: str, name: str) -> list[tuple[str, str]]:
-    events = kube.list("v1", "Event", namespace)
-    return [(e["type"], e["reason"]) for e in events if e["involvedObject"]["name"] == name]
-
-
-def docs(path: Path) -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all(path.read_text()) if d]
 
 
 @pytest.mark.slow
@@ -94,8 +67,7 @@ def test_demo_index_converges_to_ready(
 ) -> None:
     ns = kube_namespace
     crds.kubectl("apply", "-n", ns, "-f", str(MANIFESTS / "demo.yaml"))
-    status = wait_for(phase_is(kube, ns, "demo", "Provisioning"), what="phase Provisioning")
-    assert status["observedGeneration"] == 1
+    status = wait_for(phase_is(kube, ns, "demo", "Provisioning", generation=1), what="Provisioning")
     assert status["endpoint"] == "http://visualsearch.localtest.me"
     ready = {c["type"]: c for c in status["conditions"]}["Ready"]
     assert ready["status"] == "False" and "waiting for" in ready["message"]
@@ -134,8 +106,9 @@ def test_demo_index_converges_to_ready(
         "Ready": "True",
         "Reconciled": "True",
     }
-    found = events_for(kube, ns, "demo")
-    assert ("Normal", "Applied") in found and ("Normal", "Ready") in found
+    expect_event(kube, ns, "demo", "Normal", "Ready")
+    assert events_for(kube, ns, "demo").count(("Normal", "Provisioning")) == 1
+    expect_event(kube, ns, "demo", "Normal", "Applied")
 
     # A store losing its pod degrades the index (it was Ready), visibly.
     (pod,) = kube.list("v1", "Pod", ns, "app.kubernetes.io/component=redis")
@@ -149,7 +122,7 @@ def test_demo_index_converges_to_ready(
     )
     status = wait_for(phase_is(kube, ns, "demo", "Degraded"), what="phase Degraded")
     assert "redis 0/1" in status["message"]
-    assert ("Warning", "Degraded") in events_for(kube, ns, "demo")
+    expect_event(kube, ns, "demo", "Warning", "Degraded")
 
 
 @pytest.mark.slow
@@ -158,7 +131,7 @@ def test_spec_change_resizes_and_prunes(
 ) -> None:
     ns = kube_namespace
     kube.create(index_body("shop", ns, {"embedding": {"maxReplicas": 2}}))
-    wait_for(phase_is(kube, ns, "shop", "Provisioning"), what="Provisioning")
+    wait_for(phase_is(kube, ns, "shop", "Provisioning", generation=1), what="Provisioning")
     kube.merge_patch(
         V,
         "VisualSearchIndex",
@@ -188,7 +161,7 @@ def test_spec_change_resizes_and_prunes(
         lambda: status_of(kube, ns, "shop").get("observedGeneration") == 2,
         what="observedGeneration 2",
     )
-    assert ("Normal", "Pruned") in events_for(kube, ns, "shop")
+    expect_event(kube, ns, "shop", "Normal", "Pruned")
 
 
 @pytest.mark.slow
@@ -201,13 +174,12 @@ def test_invalid_spec_fails_permanently_until_fixed(
     reconciled = {c["type"]: c for c in status["conditions"]}["Reconciled"]
     assert (reconciled["status"], reconciled["reason"]) == ("False", "InvalidSpec")
     assert "minReplicas (5) is larger than maxReplicas (2)" in status["message"]
-    assert ("Warning", "InvalidSpec") in events_for(kube, ns, "broken")
+    expect_event(kube, ns, "broken", "Warning", "InvalidSpec")
     assert kube.list("apps/v1", "Deployment", ns) == []
     kube.merge_patch(
         V, "VisualSearchIndex", ns, "broken", {"spec": {"embedding": {"maxReplicas": 6}}}
     )
-    status = wait_for(phase_is(kube, ns, "broken", "Provisioning"), what="fixed → Provisioning")
-    assert status["observedGeneration"] == 2
+    wait_for(phase_is(kube, ns, "broken", "Provisioning", generation=2), what="fixed: Provisioning")
 
 
 @pytest.mark.slow
@@ -224,7 +196,10 @@ def test_external_stores_wait_for_their_secrets(
     )
     assert kube.list("apps/v1", "Deployment", ns) == []
     crds.kubectl("apply", "-n", ns, "-f", str(MANIFESTS / "index-external-stores.yaml"))
-    wait_for(phase_is(kube, ns, "shop", "Provisioning"), what="Provisioning once Secrets exist")
+    wait_for(
+        phase_is(kube, ns, "shop", "Provisioning", generation=1),
+        what="Provisioning once Secrets exist",
+    )
     assert kube.list("apps/v1", "StatefulSet", ns) == []  # every store is external
     config = kube.get("v1", "ConfigMap", ns, "shop-config")["data"]
     assert config["VISUALSEARCH_QDRANT_URL"] == "https://qdrant.internal.example.com:6333"
@@ -239,7 +214,7 @@ def test_external_stores_wait_for_their_secrets(
 def test_deleted_child_is_put_back(operator: Any, kube: KubeClient, kube_namespace: str) -> None:
     ns = kube_namespace
     kube.create(index_body("demo", ns, {}))
-    wait_for(phase_is(kube, ns, "demo", "Provisioning"), what="Provisioning")
+    wait_for(phase_is(kube, ns, "demo", "Provisioning", generation=1), what="Provisioning")
     first = kube.get("apps/v1", "Deployment", ns, "demo-embedder")
     kube.delete("apps/v1", "Deployment", ns, "demo-embedder")
 
@@ -248,7 +223,7 @@ def test_deleted_child_is_put_back(operator: Any, kube: KubeClient, kube_namespa
         return again and again["metadata"]["uid"] != first["metadata"]["uid"]
 
     wait_for(recreated, what="embedder Deployment re-created")
-    assert ("Normal", "DriftRepaired") in events_for(kube, ns, "demo")
+    expect_event(kube, ns, "demo", "Normal", "DriftRepaired")
 
 
 @pytest.mark.slow
@@ -258,7 +233,7 @@ def test_deletion_removes_children_and_data_unless_retained(
 ) -> None:
     ns = kube_namespace
     kube.create(index_body("demo", ns, {"retainData": retain}))
-    wait_for(phase_is(kube, ns, "demo", "Provisioning"), what="Provisioning")
+    wait_for(phase_is(kube, ns, "demo", "Provisioning", generation=1), what="Provisioning")
     selector = "visualsearch.dev/index=demo"
     # The StatefulSet controller creates one claim per store from the volumeClaimTemplates.
     wait_for(

@@ -64,12 +64,4 @@ def source_job_event(labels: kopf.Labels, namespace: str | None, memo: kopf.Memo
     before = ctx.kube.get(c.API_VERSION, c.SOURCE_KIND, namespace, labels[c.LABEL_SOURCE])
     if before is None or before["metadata"].get("deletionTimestamp"):
         return
-    status = ctx.sources.refresh_status(before)
-    if status is not None:
-        phase_event(
-            ctx,
-            before,
-            (before.get("status") or {}).get("phase"),
-            status["phase"],
-            status.get("message", ""),
-        )
+    phase_event(ctx, before, ctx.sources.refresh_status(before))

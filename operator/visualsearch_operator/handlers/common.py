@@ -9,6 +9,7 @@ import kopf
 
 from visualsearch_operator.context import OperatorContext
 from visualsearch_operator.exceptions import DependencyNotReadyError, OperatorError
+from visualsearch_operator.services.status import StatusUpdate
 
 T = TypeVar("T")
 
@@ -46,12 +47,12 @@ def reporting(
         raise
 
 
-def phase_event(
-    ctx: OperatorContext, body: Mapping[str, Any], old: str | None, new: str | None, message: str
-) -> None:
-    """Post an event when the phase moves (a Warning when it moves to Degraded or Failed)."""
-    if new and new != old:
-        if new in ("Degraded", "Failed"):
-            ctx.events.warning(body, new, message)
-        else:
-            ctx.events.normal(body, new, message)
+def phase_event(ctx: OperatorContext, body: Mapping[str, Any], update: StatusUpdate | None) -> None:
+    """Post an event when a status write moved the phase (a Warning for Degraded and Failed)."""
+    if update is None or not update.moved or not update.phase:
+        return
+    message = str(update.status.get("message", ""))
+    if update.phase in ("Degraded", "Failed"):
+        ctx.events.warning(body, update.phase, message)
+    else:
+        ctx.events.normal(body, update.phase, message)

@@ -18,7 +18,6 @@ CHILD_LABELS: dict[str, Any] = {
 def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: Any) -> None:
     ctx = context(memo)
     raw = plain(body)
-    old_phase = (raw.get("status") or {}).get("phase")
     result = reporting(
         ctx, raw, lambda: ctx.indexes.reconcile(raw), lambda exc: ctx.indexes.fail(raw, exc)
     )
@@ -30,12 +29,12 @@ def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: Any) -> None:
         )
     if result.pruned:
         ctx.events.normal(raw, "Pruned", f"removed {', '.join(result.pruned)}")
-    phase_event(ctx, raw, old_phase, result.status.get("phase"), result.status.get("message", ""))
+    phase_event(ctx, raw, result.update)
     logger.info(
         "reconciled: %d applied, %d pruned, phase %s",
         len(result.applied),
         len(result.pruned),
-        result.status.get("phase"),
+        result.update.phase if result.update else None,
     )
 
 
@@ -91,14 +90,7 @@ def _child_changed(
         return
     refreshed = ctx.indexes.refresh_by_name(namespace, index)
     if refreshed is not None:
-        before, status = refreshed
-        phase_event(
-            ctx,
-            before,
-            (before.get("status") or {}).get("phase"),
-            status["phase"],
-            status.get("message", ""),
-        )
+        phase_event(ctx, *refreshed)
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=CHILD_LABELS)

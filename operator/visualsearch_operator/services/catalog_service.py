@@ -13,7 +13,7 @@ from visualsearch_operator.exceptions import DependencyNotReadyError, OperatorEr
 from visualsearch_operator.kube import KubeClient, Obj
 from visualsearch_operator.schedule import next_fire
 from visualsearch_operator.services import status as st
-from visualsearch_operator.services.jobs import job_outcome
+from visualsearch_operator.services.jobs import JobOutcome, job_outcome
 from visualsearch_operator.spec import parse_index_spec, parse_source_spec
 
 SERVING = (c.PHASE_READY, c.PHASE_DEGRADED)
@@ -81,7 +81,7 @@ class CatalogService:
             if source.schedule:
                 slot = due_slot(source.schedule, st.parse_time(old.get("lastSyncTime")), now)
             if slot is None:
-                self.refresh_status(body, old["jobName"], source_schedule=source.schedule)
+                self.refresh_status(body, observed=generation)
                 return SyncDecision(old["jobName"], digest, launched=False)
         owner = Owner(c.SOURCE_KIND, name, namespace, meta["uid"])
         job = build_sync_job(owner, source, index_spec, digest, slot)
@@ -103,8 +103,7 @@ class CatalogService:
             },
         )
         self._trim_history(namespace, name, keep=job_name)
-        body = {**body, "status": {**old, "jobName": job_name, "lastSyncTime": st.now_iso(now)}}
-        self.refresh_status(body, job_name, source_schedule=source.schedule)
+        self.refresh_status(body, observed=generation)
         return SyncDecision(job_name, digest, launched=created is not None, slot=slot)
 
     def _wait(self, body: Obj, message: str) -> NoReturn:
@@ -131,43 +130,53 @@ class CatalogService:
         )
         raise DependencyNotReadyError(message, delay=self.retry_delay)
 
-    def refresh_status(
-        self, body: Obj, job_name: str | None = None, source_schedule: str | None = None
-    ) -> dict[str, Any] | None:
-        """Copy the current Job's progress and outcome into the source's status."""
+    def refresh_status(self, body: Obj, observed: int | None = None) -> st.StatusUpdate | None:
+        """Copy the current Job's progress and outcome into the source's status.
+
+        The source is re-read and written with its ``resourceVersion`` (see
+        :meth:`KubeClient.update_status`), so a Job event and a reconcile cannot interleave into
+        a stale status. ``observed`` is the generation a reconcile just handled.
+        """
         meta = body["metadata"]
-        namespace, name = meta["namespace"], meta["name"]
-        old = body.get("status") or {}
-        job_name = job_name or old.get("jobName")
-        if not job_name:
-            return None
-        job = self.kube.get("batch/v1", "Job", namespace, job_name)
-        if job is None:
-            return None  # pruned from history, or deleted by hand: the last status stands
-        pods = self.kube.list("v1", "Pod", namespace, f"job-name={job_name}")
-        outcome = job_outcome(job, pods)
-        generation = int(meta.get("generation", 1))
+        namespace = meta["namespace"]
+
+        def compute(fresh: Obj) -> dict[str, Any] | None:
+            old = fresh.get("status") or {}
+            job_name = str(old.get("jobName") or "")
+            job = self.kube.get("batch/v1", "Job", namespace, job_name) if job_name else None
+            if job is None:
+                # Not launched yet, pruned from history, or deleted by hand: the status stands.
+                return {"observedGeneration": observed} if observed else None
+            pods = self.kube.list("v1", "Pod", namespace, f"job-name={job_name}")
+            return self._status(fresh, job_name, job_outcome(job, pods), observed)
+
+        return st.updated(
+            self.kube.update_status(c.API_VERSION, c.SOURCE_KIND, namespace, meta["name"], compute)
+        )
+
+    def _status(
+        self, source: Obj, job_name: str, outcome: JobOutcome, observed: int | None
+    ) -> dict[str, Any]:
+        old = source.get("status") or {}
+        generation = int(source["metadata"].get("generation", 1))
         synced = outcome.phase == c.SOURCE_PHASE_SYNCED
+        conditions = [
+            st.condition("IndexReady", True, "IndexServing", "the index is serving", generation),
+            st.condition(
+                "Synced",
+                synced if outcome.phase != c.SOURCE_PHASE_SYNCING else None,
+                outcome.phase,
+                outcome.message,
+                generation,
+            ),
+        ]
         status: dict[str, Any] = {
             "phase": outcome.phase,
             "message": f"Job {job_name}: {outcome.message}",
-            "jobName": job_name,
-            "conditions": st.merge_conditions(
-                old.get("conditions"),
-                [
-                    st.condition(
-                        "IndexReady", True, "IndexServing", "the index is serving", generation
-                    ),
-                    st.condition(
-                        "Synced",
-                        synced if outcome.phase != c.SOURCE_PHASE_SYNCING else None,
-                        outcome.phase,
-                        outcome.message,
-                        generation,
-                    ),
-                ],
-            ),
+            "conditions": st.merge_conditions(old.get("conditions"), conditions),
         }
+        if observed:
+            status["observedGeneration"] = observed
         for key, value in (
             ("productsIndexed", outcome.indexed),
             ("productsFailed", outcome.failed),
@@ -177,14 +186,13 @@ class CatalogService:
                 status[key] = value
         if synced and outcome.finished_at:
             status["lastSuccessfulSyncTime"] = outcome.finished_at
-        schedule = source_schedule or (body.get("spec") or {}).get("schedule")
+        schedule = (source.get("spec") or {}).get("schedule")
         last = st.parse_time(old.get("lastSyncTime"))
         if schedule and last:
             status["nextSyncTime"] = st.now_iso(next_fire(schedule, last))
-        self.write_status(namespace, name, status)
         return status
 
-    def refresh_by_name(self, namespace: str, name: str) -> dict[str, Any] | None:
+    def refresh_by_name(self, namespace: str, name: str) -> st.StatusUpdate | None:
         """Re-read a source and refresh its status (its Job changed); ``None`` if it is gone."""
         body = self.kube.get(c.API_VERSION, c.SOURCE_KIND, namespace, name)
         if body is None or body["metadata"].get("deletionTimestamp"):

@@ -37,7 +37,7 @@ class ReconcileResult:
 
     applied: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
-    status: dict[str, Any] = field(default_factory=dict)
+    update: st.StatusUpdate | None = None
 
 
 def _ref(obj: Obj) -> str:
@@ -105,7 +105,7 @@ class IndexService:
                     obj["apiVersion"], obj["kind"], owner.namespace, obj["metadata"]["name"]
                 )
                 result.pruned.append(_ref(obj))
-        result.status = self.refresh_status(body, spec, reconciled=True)
+        result.update = self.refresh_status(body, spec, reconciled=True)
         return result
 
     def _check_user_secrets(self, namespace: str, spec: IndexSpec) -> None:
@@ -191,39 +191,57 @@ class IndexService:
 
     def refresh_status(
         self, body: Obj, spec: IndexSpec | None = None, reconciled: bool = False
-    ) -> dict[str, Any]:
-        """Recompute phase, conditions and components from the children, and write them."""
+    ) -> st.StatusUpdate | None:
+        """Recompute phase, conditions and components from the children, and write them.
+
+        With ``reconciled``, ``body``/``spec`` are what was just applied: their generation is
+        the one observed. Otherwise (a child changed) the index is re-read and judged as it is.
+        """
         meta = body["metadata"]
+
+        def compute(fresh: Obj) -> dict[str, Any] | None:
+            old = fresh.get("status") or {}
+            if not reconciled and old.get("phase") == c.PHASE_FAILED:
+                return None  # only a new generation (a change handler) leaves Failed
+            current = spec or parse_index_spec(fresh.get("spec") or {})
+            generation = int((body if reconciled else fresh)["metadata"].get("generation", 1))
+            return self._status(fresh, current, generation, reconciled)
+
+        return st.updated(
+            self.kube.update_status(
+                c.API_VERSION, c.INDEX_KIND, meta["namespace"], meta["name"], compute
+            )
+        )
+
+    def _status(
+        self, index: Obj, spec: IndexSpec, generation: int, reconciled: bool
+    ) -> dict[str, Any]:
+        meta = index["metadata"]
         namespace, name = meta["namespace"], meta["name"]
-        generation = int(meta.get("generation", 1))
-        old = body.get("status") or {}
-        spec = spec or parse_index_spec(body.get("spec") or {})
+        old = index.get("status") or {}
         store_parts, serving = self.readiness(namespace, name, spec)
         parts = store_parts + serving
         phase = st.index_phase(old.get("phase"), parts)
         waiting = [f"{p.component} {p.summary}" for p in parts if not p.full]
+        stores_ok = all(p.full for p in store_parts)
+        serving_ok = all(p.full for p in serving)
+        message = "all components ready" if not waiting else "waiting for " + ", ".join(waiting)
         conditions = [
             st.condition(
                 "StoresReady",
-                all(p.full for p in store_parts),
-                "AllReady" if all(p.full for p in store_parts) else "Waiting",
+                stores_ok,
+                "AllReady" if stores_ok else "Waiting",
                 _describe(store_parts, "external stores only"),
                 generation,
             ),
             st.condition(
                 "ServingReady",
-                all(p.full for p in serving),
-                "AllReady" if all(p.full for p in serving) else "Waiting",
+                serving_ok,
+                "AllReady" if serving_ok else "Waiting",
                 _describe(serving, ""),
                 generation,
             ),
-            st.condition(
-                "Ready",
-                phase == c.PHASE_READY,
-                phase,
-                "all components ready" if not waiting else "waiting for " + ", ".join(waiting),
-                generation,
-            ),
+            st.condition("Ready", phase == c.PHASE_READY, phase, message, generation),
         ]
         if reconciled:
             conditions.append(
@@ -231,15 +249,14 @@ class IndexService:
             )
         status: dict[str, Any] = {
             "phase": phase,
-            "message": conditions[2]["message"],
+            "message": message,
             "model": spec.model,
             "endpoint": endpoint(namespace, name, spec),
             "components": {p.component: p.summary for p in parts},
             "conditions": st.merge_conditions(old.get("conditions"), conditions),
         }
-        if reconciled or old.get("observedGeneration") == generation:
+        if reconciled:
             status["observedGeneration"] = generation
-        self.write_status(namespace, name, status)
         return status
 
     def reconcile_by_name(self, namespace: str, name: str) -> ReconcileResult | None:
@@ -251,17 +268,16 @@ class IndexService:
             return None
         return self.reconcile(body)
 
-    def refresh_by_name(self, namespace: str, name: str) -> tuple[Obj, dict[str, Any]] | None:
-        """Re-read an index and refresh its status (a child changed): (index before, new status).
+    def refresh_by_name(self, namespace: str, name: str) -> tuple[Obj, st.StatusUpdate] | None:
+        """Re-judge an index whose child changed: (the index, its status update), or ``None``.
 
-        ``None`` when it is gone, or in a phase the change handlers own (Pending, Failed).
+        ``None`` when it is gone, being deleted, or Failed (a change handler owns that phase).
         """
         body = self.kube.get(c.API_VERSION, c.INDEX_KIND, namespace, name)
         if body is None or body["metadata"].get("deletionTimestamp"):
             return None
-        if (body.get("status") or {}).get("phase") in (None, c.PHASE_FAILED, c.PHASE_PENDING):
-            return None
-        return body, self.refresh_status(body)
+        update = self.refresh_status(body)
+        return (body, update) if update else None
 
     def fail(self, body: Obj, error: OperatorError) -> None:
         """Report a spec that can never work: phase Failed, with the reason in a condition."""

@@ -9,6 +9,32 @@ from typing import Any
 from visualsearch_operator import constants as c
 
 
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A status written, and the phase it replaced (to post an event only on a real move)."""
+
+    previous: str | None
+    status: dict[str, Any]
+
+    @property
+    def phase(self) -> str | None:
+        """The phase now."""
+        return self.status.get("phase")
+
+    @property
+    def moved(self) -> bool:
+        """Whether the phase changed with this write."""
+        return bool(self.phase) and self.phase != self.previous
+
+
+def updated(result: tuple[dict[str, Any], dict[str, Any]] | None) -> StatusUpdate | None:
+    """A :class:`StatusUpdate` from ``KubeClient.update_status``'s answer."""
+    if result is None:
+        return None
+    before, status = result
+    return StatusUpdate((before.get("status") or {}).get("phase"), status)
+
+
 def now_iso(moment: datetime | None = None) -> str:
     """RFC 3339 UTC timestamp with seconds, as Kubernetes writes them."""
     return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
