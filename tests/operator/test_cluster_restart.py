@@ -1,0 +1,131 @@
+"""Idempotency and restarts: a rerun changes nothing, a killed operator's successor converges."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.operator.cluster import V, index_body, phase_is, status_of
+from tests.operator.conftest import OPERATOR_ENV, wait_for
+from tests.support.kube.controlplane import ControlPlane
+from visualsearch_operator.kube import KubeClient
+from visualsearch_operator.services.catalog_service import CatalogService
+from visualsearch_operator.services.index_service import IndexService
+
+OPERATOR = Path(sys.executable).with_name("visualsearch-operator")
+CHILD_KINDS = [
+    ("v1", "ConfigMap"),
+    ("v1", "Service"),
+    ("apps/v1", "StatefulSet"),
+    ("apps/v1", "Deployment"),
+    ("autoscaling/v2beta2", "HorizontalPodAutoscaler"),
+    ("networking.k8s.io/v1", "Ingress"),
+]
+CHILDREN = (
+    1 + 11 + 4 + 4 + 1 + 2
+)  # config, services (2 per store + 3), stores, workloads, HPA, ingresses
+
+
+def children(kube: KubeClient, ns: str, index: str) -> dict[str, str]:
+    """``Kind/name`` → resourceVersion of everything the operator built for ``index``."""
+    found = {}
+    for api_version, kind in CHILD_KINDS:
+        for obj in kube.list(api_version, kind, ns, f"visualsearch.dev/index={index}"):
+            found[f"{kind}/{obj['metadata']['name']}"] = obj["metadata"]["resourceVersion"]
+    return found
+
+
+@pytest.mark.slow
+def test_reconciling_twice_changes_nothing(
+    crds: ControlPlane, kube: KubeClient, kube_namespace: str
+) -> None:
+    ns = kube_namespace
+    kube.create(index_body("demo", ns, {}))
+    service = IndexService(kube)
+    first = service.reconcile(kube.get(V, "VisualSearchIndex", ns, "demo"))
+    assert len(first.applied) == CHILDREN
+    before = children(kube, ns, "demo")
+    secret = kube.get("v1", "Secret", ns, "demo-credentials")
+    second = service.reconcile(kube.get(V, "VisualSearchIndex", ns, "demo"))
+    assert (second.applied, second.pruned) == ([], [])
+    assert children(kube, ns, "demo") == before  # not one write, StatefulSets included
+    assert kube.get("v1", "Secret", ns, "demo-credentials")["data"] == secret["data"]
+
+    # A source syncing into it: the second reconcile adopts the first one's Job.
+    service.write_status(ns, "demo", {"phase": "Ready"})
+    kube.create(
+        {
+            "apiVersion": V,
+            "kind": "CatalogSource",
+            "metadata": {"name": "cat", "namespace": ns},
+            "spec": {"indexRef": {"name": "demo"}, "type": "Demo"},
+        }
+    )
+    sources = CatalogService(kube)
+    launched = sources.reconcile(kube.get(V, "CatalogSource", ns, "cat"))
+    again = sources.reconcile(kube.get(V, "CatalogSource", ns, "cat"))
+    assert launched is not None and launched.launched
+    assert again is not None and not again.launched and again.job_name == launched.job_name
+    assert len(kube.list("batch/v1", "Job", ns, "visualsearch.dev/source=cat")) == 1
+
+
+@pytest.fixture
+def spawn(crds: ControlPlane, kube_namespace: str) -> Iterator[Any]:
+    """Start ``visualsearch-operator`` processes (the console script) for the test namespace."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [str(OPERATOR), "--namespace", kube_namespace, "--liveness", ""],
+            env=crds.env(**OPERATOR_ENV),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_operator_killed_mid_reconcile_converges_after_restart(
+    spawn: Any, kube: KubeClient, kube_namespace: str
+) -> None:
+    ns = kube_namespace
+    first = spawn()
+    time.sleep(1.0)  # let it log in and start watching
+    kube.create(index_body("demo", ns, {"embedding": {"maxReplicas": 6}}))
+    deadline = time.monotonic() + 30
+    while not kube.get("v1", "ConfigMap", ns, "demo-config"):
+        assert time.monotonic() < deadline, "the first operator never started reconciling"
+        time.sleep(0.01)
+    first.send_signal(signal.SIGSTOP)  # frozen mid-reconcile, then killed: no cleanup runs
+    at_kill = children(kube, ns, "demo")
+    first.kill()
+    first.wait(timeout=10)
+    assert 0 < len(at_kill) < CHILDREN, f"not killed mid-way: {sorted(at_kill)}"
+    assert status_of(kube, ns, "demo").get("observedGeneration") is None
+
+    second = spawn()
+    status = wait_for(
+        phase_is(kube, ns, "demo", "Provisioning", generation=1),
+        timeout=60,
+        what="the restarted operator converging",
+    )
+    assert len(children(kube, ns, "demo")) == CHILDREN
+    hpa = kube.get("autoscaling/v2beta2", "HorizontalPodAutoscaler", ns, "demo-embedder")
+    assert hpa["spec"]["maxReplicas"] == 6
+    assert {c["type"]: c["status"] for c in status["conditions"]}["Reconciled"] == "True"
+    second.terminate()  # SIGTERM: kopf stops gracefully
+    assert second.wait(timeout=30) == 0
