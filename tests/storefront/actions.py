@@ -4,12 +4,11 @@ paste or drop an image, pick a file, read the grid and the results. The tests re
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from .shop import Shop, get_json, http_get
 
@@ -43,7 +42,7 @@ class ImageFile:
     mime_type: str
     data: bytes
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self) -> FilePayload:
         """The form Playwright's set_files() takes."""
         return {"name": self.name, "mimeType": self.mime_type, "buffer": self.data}
 
@@ -144,8 +143,14 @@ def screenshot(page: Page, directory: Path, name: str, *, full_page: bool = Fals
     return path
 
 
-def query_params(page: Page) -> dict[str, str]:
-    """The page URL's query parameters."""
-    return json.loads(
-        page.evaluate("JSON.stringify(Object.fromEntries(new URLSearchParams(location.search)))")
+def expect_query(page: Page, expected: dict[str, str], timeout: float = 5_000) -> None:
+    """Waits until the page URL's query parameters are exactly `expected`."""
+    page.wait_for_function(
+        """(expected) => {
+            const sorted = (o) => JSON.stringify(Object.entries(o).sort());
+            const now = Object.fromEntries(new URLSearchParams(location.search));
+            return sorted(now) === sorted(expected);
+        }""",
+        arg=expected,
+        timeout=timeout,
     )

@@ -10,9 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    ViewportSize,
+    sync_playwright,
+)
 
-from .shop import Shop, start_shop
+from .shop import Shop, running_shop
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -24,13 +31,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "storefront"
 
 
 @pytest.fixture(scope="session")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+def shop() -> Iterator[Shop]:
     """The product as a user starts it: `visualsearch serve` with the demo catalogue seeded.
 
     STOREFRONT_BASE_URL points the tests at a shop that already runs (a cluster's ingress, say)
@@ -42,11 +49,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         running.wait_ready(min_products=194, timeout=60)
         yield running
         return
-    started = start_shop(tmp_path_factory.mktemp("shop") / "data")
-    try:
+    with running_shop() as started:
         yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +104,7 @@ def console() -> ConsoleLog:
     return ConsoleLog()
 
 
-def _new_page(browser: Browser, console: ConsoleLog, viewport: dict[str, int]) -> Page:
+def _new_page(browser: Browser, console: ConsoleLog, viewport: ViewportSize) -> Page:
     context = browser.new_context(viewport=viewport, device_scale_factor=1)
     page = context.new_page()
     page.set_default_timeout(30_000)

@@ -6,15 +6,18 @@ for the rate-limit test. Failures say why, with the tail of the server's log.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,10 +78,13 @@ class Shop:
         return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
 
     def log_tail(self, chars: int = 4000) -> str:
-        """The end of the server's log, for failure messages."""
+        """The start and the end of the server's log, for failure messages."""
         if not self.log_path or not self.log_path.exists():
             return "(no log)"
-        return self.log_path.read_text(errors="replace")[-chars:]
+        text = self.log_path.read_text(errors="replace")
+        if len(text) <= 2 * chars:
+            return text
+        return f"{text[:chars]}\n[...]\n{text[-chars:]}"
 
     def wait_ready(self, min_products: int, timeout: float) -> None:
         """Waits for `GET /ready` == 200 and `GET /info` to report at least `min_products`."""
@@ -120,9 +126,41 @@ class Shop:
             self.process.wait(timeout=10)
 
 
+@contextlib.contextmanager
+def running_shop(
+    *,
+    model: str = "efficientnet-lite0",
+    rate_limit_per_minute: int = 0,
+    seed: bool = True,
+    min_products: int = DEMO_PRODUCTS,
+) -> Iterator[Shop]:
+    """A shop with its data in a fresh directory of its own; stopped and removed afterwards.
+
+    The directory is not under pytest's basetemp on purpose: the embedded PostgreSQL runs as an
+    unprivileged user when the tests run as root, and every pytest session that starts resets
+    `pytest-of-<user>` to mode 0700, which would cut a running server off from its data.
+    """
+    root = Path(tempfile.mkdtemp(prefix="visualsearch-storefront-"))
+    try:
+        shop = start_shop(
+            root / "data",
+            model=model,
+            rate_limit_per_minute=rate_limit_per_minute,
+            seed=seed,
+            min_products=min_products,
+        )
+        try:
+            yield shop
+        finally:
+            shop.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def start_shop(
     data_dir: Path,
     *,
+    model: str = "efficientnet-lite0",
     rate_limit_per_minute: int = 0,
     seed: bool = True,
     min_products: int = DEMO_PRODUCTS,
@@ -131,9 +169,11 @@ def start_shop(
     """Starts `visualsearch serve` on a free port with its data in `data_dir` and waits for it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {
-        **os.environ,
-        "VISUALSEARCH_MODEL": "efficientnet-lite0",
+    # the shop gets its own embedded stores: none of the caller's VISUALSEARCH_* settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VISUALSEARCH_")}
+    env |= {
+        "HF_HUB_OFFLINE": "1",
+        "VISUALSEARCH_MODEL": model,
         "VISUALSEARCH_RATE_LIMIT_PER_MINUTE": str(rate_limit_per_minute),
         "VISUALSEARCH_LOG_FORMAT": "text",
     }

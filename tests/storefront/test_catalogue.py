@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from .actions import api, grid_ids, open_shop, query_params, screenshot, wait_for_grid
+from .actions import api, expect_query, grid_ids, open_shop, screenshot, wait_for_grid
 from .shop import Shop
 
 PAGE_SIZE = 24  # frontend/js/config.js
@@ -54,7 +54,7 @@ def test_category_filter_changes_grid_count_and_url(page: Page, shop: Shop) -> N
     expected = api(shop, f"/products/?skip=0&limit={PAGE_SIZE}&category={chosen['name']}")
     assert grid_ids(page) == [p["product_id"] for p in expected["items"]]
     assert grid_ids(page) != before
-    assert query_params(page) == {"category": chosen["name"]}
+    expect_query(page, {"category": chosen["name"]})
     expect(page.locator(f'.chip[data-category="{chosen["name"]}"]')).to_have_attribute(
         "aria-current", "page"
     )
@@ -107,7 +107,7 @@ def test_pagination_reload_and_back(page: Page, shop: Shop) -> None:
     wait_for_grid(page)
     second = api(shop, f"/products/?skip={PAGE_SIZE}&limit={PAGE_SIZE}&sort=name")
     assert grid_ids(page) == [p["product_id"] for p in second["items"]]
-    assert query_params(page) == {"page": "2"}
+    expect_query(page, {"page": "2"})
     expect(page.locator('#pagination [aria-current="page"]')).to_have_text("2")
 
     # the state lives in the URL: a reload shows the same page

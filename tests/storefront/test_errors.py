@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from .actions import ImageFile, api, open_shop, paste, pick_file, screenshot
 from .conftest import ConsoleLog
-from .shop import Shop, start_shop
+from .shop import Shop, running_shop
 
 
 def _png(size: int = 64, colour: tuple[int, int, int] = (200, 40, 40)) -> bytes:
@@ -110,13 +110,10 @@ def test_text_search_is_off_with_an_explanation_for_an_image_only_model(
 
 
 @pytest.fixture
-def limited_shop(tmp_path: Path) -> Iterator[Shop]:
+def limited_shop() -> Iterator[Shop]:
     """A second, empty shop allowing 3 requests a minute per client."""
-    started = start_shop(tmp_path / "limited", rate_limit_per_minute=3, seed=False, min_products=0)
-    try:
+    with running_shop(rate_limit_per_minute=3, seed=False, min_products=0) as started:
         yield started
-    finally:
-        started.stop()
 
 
 def test_rate_limit_says_when_to_retry(

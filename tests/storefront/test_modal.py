@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from .actions import api, open_shop, query_params, screenshot
+from .actions import api, expect_query, open_shop, screenshot
 from .shop import Shop
 
 
@@ -39,12 +39,12 @@ def test_modal_shows_details_and_closes_with_escape(
     expect(modal.locator('[data-field="warranty"]')).to_have_text(product["warranty"])
     expect(modal.locator(".modal__image")).to_have_attribute("alt", product["name"])
     expect(modal.locator("#find-similar")).to_be_visible()
-    assert query_params(page) == {"product": product["product_id"]}
+    expect_query(page, {"product": product["product_id"]})
     screenshot(page, artifacts, "desktop-modal")
 
     page.keyboard.press("Escape")
     expect(modal).not_to_have_attribute("open", "")
-    assert query_params(page) == {}
+    expect_query(page, {})
     # focus goes back to the card that opened the modal
     focused = page.evaluate("document.activeElement.closest('.card')?.dataset.productId")
     assert focused == product["product_id"]

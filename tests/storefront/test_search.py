@@ -14,11 +14,11 @@ from .actions import (
     ImageFile,
     api,
     drop,
+    expect_query,
     open_shop,
     paste,
     pick_file,
     product_image,
-    query_params,
     screenshot,
     wait_for_results,
 )
@@ -141,7 +141,7 @@ def test_find_similar_from_modal_and_shared_link(
     expect(page.locator("#product-modal")).not_to_have_attribute("open", "")
     _assert_found_first(page, query_product)
     expect(page.locator("#query-meta")).to_contain_text(f"Similar to {query_product['name']}")
-    assert query_params(page) == {"similar": query_product["product_id"]}
+    expect_query(page, {"similar": query_product["product_id"]})
 
     # the similar search is in the URL: a reload runs it again
     page.reload()
@@ -150,7 +150,7 @@ def test_find_similar_from_modal_and_shared_link(
     # closing the drawer with Escape leaves the catalogue, and the URL forgets the search
     page.keyboard.press("Escape")
     expect(page.locator("#search-drawer")).not_to_have_attribute("open", "")
-    assert query_params(page) == {}
+    expect_query(page, {})
 
 
 def test_opening_a_result_shows_its_modal(
