@@ -1,8 +1,10 @@
 """Dynamic micro-batching: concurrent requests share one forward pass.
 
 A request puts its preprocessed image on a queue and awaits a future; one task drains the queue
-into batches of up to ``max_size`` items, waiting at most ``max_wait`` for stragglers, and runs
-the model on a dedicated thread so the event loop never blocks on inference.
+into batches of up to ``max_size`` items and runs the model on a dedicated thread so the event
+loop never blocks on inference. Requests that arrive while a pass runs form the next batch. It
+waits up to ``max_wait`` for stragglers only when the previous batch was shared (requests are
+arriving together): a lone request never waits, so an idle service answers at model speed.
 """
 
 from __future__ import annotations
@@ -40,9 +42,12 @@ class MicroBatcher:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        shared = False
         while True:
             batch = [await self._queue.get()]
-            deadline = loop.time() + self._max_wait
+            while len(batch) < self._max_size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            deadline = loop.time() + (self._max_wait if shared else 0.0)
             while len(batch) < self._max_size:
                 timeout = deadline - loop.time()
                 if timeout <= 0 and self._queue.empty():
@@ -51,6 +56,7 @@ class MicroBatcher:
                     batch.append(await asyncio.wait_for(self._queue.get(), max(timeout, 0)))
                 except TimeoutError:
                     break
+            shared = len(batch) > 1
             live = [(item, fut) for item, fut in batch if not fut.cancelled()]
             if not live:
                 continue
