@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from urllib.parse import urlparse
 from pathlib import Path
+from urllib.parse import urlparse
 
 from visualsearch.embedding.base import Embedder
 from visualsearch.embedding.clip import DEFAULT_CLIP, ClipEmbedder
 from visualsearch.embedding.efficientnet import NAME as EFFICIENTNET
 from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
+from visualsearch.embedding.optimised import default_cache_dir, optimise
 from visualsearch.exceptions import ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -36,13 +37,25 @@ def hub_reachable(timeout: float = 2.0) -> bool:
 
 
 def load_embedder(
-    model: str, device: str = "auto", cache_dir: Path | None = None
+    model: str,
+    device: str = "auto",
+    cache_dir: Path | None = None,
+    backend: str | None = None,
 ) -> tuple[Embedder, str | None]:
     """The loaded embedder for ``model`` and a warning for people, if one is due.
 
     ``auto`` tries CLIP ViT-B/32 and falls back to EfficientNet-Lite0 with a loud warning; any
-    explicitly named model that cannot be loaded is an error (never a silent fallback).
+    explicitly named model that cannot be loaded is an error (never a silent fallback). The
+    image tower then runs on ``backend`` (``VISUALSEARCH_EMBED_BACKEND`` when not given; see
+    ``optimised``): the fastest path that agrees with fp32 by default, exact fp32 with ``torch``.
     """
+    chosen = backend or os.environ.get("VISUALSEARCH_EMBED_BACKEND", "auto")
+    base, warning = _load_base(model, device, cache_dir)
+    return optimise(base, chosen, default_cache_dir(cache_dir)), warning
+
+
+def _load_base(model: str, device: str, cache_dir: Path | None) -> tuple[Embedder, str | None]:
+    """The plain fp32 model that ``model`` names."""
     if model == EFFICIENTNET:
         embedder: Embedder = EfficientNetLite0Embedder(device)
         embedder.load()
