@@ -32,11 +32,12 @@ DEFAULT_IMAGE: Final = "visual-search:0.1.0"
 DEFAULT_STOREFRONT_IMAGE: Final = "visual-search-storefront:0.1.0"
 DEFAULT_MODEL: Final = "openai/clip-vit-base-patch32"
 
-# Store images, pinned; an index may override each one (air-gapped mirrors).
-QDRANT_IMAGE: Final = "docker.io/qdrant/qdrant:v1.12.4"
-POSTGRES_IMAGE: Final = "docker.io/library/postgres:16.4"
-MINIO_IMAGE: Final = "quay.io/minio/minio:RELEASE.2024-10-13T13-34-11Z"
-REDIS_IMAGE: Final = "docker.io/library/redis:7.4.1"
+# Store images, pinned to the same tags as the store charts in charts/ (and run as the same
+# non-root users); an index may override each one (spec.<store>.image, e.g. a private mirror).
+QDRANT_IMAGE: Final = "docker.io/qdrant/qdrant:v1.12.5-unprivileged"
+POSTGRES_IMAGE: Final = "docker.io/library/postgres:16.4-alpine"
+MINIO_IMAGE: Final = "quay.io/minio/minio:RELEASE.2024-12-18T13-15-44Z"
+REDIS_IMAGE: Final = "docker.io/library/redis:7.2.6-alpine"
 
 API_PORT: Final = 8000
 EMBEDDER_PORT: Final = 8001

@@ -27,6 +27,7 @@ PLURALS: dict[str, str] = {
     "Service": "services",
     "PersistentVolumeClaim": "persistentvolumeclaims",
     "Pod": "pods",
+    "ServiceAccount": "serviceaccounts",
     "Event": "events",
     "Deployment": "deployments",
     "StatefulSet": "statefulsets",

@@ -183,7 +183,7 @@ def build_postgres_manifests(owner: Owner, spec: IndexSpec) -> list[Manifest]:
             container,
             "/var/lib/postgresql/data",
             spec.storage_class_name,
-            uid=999,
+            uid=70,  # postgres in the alpine image
             extra_volumes=[{"name": "run", "emptyDir": {}}],
         ),
         service(name, owner, "postgresql", [("postgresql", c.POSTGRES_PORT)]),
