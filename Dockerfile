@@ -40,8 +40,8 @@ ARG UID=10001
 LABEL org.opencontainers.image.title="visual-search" \
       org.opencontainers.image.description="Visual product search: API, embedder, worker, CLI" \
       org.opencontainers.image.licenses="Apache-2.0"
-RUN groupadd --system --gid "${UID}" visualsearch \
-    && useradd --system --uid "${UID}" --gid "${UID}" --home-dir /home/visualsearch \
+RUN groupadd --gid "${UID}" visualsearch \
+    && useradd --uid "${UID}" --gid "${UID}" --home-dir /home/visualsearch \
        --create-home --shell /usr/sbin/nologin visualsearch
 COPY --from=build /opt/venv /opt/venv
 COPY frontend/ /opt/visualsearch/frontend/

@@ -112,7 +112,7 @@ build() { # $1 = image name, $2 = Dockerfile, $3 = context, $4... = smoke comman
     buildah run --isolation chroot --user "$user" "$ctr" -- "$@" >"$STATE/$name.smoke.log" 2>&1 ||
         { cat "$STATE/$name.smoke.log"; buildah rm "$ctr" >/dev/null; echo "smoke test of $name failed" >&2; exit 1; }
     buildah rm "$ctr" >/dev/null
-    echo "  smoke ($*): ok in $(elapsed "$started") s"
+    echo "  smoke test ok in $(elapsed "$started") s:"; sed "s/^/    /" "$STATE/$name.smoke.log" | tail -n 3
     if [[ "${EXPORT:-0}" == "1" ]]; then
         buildah push --quiet "$name:$TAG" "docker-archive:$STATE/archives/$name.tar:$name:$TAG"
         echo "  exported $STATE/archives/$name.tar"
@@ -122,8 +122,31 @@ build() { # $1 = image name, $2 = Dockerfile, $3 = context, $4... = smoke comman
 for target in "${TARGETS[@]}"; do
     case "$target" in
         services)
-            build visual-search "$REPO/Dockerfile" "$REPO" sh -c \
-                "visualsearch --help && python -c 'import torch, visualsearch.app, visualsearch.worker'"
+            # Imports, then the one-machine mode inside the image: /info and the storefront answer.
+            build visual-search "$REPO/Dockerfile" "$REPO" sh -c "$(cat <<'SMOKE'
+set -e
+python -c 'import torch, visualsearch.app, visualsearch.worker; print("torch", torch.__version__)'
+port=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+visualsearch serve --host 127.0.0.1 --port "$port" --data-dir /tmp/smoke --no-seed &
+server=$!
+trap 'kill $server' EXIT
+python - "$port" <<'PY'
+import json, sys, time, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}"
+for _ in range(120):
+    try:
+        info = json.load(urllib.request.urlopen(base + "/info", timeout=2))
+        break
+    except OSError:
+        time.sleep(1)
+else:
+    sys.exit("serve did not answer /info")
+page = urllib.request.urlopen(base + "/", timeout=5).read()
+assert b"<html" in page.lower(), "storefront page"
+print("serve ok: model", info["model"], "dim", info["dim"])
+PY
+SMOKE
+)"
             ;;
         operator)
             build visual-search-operator "$REPO/operator/Dockerfile" "$REPO" sh -c \
