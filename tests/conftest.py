@@ -14,6 +14,7 @@ from tests.support.servers import (
     S3_ACCESS_KEY,
     S3_SECRET_KEY,
     ManagedProcess,
+    embedded_pgvector,
     postgres_database,
     redis_server,
     s3_server,
@@ -38,6 +39,13 @@ def s3_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def pgvector_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An embedded PostgreSQL with pgvector (the machine's PostgreSQL has no pgvector)."""
+    with embedded_pgvector(tmp_path_factory.mktemp("pgvector")) as url:
+        yield url
 
 
 SettingsFactory = Callable[..., Settings]

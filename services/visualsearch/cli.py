@@ -257,31 +257,39 @@ def doctor(repair: bool, data_dir: Path | None) -> None:
     "--data-dir", type=click.Path(path_type=Path), help="Data directory of embedded stores."
 )
 def reindex(yes: bool, data_dir: Path | None) -> None:
-    """Switch the index to the configured model: drop every vector and requeue every product."""
+    """Re-embed every product with the configured model, without a gap in search.
+
+    The new vectors are built beside the live ones and switched to in one step. Restart the API
+    and the workers with the same VISUALSEARCH_MODEL afterwards.
+    """
+    from tqdm import tqdm
+
     from visualsearch.factory import Context, create_embedding
+    from visualsearch.services.doctor import Doctor
+    from visualsearch.services.reindex import Reindexer
 
     if not yes:
-        click.confirm("Drop all vectors and re-embed every product?", abort=True)
+        click.confirm("Re-embed every product with the configured model?", abort=True)
     settings = _settings(data_dir=data_dir)
 
     async def run() -> int:
         context = await Context.create(settings, with_model=False)
+        embedding = await create_embedding(settings)
         try:
-            embedding = await create_embedding(settings)
-            await context.vectors.drop_collection()
-            await context.catalog.reset_model()
-            await context.catalog.record_model(embedding.info.name, embedding.info.dim)
-            await context.vectors.ensure_collection(embedding.info.dim)
-            await embedding.close()
-            ids = await context.catalog.all_ids_and_images()
-            for pid in ids:
-                await context.queue.enqueue(pid)
-            return len(ids)
+            total = await context.catalog.count()
+            with tqdm(total=total, unit="product", desc="Re-embedding") as bar:
+                count = await Reindexer(
+                    context.catalog, context.objects, context.vectors, embedding
+                ).run(bar.update)
+            # products written while the new generation was built are queued again
+            await Doctor(context).requeue_missing_vectors()
+            return count
         finally:
+            await embedding.close()
             await context.aclose()
 
     count = _run(run)
-    click.echo(f"Queued {count} products for re-embedding; a running worker picks them up.")
+    click.echo(f"Re-embedded {count} products with {settings.model}; search now uses them.")
 
 
 def ensure_api_key(settings: Settings) -> tuple[str, bool]:

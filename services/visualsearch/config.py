@@ -33,12 +33,23 @@ class Settings(BaseSettings):
         None, description="PostgreSQL URL (postgresql://user:pass@host:5432/db) of the catalogue."
     )
     database_pool_size: int = Field(10, ge=1, description="Connections kept in the pool.")
+    vector_store: Literal["auto", "qdrant", "pgvector"] = Field(
+        "auto",
+        description="Vector index backend. 'auto': Qdrant when a Qdrant URL or path is set, "
+        "else pgvector where the catalogue database has it (the embedded one does), else an "
+        "embedded Qdrant.",
+    )
+    pgvector_url: str | None = Field(
+        None, description="PostgreSQL URL for pgvector (default: the catalogue's database)."
+    )
     qdrant_url: str | None = Field(None, description="Qdrant server URL, e.g. http://qdrant:6333.")
     qdrant_path: Path | None = Field(
         None, description="Directory of an embedded Qdrant (used when qdrant_url is unset)."
     )
     qdrant_api_key: SecretStr | None = Field(None, description="API key of the Qdrant server.")
-    qdrant_collection: str = Field("products", description="Qdrant collection of product vectors.")
+    qdrant_collection: str = Field(
+        "products", description="Vector collection (Qdrant) or table prefix (pgvector)."
+    )
     s3_endpoint: str | None = Field(None, description="S3 / MinIO endpoint as host:port.")
     s3_access_key: str = Field("minioadmin", description="S3 access key.")
     s3_secret_key: SecretStr = Field(SecretStr("minioadmin"), description="S3 secret key.")

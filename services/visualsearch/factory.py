@@ -11,6 +11,7 @@ import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
+import psycopg
 import redis.asyncio as aioredis
 
 from visualsearch.config import Settings
@@ -30,6 +31,8 @@ from visualsearch.storage.cache import MemoryResultCache, RedisResultCache, Resu
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
 from visualsearch.storage.pgqueue import PostgresJobQueue
+from visualsearch.storage.pgvector import PgVectorStore
+from visualsearch.storage.qdrant import QdrantVectorStore
 from visualsearch.storage.queue import JobQueue, QueuePolicy, RedisJobQueue
 from visualsearch.storage.vectors import VectorStore
 
@@ -60,6 +63,37 @@ async def create_embedding(settings: Settings) -> EmbeddingService:
         max_batch=settings.batch_max_size,
         max_wait=settings.batch_max_wait_ms / 1000,
         warning=warning,
+    )
+
+
+async def choose_vector_store(settings: Settings, database_url: str) -> str:
+    """Resolve ``vector_store=auto``: Qdrant when configured, else pgvector where available."""
+    if settings.vector_store != "auto":
+        return settings.vector_store
+    if settings.qdrant_url or settings.qdrant_path:
+        return "qdrant"
+    url = settings.pgvector_url or database_url
+    try:
+        async with await psycopg.AsyncConnection.connect(url, connect_timeout=5) as conn:
+            cur = await conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+            available = await cur.fetchone() is not None
+    except psycopg.Error:
+        available = False
+    return "pgvector" if available else "qdrant"
+
+
+async def create_vector_store(settings: Settings, database_url: str) -> VectorStore:
+    kind = await choose_vector_store(settings, database_url)
+    log.info("vector store chosen", extra={"vector_store": kind})
+    if kind == "pgvector":
+        return PgVectorStore(settings.qdrant_collection, settings.pgvector_url or database_url)
+    return QdrantVectorStore(
+        settings.qdrant_collection,
+        url=settings.qdrant_url,
+        path=None
+        if settings.qdrant_url
+        else (settings.qdrant_path or settings.data_dir / "qdrant"),
+        api_key=settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
     )
 
 
@@ -96,13 +130,9 @@ class Context:
         await catalog.open()
         stack.push_async_callback(catalog.close)
 
-        vectors = VectorStore(
-            settings.qdrant_collection,
-            url=settings.qdrant_url,
-            path=None if settings.qdrant_url else (settings.qdrant_path or data / "qdrant"),
-            api_key=settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
-        )
+        vectors = await create_vector_store(settings, database_url)
         stack.push_async_callback(vectors.close)
+        await vectors.open()
 
         objects: ObjectStore
         if settings.s3_endpoint:

@@ -118,9 +118,9 @@ async def test_worker_killed_mid_job_loses_nothing(
         await api_only.client.aclose()
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
     # every product has exactly one vector: nothing lost, nothing duplicated
-    from visualsearch.storage.vectors import VectorStore
+    from visualsearch.storage.qdrant import QdrantVectorStore
 
-    vectors = VectorStore(settings.qdrant_collection, path=settings.qdrant_path)
+    vectors = QdrantVectorStore(settings.qdrant_collection, path=settings.qdrant_path)
     try:
         ids = await vectors.all_ids()
         assert sorted(ids) == sorted(f"w-{i}" for i in range(12))

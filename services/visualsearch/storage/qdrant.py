@@ -1,0 +1,243 @@
+"""The vector index in Qdrant: a server by URL, or embedded (local mode) under a directory.
+
+Point ids are derived from product ids (UUID v5), so re-indexing a product is an upsert, never a
+duplicate. The category is a payload field with a keyword index on the server, so the filter is
+applied inside the vector search. The collection name is an alias of a generation
+(``products__g1``...), which a re-index replaces in one alias switch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from qdrant_client import AsyncQdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from visualsearch.exceptions import ModelMismatchError, StoreUnavailableError
+from visualsearch.storage.vectors import (
+    STORE,
+    VectorHit,
+    VectorItem,
+    VectorStore,
+    generation_name,
+    generation_number,
+)
+
+NAMESPACE = uuid.UUID("6f1c0a52-5b1e-4d0e-9c3a-7a1e1f0c2b11")
+
+
+def point_id(product_id: str) -> str:
+    """The stable Qdrant point id of a product."""
+    return str(uuid.uuid5(NAMESPACE, product_id))
+
+
+class QdrantVectorStore(VectorStore):
+    kind = "qdrant"
+
+    def __init__(
+        self,
+        collection: str,
+        url: str | None = None,
+        path: Path | None = None,
+        api_key: str | None = None,
+        *,
+        client: AsyncQdrantClient | None = None,
+        physical: str | None = None,
+        embedded: bool | None = None,
+    ) -> None:
+        self.collection = collection
+        self.embedded = (not url) if embedded is None else embedded
+        self._physical = physical  # set for a re-index builder: it writes to its generation
+        self._owns_client = client is None
+        if client is not None:
+            self._client = client
+        elif url:
+            self._client = AsyncQdrantClient(url=url, api_key=api_key, timeout=10)
+        else:
+            if path is None:  # pragma: no cover - configuration guarantees one of them
+                raise ValueError("QdrantVectorStore needs a URL or an embedded path")
+            path.mkdir(parents=True, exist_ok=True)
+            self._client = AsyncQdrantClient(path=str(path))
+
+    @property
+    def _name(self) -> str:
+        return self._physical or self.collection
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self._client.close()
+
+    async def _call(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except (ResponseHandlingException, UnexpectedResponse, ConnectionError, OSError) as exc:
+            raise StoreUnavailableError(STORE, str(exc) or type(exc).__name__) from exc
+
+    async def _live_generation(self) -> str | None:
+        aliases = await self._call(self._client.get_aliases())
+        for alias in aliases.aliases:
+            if alias.alias_name == self.collection:
+                return str(alias.collection_name)
+        return None
+
+    async def _create(self, name: str, dim: int) -> None:
+        await self._call(
+            self._client.create_collection(
+                name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE)
+            )
+        )
+        if not self.embedded:  # local mode filters by scanning; the server uses the index
+            await self._call(
+                self._client.create_payload_index(
+                    name, "category", field_schema=models.PayloadSchemaType.KEYWORD
+                )
+            )
+
+    async def _point_alias(self, target: str, previous: str | None) -> None:
+        operations: list[Any] = []
+        if previous is not None:
+            operations.append(
+                models.DeleteAliasOperation(
+                    delete_alias=models.DeleteAlias(alias_name=self.collection)
+                )
+            )
+        operations.append(
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(collection_name=target, alias_name=self.collection)
+            )
+        )
+        await self._call(
+            self._client.update_collection_aliases(change_aliases_operations=operations)
+        )
+
+    async def ensure_collection(self, dim: int) -> None:
+        live = await self._live_generation()
+        if live is None:
+            first = generation_name(self.collection, 1)
+            if not await self._call(self._client.collection_exists(first)):
+                await self._create(first, dim)
+            await self._point_alias(first, None)
+            return
+        info = await self._call(self._client.get_collection(live))
+        params = info.config.params.vectors
+        size = params.size if isinstance(params, models.VectorParams) else None
+        if size is not None and size != dim:
+            raise ModelMismatchError(
+                f"The vector collection holds {size}-dim vectors but the model makes {dim}-dim "
+                "ones. Re-index with `visualsearch reindex` to switch models."
+            )
+
+    async def drop_collection(self) -> None:
+        live = await self._live_generation()
+        if live is not None:
+            await self._call(
+                self._client.update_collection_aliases(
+                    change_aliases_operations=[
+                        models.DeleteAliasOperation(
+                            delete_alias=models.DeleteAlias(alias_name=self.collection)
+                        )
+                    ]
+                )
+            )
+            await self._call(self._client.delete_collection(live))
+
+    async def ping(self) -> None:
+        await self._call(self._client.get_collections())
+
+    async def upsert(self, items: Sequence[VectorItem]) -> None:
+        points = [
+            models.PointStruct(
+                id=point_id(pid), vector=vec.tolist(), payload={**payload, "product_id": pid}
+            )
+            for pid, vec, payload in items
+        ]
+        if points:
+            await self._call(self._client.upsert(self._name, points=points, wait=True))
+
+    async def search(
+        self, vector: np.ndarray, top_k: int, category: str | None = None
+    ) -> list[VectorHit]:
+        query_filter = None
+        if category:
+            match = models.MatchValue(value=category)
+            query_filter = models.Filter(must=[models.FieldCondition(key="category", match=match)])
+        response = await self._call(
+            self._client.query_points(
+                self._name,
+                query=vector.tolist(),
+                limit=top_k,
+                query_filter=query_filter,
+                with_payload=["product_id"],
+            )
+        )
+        return [
+            VectorHit(str(p.payload["product_id"]), float(p.score))
+            for p in response.points
+            if p.payload
+        ]
+
+    async def delete(self, product_ids: Sequence[str]) -> None:
+        if product_ids:
+            selector = models.PointIdsList(points=[point_id(p) for p in product_ids])
+            await self._call(self._client.delete(self._name, points_selector=selector, wait=True))
+
+    async def existing(self, product_ids: Sequence[str]) -> dict[str, str]:
+        if not product_ids:
+            return {}
+        points = await self._call(
+            self._client.retrieve(
+                self._name, ids=[point_id(p) for p in product_ids], with_payload=True
+            )
+        )
+        return {
+            str(p.payload["product_id"]): str(p.payload.get("image_sha256", ""))
+            for p in points
+            if p.payload
+        }
+
+    async def count(self) -> int:
+        result = await self._call(self._client.count(self._name, exact=True))
+        return int(result.count)
+
+    async def all_ids(self) -> dict[str, str]:
+        ids: dict[str, str] = {}
+        offset = None
+        while True:
+            points, offset = await self._call(
+                self._client.scroll(
+                    self._name,
+                    limit=512,
+                    offset=offset,
+                    with_payload=["product_id", "image_sha256"],
+                )
+            )
+            for p in points:
+                if p.payload:
+                    ids[str(p.payload["product_id"])] = str(p.payload.get("image_sha256", ""))
+            if offset is None:
+                return ids
+
+    async def begin_rebuild(self, dim: int) -> VectorStore:
+        live = await self._live_generation()
+        name = generation_name(self.collection, generation_number(live or "") + 1)
+        if await self._call(self._client.collection_exists(name)):
+            await self._call(self._client.delete_collection(name))  # an aborted earlier attempt
+        await self._create(name, dim)
+        return QdrantVectorStore(
+            self.collection, client=self._client, physical=name, embedded=self.embedded
+        )
+
+    async def commit_rebuild(self, builder: VectorStore) -> None:
+        assert isinstance(builder, QdrantVectorStore) and builder._physical
+        live = await self._live_generation()
+        await self._point_alias(builder._physical, live)
+        if live is not None and live != builder._physical:
+            await self._call(self._client.delete_collection(live))
+
+    async def abort_rebuild(self, builder: VectorStore) -> None:
+        assert isinstance(builder, QdrantVectorStore) and builder._physical
+        await self._call(self._client.delete_collection(builder._physical))

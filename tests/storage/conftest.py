@@ -1,0 +1,27 @@
+"""Both vector-store adapters on real engines: Qdrant's local mode and PostgreSQL with pgvector."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from visualsearch.storage.pgvector import PgVectorStore
+from visualsearch.storage.qdrant import QdrantVectorStore
+from visualsearch.storage.vectors import VectorStore
+
+
+@pytest.fixture(params=["qdrant", "pgvector"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[VectorStore]:
+    name = f"t{uuid.uuid4().hex[:10]}"
+    vectors: VectorStore
+    if request.param == "qdrant":
+        vectors = QdrantVectorStore(name, path=tmp_path / "qdrant")
+    else:
+        vectors = PgVectorStore(name, request.getfixturevalue("pgvector_url"))
+    await vectors.open()
+    yield vectors
+    await vectors.drop_collection()
+    await vectors.close()
