@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -147,13 +149,27 @@ def _run(
     return result
 
 
+def _die_with_parent(argv: list[str]) -> list[str]:
+    """Prefix ``argv`` so the kernel SIGTERMs the child when the test process dies (a killed run
+    leaves no control plane behind). Only from the main thread: the signal follows the thread
+    that started the child, and a worker thread may end long before the test run."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or threading.current_thread() is not threading.main_thread():
+        return argv
+    return [setpriv, "--pdeathsig", "TERM", "--", *argv]
+
+
 def _spawn(name: str, argv: list[str], state_dir: Path) -> _Process:
     log_path = state_dir / f"{name}.log"
     log = log_path.open("ab")
     popen = subprocess.Popen(
-        argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=state_dir,
+        _die_with_parent(argv),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=state_dir,
         start_new_session=True,
-    )  # fmt: skip
+    )
     return _Process(name=name, popen=popen, log_path=log_path, log=log)
 
 
