@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -69,7 +68,7 @@ def test_source_job_lifecycle(operator: Any, kube: KubeClient, kube_namespace: s
         == f"demo-catalogue-{job['metadata']['labels']['visualsearch.dev/spec-hash']}"
     )
     (container,) = job["spec"]["template"]["spec"]["containers"]
-    assert container["args"] == ["seed", "--demo"]
+    assert container["args"] == ["--demo", "0", f"_sources/{ns}/demo-catalogue.json"]
     assert container["envFrom"] == [{"configMapRef": {"name": "demo-config"}}]
     assert job["metadata"]["ownerReferences"][0]["kind"] == "CatalogSource"
     assert source_status(kube, ns, "demo-catalogue")["phase"] == "Syncing"
@@ -83,7 +82,9 @@ def test_source_job_lifecycle(operator: Any, kube: KubeClient, kube_namespace: s
     )
 
     # The pod ends as a kubelet reports it: the Job completes, the counts reach the status.
-    finish_pod(kube, ns, pod, 0, json.dumps({"indexed": 216, "failed": 2}))
+    finish_pod(
+        kube, ns, pod, 0, "218 rows: 216 added, 0 updated, 0 unchanged, 2 rejected.\npruned=0"
+    )
     done = wait_for(
         lambda: (s := source_status(kube, ns, "demo-catalogue")).get("phase") == "Synced" and s,
         what="phase Synced",
@@ -124,11 +125,16 @@ def test_source_job_lifecycle(operator: Any, kube: KubeClient, kube_namespace: s
         what="second Job",
     )
     job2 = kube.get("batch/v1", "Job", ns, second)
-    assert job2["spec"]["template"]["spec"]["containers"][0]["args"] == [
-        "seed",
-        "--file",
+    pod_spec = job2["spec"]["template"]["spec"]
+    assert pod_spec["containers"][0]["args"] == [
+        "/feed/a.csv",
+        "1",
+        f"_sources/{ns}/demo-catalogue.json",
+    ]
+    assert pod_spec["initContainers"][0]["args"] == [
+        "url",
         "https://feeds.example.com/a.csv",
-        "--prune",
+        "/feed/a.csv",
     ]
     assert "productsIndexed" not in source_status(kube, ns, "demo-catalogue")  # old counts cleared
     (pod2,) = wait_for(lambda: kube.list("v1", "Pod", ns, f"job-name={second}"), what="pod 2")

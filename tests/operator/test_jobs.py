@@ -9,7 +9,7 @@ import pytest
 
 from visualsearch_operator.builders.common import Owner
 from visualsearch_operator.builders.jobs import (
-    build_seed_args,
+    build_sync_args,
     build_sync_job,
     spec_hash,
     sync_job_name,
@@ -47,27 +47,31 @@ def test_job_names_fit_a_label_value() -> None:
 @pytest.mark.parametrize(
     ("spec", "args"),
     [
-        ({"type": "Demo"}, ["seed", "--demo"]),
+        ({"type": "Demo"}, ["--demo", "0", "_sources/shop/spring.json"]),
         (
-            {"type": "Url", "url": "https://x.example/f.jsonl"},
-            ["seed", "--file", "https://x.example/f.jsonl"],
+            {"type": "Url", "url": "https://x.example/f.jsonl", "prune": True},
+            ["/feed/f.jsonl", "1", "_sources/shop/spring.json"],
         ),
         (
-            {"type": "Url", "url": "https://x.example/feed?id=1", "format": "csv", "prune": True},
-            ["seed", "--file", "https://x.example/feed?id=1", "--format", "csv", "--prune"],
+            {"type": "Url", "url": "https://x.example/feed?id=1", "format": "csv"},
+            ["/feed/feed.csv", "0", "_sources/shop/spring.json"],
+        ),
+        (
+            {"type": "Url", "url": "https://x.example/export"},
+            ["/feed/export.json", "0", "_sources/shop/spring.json"],
         ),
         (
             {"type": "ConfigMap", "configMap": {"name": "cm", "key": "items.csv"}},
-            ["seed", "--file", "/feed/items.csv"],
+            ["/feed/items.csv", "0", "_sources/shop/spring.json"],
         ),
         (
-            {"type": "S3", "s3": {"bucket": "feeds", "key": "x/cat.json"}},
-            ["seed", "--file", "/feed/cat.json"],
+            {"type": "S3", "s3": {"bucket": "feeds", "key": "x/cat.json"}, "format": "jsonl"},
+            ["/feed/cat.jsonl", "0", "_sources/shop/spring.json"],
         ),
     ],
 )
-def test_seed_arguments(spec: dict, args: list[str]) -> None:
-    assert build_seed_args(source(**spec)) == args
+def test_sync_arguments(spec: dict, args: list[str]) -> None:
+    assert build_sync_args(OWNER, source(**spec)) == args
 
 
 def test_sync_job_runs_seed_with_the_index_settings() -> None:
@@ -81,27 +85,53 @@ def test_sync_job_runs_seed_with_the_index_settings() -> None:
     pod = job["spec"]["template"]["spec"]
     assert pod["restartPolicy"] == "Never"
     (seed,) = pod["containers"]
-    assert seed["command"] == ["visualsearch"]
+    assert seed["command"][:2] == ["sh", "-c"]
+    assert "visualsearch seed --file" in seed["command"][2]
     assert seed["envFrom"] == [{"configMapRef": {"name": "demo-config"}}]
     env = {e["name"]: e for e in seed["env"]}
     assert (
         env["VISUALSEARCH_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "demo-credentials"
     )
-    assert env["VISUALSEARCH_SEED_REPORT"]["value"] == "/dev/termination-log"
+    assert env["VS_API_URL"]["value"] == "http://demo-api:8000"
+    assert "def left_the_source" in env["VS_TRACK_SCRIPT"]["value"]
     assert seed["terminationMessagePolicy"] == "FallbackToLogsOnError"
-    assert {
-        "name": "feed",
-        "configMap": {"name": "cm", "items": [{"key": "items.csv", "path": "items.csv"}]},
-    } in pod["volumes"]
+    item = {"key": "items.csv", "path": "items.csv"}
+    assert {"name": "feed", "configMap": {"name": "cm", "items": [item]}} in pod["volumes"]
+    assert "initContainers" not in pod
 
 
-def test_s3_source_fetches_the_feed_first() -> None:
-    src = source(
-        type="S3", s3={"bucket": "feeds", "key": "x/cat.json", "endpoint": "s3.example.com"}
-    )
-    pod = build_sync_job(OWNER, src, INDEX, "abcdef0123")["spec"]["template"]["spec"]
-    (fetch,) = pod["initContainers"]
-    assert fetch["args"] == ["s3.example.com", "true", "feeds", "x/cat.json", "/feed/cat.json"]
+@pytest.mark.parametrize(
+    ("spec", "fetch"),
+    [
+        (
+            {
+                "type": "S3",
+                "s3": {"bucket": "feeds", "key": "x/cat.json", "endpoint": "s3.example.com"},
+            },
+            ["s3", "s3.example.com", "true", "feeds", "x/cat.json", "/feed/cat.json"],
+        ),
+        (
+            {"type": "S3", "s3": {"bucket": "feeds", "key": "cat.csv"}},
+            [
+                "s3",
+                "$(VISUALSEARCH_S3_ENDPOINT)",
+                "$(VISUALSEARCH_S3_SECURE)",
+                "feeds",
+                "cat.csv",
+                "/feed/cat.csv",
+            ],
+        ),
+        (
+            {"type": "Url", "url": "https://x.example/a.csv"},
+            ["url", "https://x.example/a.csv", "/feed/a.csv"],
+        ),
+    ],
+)
+def test_remote_feeds_are_fetched_first(spec: dict, fetch: list[str]) -> None:
+    pod = build_sync_job(OWNER, source(**spec), INDEX, "abcdef0123")["spec"]["template"]["spec"]
+    (init,) = pod["initContainers"]
+    assert init["args"] == fetch
+    assert "def fetch_s3" in init["command"][2]
     assert {"name": "feed", "emptyDir": {}} in pod["volumes"]
 
 
@@ -143,6 +173,11 @@ def test_outcome_of_a_failed_and_of_a_running_job() -> None:
     running = job_outcome(job(active=1, failed=1), [])
     assert (running.phase, running.message) == ("Syncing", "indexing (attempt 2)")
     assert running.indexed is None
+
+
+def test_report_of_the_sync_script() -> None:
+    text = "216 rows: 200 added, 10 updated, 4 unchanged, 2 rejected.\npruned=3\n"
+    assert parse_report(text) == {"indexed": 214, "failed": 2, "pruned": 3}
 
 
 def test_report_formats() -> None:

@@ -2,6 +2,9 @@
 
 An unchanged spec hashes to the same name, so a Job that exists (or ran) is not launched again;
 a changed spec gets a new name and so a new run. Scheduled re-syncs add the slot's time.
+The Job fetches the feed into a volume when it is remote (URL, S3), runs the platform's bulk
+path (``visualsearch seed``), then records the source's product ids and prunes those that left
+(:mod:`visualsearch_operator.jobscripts`); its termination message carries the counts.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from visualsearch_operator.builders.common import (
     metadata,
     pod_security_context,
 )
-from visualsearch_operator.builders.platform import build_platform_env
+from visualsearch_operator.builders.platform import build_platform_env, component_name
+from visualsearch_operator.jobscripts import SYNC_SH, source_of
 from visualsearch_operator.spec import IndexSpec, SourceSpec
 
 MAX_NAME = 63
@@ -31,16 +35,7 @@ MAX_NAME = 63
 
 FEED_DIR = "/feed"
 REPORT_PATH = "/dev/termination-log"
-
-_S3_FETCH = """\
-import os, sys
-from minio import Minio
-endpoint, secure, bucket, key, target = sys.argv[1:6]
-client = Minio(endpoint, access_key=os.environ["S3_ACCESS_KEY"],
-               secret_key=os.environ["S3_SECRET_KEY"], secure=secure == "true")
-client.fget_object(bucket, key, target)
-print(f"fetched s3://{bucket}/{key} to {target}")
-"""
+FEED_EXTENSIONS = (".json", ".jsonl", ".ndjson", ".csv")
 
 
 def spec_hash(source: SourceSpec, index: IndexSpec) -> str:
@@ -56,80 +51,78 @@ def sync_job_name(source: str, digest: str, slot: datetime | None = None) -> str
     return f"{source[: MAX_NAME - len(suffix)].rstrip('-')}{suffix}"
 
 
-def _feed_name(source: SourceSpec) -> str:
+def feed_file(source: SourceSpec) -> str:
+    """Where the feed lies in the Job; the seeder reads the format from the file's extension."""
     if source.type == "ConfigMap" and source.config_map:
-        return posixpath.basename(source.config_map["key"]) or "feed"
+        name = posixpath.basename(source.config_map["key"])
+    elif source.type == "S3" and source.s3:
+        name = posixpath.basename(source.s3["key"])
+    else:
+        name = posixpath.basename(urlparse(source.url or "").path)
+    if source.format != "auto":
+        stem = posixpath.splitext(name)[0] or "feed"
+        name = f"{stem}.{source.format}"
+    elif not name.endswith(FEED_EXTENSIONS):
+        name = f"{name or 'feed'}.json"
+    return f"{FEED_DIR}/{name}"
+
+
+def state_key(namespace: str, source: str) -> str:
+    """Object key (in the index's bucket) of the ids the source delivered last time."""
+    return f"_sources/{namespace}/{source}.json"
+
+
+def build_sync_args(owner: Owner, source: SourceSpec) -> list[str]:
+    """Arguments of the sync script: the feed (or ``--demo``), prune (1/0), the state key."""
+    feed = "--demo" if source.type == "Demo" else feed_file(source)
+    return [feed, "1" if source.prune else "0", state_key(owner.namespace, owner.name)]
+
+
+def _fetch_args(source: SourceSpec) -> list[str] | None:
+    if source.type == "Url" and source.url:
+        return ["url", source.url, feed_file(source)]
     if source.type == "S3" and source.s3:
-        return posixpath.basename(source.s3["key"]) or "feed"
-    return "feed"
+        s3 = source.s3
+        if s3.get("endpoint"):
+            endpoint, secure = s3["endpoint"], str(s3.get("secure", True)).lower()
+        else:  # the index's own object store
+            endpoint, secure = "$(VISUALSEARCH_S3_ENDPOINT)", "$(VISUALSEARCH_S3_SECURE)"
+        return ["s3", endpoint, secure, s3["bucket"], s3["key"], feed_file(source)]
+    return None
 
 
-def build_seed_args(source: SourceSpec) -> list[str]:
-    """Arguments of ``visualsearch`` for this source (the bulk ingestion path)."""
-    if source.type == "Demo":
-        args = ["seed", "--demo"]
-    elif source.type == "Url" and source.url:
-        args = ["seed", "--file", source.url]
-        path = urlparse(source.url).path
-        if source.format != "auto" and not path.endswith(f".{source.format}"):
-            args += ["--format", source.format]
-    else:
-        args = ["seed", "--file", f"{FEED_DIR}/{_feed_name(source)}"]
-        if source.format != "auto":
-            args += ["--format", source.format]
-    if source.prune:
-        args.append("--prune")
-    return args
-
-
-def _s3_fetch_container(index_name: str, index: IndexSpec, source: SourceSpec) -> dict[str, Any]:
-    s3 = source.s3 or {}
-    env = build_platform_env(index_name, index, use_embedder=False)
-    if s3.get("endpoint"):
-        endpoint, secure = s3["endpoint"], str(s3.get("secure", True)).lower()
-    else:
-        endpoint, secure = "$(VISUALSEARCH_S3_ENDPOINT)", "$(VISUALSEARCH_S3_SECURE)"
-    creds = s3.get("credentialsSecretRef")
-    if creds:
-        keys = [
-            {
-                "name": "S3_ACCESS_KEY",
-                "valueFrom": {
-                    "secretKeyRef": {
-                        "name": creds["name"],
-                        "key": creds.get("accessKeyKey", "access-key"),
-                    }
-                },
-            },
-            {
-                "name": "S3_SECRET_KEY",
-                "valueFrom": {
-                    "secretKeyRef": {
-                        "name": creds["name"],
-                        "key": creds.get("secretKeyKey", "secret-key"),
-                    }
-                },
-            },
-        ]
-    else:
-        keys = [
+def _s3_credentials(source: SourceSpec) -> list[dict[str, Any]]:
+    creds = (source.s3 or {}).get("credentialsSecretRef")
+    if not creds:
+        return [
             {"name": "S3_ACCESS_KEY", "value": "$(VISUALSEARCH_S3_ACCESS_KEY)"},
             {"name": "S3_SECRET_KEY", "value": "$(VISUALSEARCH_S3_SECRET_KEY)"},
         ]
+    keys = (
+        ("S3_ACCESS_KEY", "accessKeyKey", "access-key"),
+        ("S3_SECRET_KEY", "secretKeyKey", "secret-key"),
+    )
+    return [
+        {
+            "name": env,
+            "valueFrom": {
+                "secretKeyRef": {"name": creds["name"], "key": creds.get(field, default)}
+            },
+        }
+        for env, field, default in keys
+    ]
+
+
+def _fetch_container(source: SourceSpec, index: IndexSpec, env: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": "fetch-feed",
         "image": index.image,
         "imagePullPolicy": index.image_pull_policy,
-        "command": ["python", "-c", _S3_FETCH],
-        "args": [
-            endpoint,
-            secure,
-            s3.get("bucket", ""),
-            s3.get("key", ""),
-            f"{FEED_DIR}/{_feed_name(source)}",
-        ],
+        "command": ["python", "-c", source_of("fetch_feed")],
+        "args": _fetch_args(source),
         "envFrom": env["envFrom"],
-        "env": [*env["env"], *keys],
+        "env": [*env["env"], *_s3_credentials(source)],
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
         "securityContext": container_security_context(),
         "volumeMounts": [{"name": "feed", "mountPath": FEED_DIR}],
     }
@@ -142,7 +135,7 @@ def build_sync_job(
     digest: str,
     slot: datetime | None = None,
 ) -> Manifest:
-    """The indexing Job: ``visualsearch seed`` with the index's ``VISUALSEARCH_*`` settings."""
+    """The indexing Job, with the index's ``VISUALSEARCH_*`` settings."""
     name = sync_job_name(owner.name, digest, slot)
     labels = {
         **index_labels(source.index_name, "indexer"),
@@ -151,7 +144,12 @@ def build_sync_job(
     }
     annotations = {c.ANNOTATION_SCHEDULED_FOR: slot.isoformat()} if slot else None
     env = build_platform_env(source.index_name, index)
-    env["env"] = [*env["env"], {"name": "VISUALSEARCH_SEED_REPORT", "value": REPORT_PATH}]
+    api = f"http://{component_name(source.index_name, 'api')}:{c.API_PORT}"
+    seed_env = [
+        *env["env"],
+        {"name": "VS_TRACK_SCRIPT", "value": source_of("track")},
+        {"name": "VS_API_URL", "value": api},
+    ]
     volumes: list[dict[str, Any]] = [
         {"name": "tmp", "emptyDir": {}},
         {"name": "models", "emptyDir": {}},
@@ -163,27 +161,21 @@ def build_sync_job(
     init: list[dict[str, Any]] = []
     if source.type == "ConfigMap" and source.config_map:
         cm = source.config_map
-        volumes.append(
-            {
-                "name": "feed",
-                "configMap": {
-                    "name": cm["name"],
-                    "items": [{"key": cm["key"], "path": _feed_name(source)}],
-                },
-            }
-        )
+        item = {"key": cm["key"], "path": posixpath.basename(feed_file(source))}
+        volumes.append({"name": "feed", "configMap": {"name": cm["name"], "items": [item]}})
         mounts.append({"name": "feed", "mountPath": FEED_DIR, "readOnly": True})
-    elif source.type == "S3":
+    elif source.type in ("Url", "S3"):
         volumes.append({"name": "feed", "emptyDir": {}})
         mounts.append({"name": "feed", "mountPath": FEED_DIR})
-        init.append(_s3_fetch_container(source.index_name, index, source))
+        init.append(_fetch_container(source, index, env))
     container = {
         "name": "seed",
         "image": index.image,
         "imagePullPolicy": index.image_pull_policy,
-        "command": ["visualsearch"],
-        "args": build_seed_args(source),
-        **env,
+        "command": ["sh", "-c", SYNC_SH, "sync"],
+        "args": build_sync_args(owner, source),
+        "envFrom": env["envFrom"],
+        "env": seed_env,
         "resources": source.resources
         or {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
         "securityContext": container_security_context(),

@@ -10,6 +10,8 @@ from typing import Any
 from visualsearch_operator import constants as c
 
 _PAIR = re.compile(r"\b(indexed|failed|pruned)[=:]\s*(\d+)")
+_SUMMARY = re.compile(r"(\d+) rows: (\d+) added, (\d+) updated, (\d+) unchanged, (\d+) rejected")
+"""The seeder's summary line (``visualsearch seed``)."""
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,10 @@ class JobOutcome:
 
 
 def parse_report(text: str | None) -> dict[str, int]:
-    """Counts in the seeder's termination message: JSON, or ``indexed=N failed=M`` text."""
+    """Counts in the sync's termination message: the seeder's summary and ``pruned=N``.
+
+    JSON (``{"indexed": N, ...}``) and ``key=N`` pairs are read too.
+    """
     if not text:
         return {}
     try:
@@ -38,7 +43,13 @@ def parse_report(text: str | None) -> dict[str, int]:
             for k, v in data.items()
             if k in ("indexed", "failed", "pruned") and isinstance(v, int | float)
         }
-    return {key: int(value) for key, value in _PAIR.findall(text)}
+    counts = {key: int(value) for key, value in _PAIR.findall(text)}
+    summary = _SUMMARY.search(text)
+    if summary:
+        _, added, updated, unchanged, rejected = (int(g) for g in summary.groups())
+        counts["indexed"] = added + updated + unchanged
+        counts["failed"] = rejected
+    return counts
 
 
 def _condition(job: dict[str, Any], kind: str) -> dict[str, Any] | None:

@@ -1,0 +1,100 @@
+"""Record which products a CatalogSource delivered, and prune those that left it (in the Job).
+
+The set of product ids of the source's last successful sync is kept in the index's bucket at
+``_sources/<namespace>/<source>.json``: that is how a source knows which products are its own,
+so pruning never touches products that came from another source or from ``POST /index``.
+Usage: ``track.py FEED PRUNE STATE_KEY`` (FEED a file or ``--demo``; PRUNE ``1`` or ``0``).
+Prints ``pruned=N`` last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+
+def feed_ids(feed: str) -> set[str]:
+    """Product ids of the rows of ``feed`` that load (``--demo``: the bundled catalogue)."""
+    from visualsearch.services.catalogue_files import read_catalogue
+
+    if feed == "--demo":
+        from visualsearch.seeding import DEMO_CATALOGUE
+
+        path = Path(DEMO_CATALOGUE)
+    else:
+        path = Path(feed)
+    return {e.product_id for e in read_catalogue(path) if e.product_id and not e.error}
+
+
+def left_the_source(previous: set[str], current: set[str]) -> list[str]:
+    """Ids delivered last time and not this time, sorted."""
+    return sorted(previous - current)
+
+
+def _store() -> tuple[Any, str]:
+    from minio import Minio
+
+    client = Minio(
+        os.environ["VISUALSEARCH_S3_ENDPOINT"],
+        access_key=os.environ["VISUALSEARCH_S3_ACCESS_KEY"],
+        secret_key=os.environ["VISUALSEARCH_S3_SECRET_KEY"],
+        secure=os.environ.get("VISUALSEARCH_S3_SECURE", "false") == "true",
+    )
+    return client, os.environ.get("VISUALSEARCH_S3_BUCKET", "products")
+
+
+def _previous(client: Any, bucket: str, key: str) -> set[str]:
+    from minio.error import S3Error
+
+    try:
+        response = client.get_object(bucket, key)
+    except S3Error as error:
+        if error.code in ("NoSuchKey", "NoSuchBucket"):
+            return set()
+        raise
+    try:
+        return set(json.loads(response.read()))
+    finally:
+        response.close()
+        response.release_conn()
+
+
+def delete_product(api: str, key: str, product_id: str) -> None:
+    """``DELETE /index/{id}``: out of the vectors, the catalogue and the object store."""
+    request = urllib.request.Request(  # noqa: S310  (our API Service, http by construction)
+        f"{api}/index/{urllib.parse.quote(product_id, safe='')}",
+        method="DELETE",
+        headers={"X-API-Key": key},
+    )
+    try:
+        urllib.request.urlopen(request, timeout=30).close()  # noqa: S310
+    except urllib.error.HTTPError as error:
+        if error.code != 404:  # already gone is fine
+            raise
+
+
+def main(feed: str, prune: str, state_key: str) -> None:
+    """Prune (when asked) against the recorded set, then record the new one."""
+    current = feed_ids(feed)
+    client, bucket = _store()
+    gone: list[str] = []
+    if prune == "1":
+        gone = left_the_source(_previous(client, bucket, state_key), current)
+        api, key = os.environ["VS_API_URL"], os.environ["VISUALSEARCH_API_KEY"]
+        for product_id in gone:
+            delete_product(api, key, product_id)
+    body = json.dumps(sorted(current)).encode()
+    client.put_object(bucket, state_key, BytesIO(body), len(body), content_type="application/json")
+    print(f"recorded {len(current)} product ids at {bucket}/{state_key}")
+    print(f"pruned={len(gone)}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
