@@ -109,10 +109,21 @@ def test_platform_install_upgrade_uninstall(
     eventually(lambda: release_objects(plane, ns) == [], what="every release object deleted")
 
 
-def test_store_charts_install_and_uninstall(
+def test_store_and_other_charts_install_and_uninstall(
     kube_control_plane: ControlPlane, kube_namespace: str
 ) -> None:
     plane, ns = kube_control_plane, kube_namespace
+    # Charts beyond ours (e.g. the operator's) install with their defaults and uninstall too.
+    others = sorted(
+        p.parent.name
+        for p in CHARTS.glob("*/Chart.yaml")
+        if p.parent.name not in {"visual-search", *STORE_CHARTS}
+    )
+    for chart in others:
+        plane.helm("install", f"x-{chart}"[:40], str(CHARTS / chart), "-n", ns)
+        status = json.loads(plane.helm("status", f"x-{chart}"[:40], "-n", ns, "-o", "json").stdout)
+        assert status["info"]["status"] == "deployed", chart
+        plane.helm("uninstall", f"x-{chart}"[:40], "-n", ns)
     for chart in STORE_CHARTS:
         plane.helm("install", f"{RELEASE}-{chart}", str(CHARTS / chart), "-n", ns)
     for chart in STORE_CHARTS:
