@@ -26,7 +26,8 @@ _DISPATCH_FILE = """
     target.dispatchEvent(new ClipboardEvent('paste', init));
     return;
   }
-  for (const type of ['dragenter', 'dragover', 'drop']) {
+  const steps = kind === 'drag' ? ['dragenter', 'dragover'] : ['dragenter', 'dragover', 'drop'];
+  for (const type of steps) {
     const init = { dataTransfer: transfer, bubbles: true, cancelable: true };
     target.dispatchEvent(new DragEvent(type, init));
   }
@@ -89,6 +90,11 @@ def paste(page: Page, image: ImageFile) -> None:
 def drop(page: Page, image: ImageFile, selector: str = "#catalogue-grid") -> None:
     """Drags a file onto `selector` and drops it there."""
     _dispatch(page, "drop", image, selector)
+
+
+def drag_over(page: Page, image: ImageFile, selector: str = "#catalogue-grid") -> None:
+    """Drags a file over `selector` without dropping it."""
+    _dispatch(page, "drag", image, selector)
 
 
 def _dispatch(page: Page, kind: str, image: ImageFile, selector: str | None) -> None:

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from .actions import (
     ImageFile,
     api,
+    drag_over,
     drop,
     expect_query,
     open_shop,
@@ -80,7 +81,13 @@ def test_drop_anywhere_searches(
     page: Page, shop: Shop, query_product: dict[str, Any], query_image: ImageFile
 ) -> None:
     open_shop(page, shop)
+    # dragging a file over the page shows the drop target
+    drag_over(page, query_image, "#catalogue-grid")
+    expect(page.locator("#drop-overlay")).to_be_visible()
+    expect(page.locator("#drop-overlay")).to_contain_text("Drop your image")
+
     drop(page, query_image, "#catalogue-grid")
+    expect(page.locator("#drop-overlay")).to_be_hidden()
     _assert_found_first(page, query_product)
 
     # dropping on the drawer's own drop zone works too
