@@ -419,3 +419,37 @@ def test_dev_values_render_small() -> None:
     assert config(objs)["VISUALSEARCH_MODEL"] == "efficientnet-lite0"
     for sts in of_kind(objs, "StatefulSet"):
         assert "volumeClaimTemplates" not in sts["spec"]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"ingress.controller": "haproxy"}, "ingress.controller must be one of"),
+        ({"config.logFormat": "xml"}, "config.logFormat must be one of"),
+        ({"search.routes": "search;admin"}, "search.routes"),
+        ({"ingress.rateLimit.requestsPerMinute": -1}, "requestsPerMinute"),
+        ({"externalS3.endpoint": "https://s3.example.com"}, "externalS3.endpoint"),
+        ({"embedder.autoscaling.minReplicas": 6}, "minReplicas (6) is above maxReplicas (5)"),
+    ],
+)
+def test_invalid_values_are_refused(values: dict, message: str) -> None:
+    assert message in render_error(values=values)
+
+
+def test_servicemonitors_where_prometheus_operator_is_served() -> None:
+    values = {
+        "metrics.serviceMonitor.enabled": True,
+        "metrics.serviceMonitor.labels.release": "kps",
+    }
+    assert of_kind(render(values=values), "ServiceMonitor") == []
+    monitors = of_kind(
+        render("--api-versions", "monitoring.coreos.com/v1", values=values), "ServiceMonitor"
+    )
+    assert {m["metadata"]["name"] for m in monitors} == {
+        f"{FULL}-{c}" for c in ("search", "products", "indexer", "embedder")
+    }
+    for monitor in monitors:
+        assert monitor["metadata"]["labels"]["release"] == "kps"
+        assert monitor["spec"]["endpoints"] == [
+            {"port": "http", "path": "/metrics", "interval": "30s"}
+        ]
