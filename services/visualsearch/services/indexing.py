@@ -9,7 +9,12 @@ import logging
 from dataclasses import dataclass
 
 from visualsearch.embedding.service import EmbeddingService
-from visualsearch.exceptions import InputError, NotFoundError, VisualSearchError
+from visualsearch.exceptions import (
+    InputError,
+    NotFoundError,
+    StoreUnavailableError,
+    VisualSearchError,
+)
 from visualsearch.imaging import SUPPORTED_FORMATS, ImageLimits, decode_image, sniff_format
 from visualsearch.schemas import ProductInput
 from visualsearch.storage.catalog import CatalogStore, ProductRecord
@@ -86,8 +91,8 @@ class IndexingService:
         queue refuses, the row is put back as it was and an image this call created is removed.
         """
         image, created = await self.store_image(product.product_id, data)
-        previous = await self._catalog.get(product.product_id)
         try:
+            previous = await self._catalog.get(product.product_id)
             await self._catalog.upsert([record_of(product, image)])
             try:
                 job = await self._queue.enqueue(product.product_id)
@@ -169,7 +174,13 @@ class VectorIndexer:
             job.attempts = max(job.attempts, self._queue.policy.max_attempts)
             await self._queue.fail(job, f"{type(exc).__name__}: {exc}")
             return
-        except Exception as exc:  # store outages and the unexpected: retry with backoff
+        except StoreUnavailableError as exc:
+            # An outage is not the job's fault: requeue it without spending an attempt (a long
+            # outage must not dead-letter every job) and let the worker pause with backoff.
+            job.attempts = max(job.attempts - 1, 0)
+            await self._queue.fail(job, f"{type(exc).__name__}: {exc}")
+            raise
+        except Exception as exc:  # the unexpected: retry with backoff, then dead-letter
             log.warning(
                 "job failed",
                 extra={"job_id": job.job_id, "attempt": job.attempts, "error": str(exc)},
