@@ -1,0 +1,141 @@
+"""A Qdrant-compatible HTTP server for fault tests: Qdrant's REST API over its local-mode engine.
+
+No Qdrant server binary can be installed on our machines, yet "Qdrant is down" must be tested
+through the network path the service really uses in production (``QDRANT_URL``: the REST client,
+its connection pool, timeouts and errors). This process answers the REST endpoints the service
+calls, backed by ``qdrant-client``'s own local engine, so the service talks to it exactly as it
+talks to a Qdrant server. The faults the tests inject are real process faults: the server is
+killed (connections refused) or frozen with SIGSTOP (connections accepted, never answered).
+
+Run: ``python -m tests.reliability.qdrant_standin --port P --path DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from importlib.metadata import version
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from qdrant_client import QdrantClient, models
+
+
+def create_standin(path: str) -> FastAPI:
+    client = QdrantClient(path=path)
+    app = FastAPI()
+
+    def ok(result: Any) -> dict[str, Any]:
+        if hasattr(result, "model_dump"):
+            result = result.model_dump(mode="json", exclude_none=False)
+        elif isinstance(result, list):
+            result = [r.model_dump(mode="json") if hasattr(r, "model_dump") else r for r in result]
+        return {"result": result, "status": "ok", "time": 0.0}
+
+    async def body(request: Request, model: Any) -> Any:
+        return model.model_validate(await request.json())
+
+    @app.get("/")
+    def root() -> dict[str, str]:
+        # the client compares versions at start-up: answer with its own
+        return {"title": "qdrant - vector search engine (test stand-in)", "version": version("qdrant-client")}
+
+    @app.get("/collections")
+    def collections() -> dict[str, Any]:
+        return ok(client.get_collections())
+
+    @app.get("/aliases")
+    def aliases() -> dict[str, Any]:
+        return ok(client.get_aliases())
+
+    @app.post("/collections/aliases")
+    async def change_aliases(request: Request) -> dict[str, Any]:
+        change = await body(request, models.ChangeAliasesOperation)
+        return ok(client.update_collection_aliases(change_aliases_operations=change.actions))
+
+    @app.get("/collections/{name}/exists")
+    def exists(name: str) -> dict[str, Any]:
+        return ok({"exists": client.collection_exists(name)})
+
+    @app.get("/collections/{name}")
+    def get_collection(name: str) -> dict[str, Any]:
+        return ok(client.get_collection(name))
+
+    @app.put("/collections/{name}")
+    async def create(name: str, request: Request) -> dict[str, Any]:
+        spec = await body(request, models.CreateCollection)
+        return ok(client.create_collection(name, vectors_config=spec.vectors))
+
+    @app.delete("/collections/{name}")
+    def drop(name: str) -> dict[str, Any]:
+        return ok(client.delete_collection(name))
+
+    @app.put("/collections/{name}/index")
+    async def payload_index(name: str, request: Request) -> dict[str, Any]:
+        await request.json()  # local mode has no payload index: filters scan
+        return ok({"operation_id": 0, "status": "completed"})
+
+    @app.put("/collections/{name}/points")
+    async def upsert(name: str, request: Request) -> dict[str, Any]:
+        points = await body(request, models.PointsList)
+        return ok(client.upsert(name, points=points.points))
+
+    @app.post("/collections/{name}/points/query")
+    async def query(name: str, request: Request) -> dict[str, Any]:
+        q = await body(request, models.QueryRequest)
+        vector = q.query.nearest if isinstance(q.query, models.NearestQuery) else q.query
+        return ok(
+            client.query_points(
+                name,
+                query=vector,
+                limit=q.limit or 10,
+                query_filter=q.filter,
+                with_payload=q.with_payload if q.with_payload is not None else True,
+            )
+        )
+
+    @app.post("/collections/{name}/points/delete")
+    async def delete(name: str, request: Request) -> dict[str, Any]:
+        data = await request.json()
+        return ok(client.delete(name, points_selector=models.PointIdsList(points=data["points"])))
+
+    @app.post("/collections/{name}/points")
+    async def retrieve(name: str, request: Request) -> dict[str, Any]:
+        r = await body(request, models.PointRequest)
+        return ok(client.retrieve(name, ids=r.ids, with_payload=r.with_payload or True))
+
+    @app.post("/collections/{name}/points/count")
+    async def count(name: str, request: Request) -> dict[str, Any]:
+        c = await body(request, models.CountRequest)
+        return ok(client.count(name, count_filter=c.filter, exact=True))
+
+    @app.post("/collections/{name}/points/scroll")
+    async def scroll(name: str, request: Request) -> dict[str, Any]:
+        s = await body(request, models.ScrollRequest)
+        points, offset = client.scroll(
+            name,
+            limit=s.limit or 10,
+            offset=s.offset,
+            with_payload=s.with_payload if s.with_payload is not None else True,
+        )
+        return ok(
+            {"points": [p.model_dump(mode="json") for p in points], "next_page_offset": offset}
+        )
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--path", required=True)
+    args = parser.parse_args()
+    started = time.monotonic()
+    app = create_standin(args.path)
+    print(f"qdrant stand-in ready in {time.monotonic() - started:.2f}s", flush=True)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

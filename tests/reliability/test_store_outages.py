@@ -1,0 +1,159 @@
+"""PostgreSQL and Qdrant going away under a running service: 503 with a message, then recovery.
+
+Each test states what was lost: nothing. Products accepted before an outage are still there
+after it, and a product accepted during a vector-index outage becomes searchable afterwards
+without restarting anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from tests.api.helpers import index, product_form, search, wait_job
+from tests.conftest import Api, SettingsFactory, start_api
+from tests.reliability.conftest import QdrantStandin
+from tests.reliability.pgserver_own import OwnPostgres
+from tests.support.images import jpeg
+
+
+async def eventually_ok(api: Api, path: str, timeout: float = 15) -> httpx.Response:
+    """The first 200 from ``path`` within ``timeout`` (the service reconnects by itself)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await api.client.get(path)
+        if response.status_code == 200 or time.monotonic() > deadline:
+            return response
+        await asyncio.sleep(0.2)
+
+
+def assert_unavailable(response: httpx.Response, store: str) -> None:
+    assert response.status_code == 503, response.text
+    body = response.json()
+    assert body["code"] == "store_unavailable"
+    assert store in body["detail"] and "try again" in body["detail"]
+    assert int(response.headers["retry-after"]) > 0
+
+
+async def test_postgres_down_is_503_then_recovers_without_restart(
+    make_settings: SettingsFactory, own_postgres: OwnPostgres
+) -> None:
+    url = own_postgres.create_database("shop")
+    api, lifespan = await start_api(make_settings(database_url=url))
+    try:
+        await index(api, "pg-before", jpeg(seed=70))
+        own_postgres.stop("immediate")  # what a crash looks like to the clients
+        try:
+            started = time.monotonic()
+            assert_unavailable(await api.client.get("/products/"), "catalogue database")
+            assert time.monotonic() - started < 10  # answered, not hung
+            assert_unavailable(await api.client.get("/products/pg-before"), "catalogue database")
+            assert_unavailable(
+                await api.client.post(
+                    "/search", files={"file": ("q.jpg", jpeg(seed=70), "image/jpeg")}
+                ),
+                "catalogue database",
+            )
+            refused = await api.client.post(
+                "/index",
+                data=product_form("pg-during"),
+                headers=api.headers,
+                files={"file": ("a.jpg", jpeg(seed=71), "image/jpeg")},
+            )
+            assert_unavailable(refused, "catalogue database")
+            # nothing half-written: no image left behind, no job queued for the refused product
+            assert await api.context.objects.keys("products/pg-during/") == []
+            assert await api.context.queue.pending() == 0
+            ready = await api.client.get("/ready")
+            assert ready.status_code == 503
+            checks = ready.json()["checks"]
+            assert checks["catalogue"] != "ok" and checks["objects"] == checks["queue"] == "ok"
+            assert (await api.client.get("/health")).status_code == 200  # no restart asked for
+        finally:
+            own_postgres.start()
+        # recovery without restarting the service: same process, same pool
+        assert (await eventually_ok(api, "/ready")).status_code == 200
+        assert (await api.client.get("/products/pg-before")).status_code == 200
+        assert (await search(api, jpeg(seed=70)))["results"][0]["product_id"] == "pg-before"
+        await index(api, "pg-after", jpeg(seed=72))  # the worker survived the outage too
+        # lost: nothing (the refused product was never accepted)
+        ids = {p["product_id"] for p in (await api.client.get("/products/")).json()["items"]}
+        assert ids == {"pg-before", "pg-after"}
+    finally:
+        await api.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+async def test_postgres_restart_fails_no_request(
+    make_settings: SettingsFactory, own_postgres: OwnPostgres
+) -> None:
+    """An orderly restart (an upgrade, a failover) between requests: every request answers 200."""
+    url = own_postgres.create_database("shop")
+    api, lifespan = await start_api(make_settings(database_url=url, database_pool_size=2))
+    try:
+        await index(api, "restart-1", jpeg(seed=73))
+        for _ in range(3):  # warm every pooled connection
+            assert (await api.client.get("/products/")).status_code == 200
+        own_postgres.stop("fast")
+        own_postgres.start()
+        # the pool's connections all died with the server; each checkout is checked first
+        statuses = [(await api.client.get("/products/restart-1")).status_code for _ in range(5)]
+        assert statuses == [200] * 5
+    finally:
+        await api.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+async def test_qdrant_down_readiness_fails_search_is_503_and_recovers(
+    make_settings: SettingsFactory, qdrant_standin: QdrantStandin
+) -> None:
+    """Qdrant killed (connection refused), then frozen (accepts, never answers), then back.
+
+    The vector index is a Qdrant-compatible server process (see ``qdrant_standin``) reached by
+    URL exactly as in production; the faults are real process faults.
+    """
+    settings = make_settings(qdrant_url=qdrant_standin.url, qdrant_path=None)
+    api, lifespan = await start_api(settings)
+    try:
+        await index(api, "q-before", jpeg(seed=80))
+        assert (await search(api, jpeg(seed=80)))["results"][0]["product_id"] == "q-before"
+        qdrant_standin.stop(kill=True)
+        ready = await api.client.get("/ready")
+        assert ready.status_code == 503 and ready.json()["checks"]["vectors"] != "ok"
+        assert ready.json()["checks"]["catalogue"] == "ok"
+        query = jpeg(seed=81)  # not cached: the search must reach the index
+        assert_unavailable(
+            await api.client.post("/search", files={"file": ("q.jpg", query, "image/jpeg")}),
+            "vector index",
+        )
+        # browsing the catalogue does not need the vector index
+        assert (await api.client.get("/products/q-before")).status_code == 200
+        # a product accepted during the outage is queued, and waits for the index to return
+        job = await index(api, "q-during", jpeg(seed=82), wait=False)
+        await asyncio.sleep(3)  # several retry periods of the worker (retry base 0.1 s)
+
+        qdrant_standin.start()
+        qdrant_standin.freeze()  # up but hung: connections are accepted, nothing answers
+        started = time.monotonic()
+        ready = await api.client.get("/ready")
+        assert ready.status_code == 503 and ready.json()["checks"]["vectors"] != "ok"
+        assert time.monotonic() - started < 8  # the readiness probe has its own deadline
+        assert_unavailable(
+            await api.client.post("/search", files={"file": ("q.jpg", query, "image/jpeg")}),
+            "vector index",
+        )
+        assert time.monotonic() - started < 30  # bounded by the client timeout, not hung
+        qdrant_standin.thaw()
+
+        assert (await eventually_ok(api, "/ready")).status_code == 200
+        # lost: nothing. The job accepted during the outage completes by itself.
+        done = await wait_job(api, job["job_id"], timeout=60)
+        assert done["status"] == "done"
+        assert (await search(api, jpeg(seed=82)))["results"][0]["product_id"] == "q-during"
+        assert (await search(api, jpeg(seed=80)))["results"][0]["product_id"] == "q-before"
+        assert (await api.client.get("/index/dead-letters")).json()["jobs"] == []
+    finally:
+        await api.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
