@@ -94,6 +94,11 @@ def test_sort_changes_grid_order(page: Page, shop: Shop) -> None:
         "data-product-id", expected["items"][0]["product_id"]
     )
     assert grid_ids(page) == [p["product_id"] for p in expected["items"]]
+    ratings = [
+        float(t) for t in page.locator("#catalogue-grid .card__rating-value").all_text_contents()
+    ]
+    assert ratings == sorted(ratings, reverse=True)
+    expect(page.locator("#sort-select")).to_have_value("rating")
 
 
 def test_pagination_reload_and_back(page: Page, shop: Shop) -> None:
