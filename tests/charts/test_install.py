@@ -157,6 +157,7 @@ def test_external_stores_install(kube_control_plane: ControlPlane, kube_namespac
         "externalDatabase.url": "postgresql://u:p@db.example:5432/shop",
         "externalS3.endpoint": "s3.example:9000",
         "externalRedis.url": "redis://cache.example:6379/0",
+        "networkPolicy.enabled": "true",
     }
     args = [a for k, v in values.items() for a in ("--set", f"{k}={v}")]
     plane.helm("install", RELEASE, str(PLATFORM), "-n", ns, *args)
@@ -164,6 +165,8 @@ def test_external_stores_install(kube_control_plane: ControlPlane, kube_namespac
     config = get_json(plane, ns, f"configmap/{FULL}")["data"]
     assert config["VISUALSEARCH_QDRANT_URL"] == "http://qdrant.example:6333"
     assert secret_data(plane, ns, FULL)["VISUALSEARCH_DATABASE_URL"].startswith("postgresql://u:")
+    policy = get_json(plane, ns, f"networkpolicy/{FULL}")
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/instance": RELEASE}
     plane.helm("uninstall", RELEASE, "-n", ns)
 
 

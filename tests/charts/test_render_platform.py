@@ -453,3 +453,26 @@ def test_servicemonitors_where_prometheus_operator_is_served() -> None:
         assert monitor["spec"]["endpoints"] == [
             {"port": "http", "path": "/metrics", "interval": "30s"}
         ]
+
+
+def test_network_policy_admits_the_release_and_the_ingress_controller() -> None:
+    assert of_kind(render(), "NetworkPolicy") == []
+    objs = render(values={"networkPolicy.enabled": True})
+    (policy,) = of_kind(objs, "NetworkPolicy")
+    selector = policy["spec"]["podSelector"]["matchLabels"]
+    # Every pod of the release, the stores' included, is covered.
+    pods = [
+        o["metadata"]["labels"]
+        if o["kind"] == "Pod"
+        else o["spec"]["template"]["metadata"]["labels"]
+        for o in objs
+        if o["kind"] in {"Deployment", "StatefulSet", "Job", "Pod"}
+    ]
+    assert len(pods) == 12
+    assert all(selector.items() <= labels.items() for labels in pods)
+    (rule,) = policy["spec"]["ingress"]
+    assert rule["from"] == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/instance": RELEASE}}},
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
+    ]
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
