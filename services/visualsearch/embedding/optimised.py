@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -58,17 +59,29 @@ def probe_batch(embedder: Embedder, count: int = PROBE_COUNT) -> np.ndarray:
     return np.stack(images)
 
 
+def modules_of(embedder: Embedder) -> list[torch.nn.Module]:
+    """The torch modules an adapter holds (its model), found by type, not by name."""
+    return [v for v in vars(embedder).values() if isinstance(v, torch.nn.Module)]
+
+
+_fingerprints: weakref.WeakKeyDictionary[Embedder, str] = weakref.WeakKeyDictionary()
+
+
 def _fingerprint(embedder: Embedder) -> str:
-    """A key that changes with the weights: the model's output on a fixed pseudo-random input."""
-    size = embedder.input_size
-    generator = torch.Generator().manual_seed(1234)
-    probe = torch.rand((1, 3, size, size), generator=generator).numpy()
-    output = embedder.embed_images(probe)
+    """A key that changes with the weights: a hash of every parameter and buffer, and versions."""
+    cached = _fingerprints.get(embedder)
+    if cached is not None:
+        return cached
     digest = hashlib.blake2b(digest_size=12)
-    for part in (embedder.info.name, str(size), torch.__version__, _ort_version()):
+    for part in (embedder.info.name, str(embedder.input_size), torch.__version__, _ort_version()):
         digest.update(part.encode())
-    digest.update(np.round(output, 5).tobytes())
-    return digest.hexdigest()
+    for module in modules_of(embedder):
+        for name, tensor in module.state_dict().items():
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    key = digest.hexdigest()
+    _fingerprints[embedder] = key
+    return key
 
 
 def _ort_version() -> str:
@@ -83,9 +96,8 @@ class _ImageTower(torch.nn.Module):
     def __init__(self, embedder: Embedder) -> None:
         super().__init__()
         self._embedder = embedder
-        for name, value in vars(embedder).items():  # registered, so weights export as initialisers
-            if isinstance(value, torch.nn.Module):
-                self.add_module(name.strip("_"), value)
+        for index, module in enumerate(modules_of(embedder)):  # weights export as initialisers
+            self.add_module(f"model{index}", module)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         return self._embedder._forward_images(pixels)
@@ -258,9 +270,11 @@ def _auto(base: Embedder, cache_dir: Path | None) -> Embedder:
     except ImportError:
         log.warning("onnxruntime is not installed: embedding with plain PyTorch (slower)")
         return base
+    has_linear = any(
+        isinstance(layer, torch.nn.Linear) for m in modules_of(base) for layer in m.modules()
+    )
     int8 = OnnxEmbedder(base, "int8", cache_dir)
-    _, quantised = int8.int8_path()
-    if quantised:
+    if has_linear and int8.int8_path()[1]:  # int8 here quantises Linear layers only
         int8.load()
         cosine = gate(base, int8, probe_batch(base))
         if cosine >= GATE_COSINE:
