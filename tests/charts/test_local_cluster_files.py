@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.charts.helm import PLATFORM, REPO, render
+from tests.charts.helm import REPO, render
 
 SKAFFOLD = yaml.safe_load((REPO / "skaffold.yaml").read_text())
 DOCKERFILES = {
@@ -54,11 +54,11 @@ def releases() -> list[dict]:
 
 
 def test_skaffold_releases_set_image_values_the_chart_has() -> None:
-    defaults = yaml.safe_load((PLATFORM / "values.yaml").read_text())
     artifacts = {re.sub(r"[^A-Za-z0-9]", "_", a["image"]) for a in SKAFFOLD["build"]["artifacts"]}
     for release in releases():
         chart = REPO / release["chartPath"]
         assert (chart / "Chart.yaml").is_file(), chart
+        defaults = yaml.safe_load((chart / "values.yaml").read_text())
         for key, template in release["setValueTemplates"].items():
             node = defaults
             for part in key.split("."):
@@ -68,11 +68,15 @@ def test_skaffold_releases_set_image_values_the_chart_has() -> None:
             assert var.split("_", 2)[2] in artifacts, var
         for values_file in release.get("valuesFiles", []):
             assert (REPO / values_file).is_file(), values_file
-            render("-f", str(REPO / values_file))
+            render("-f", str(REPO / values_file), chart=chart)
 
 
-def test_skaffold_has_a_dev_profile() -> None:
-    assert "dev" in {p["name"] for p in SKAFFOLD["profiles"]}
+def test_skaffold_profiles() -> None:
+    profiles = {p["name"]: p for p in SKAFFOLD["profiles"]}
+    assert {"dev", "operator"} <= set(profiles)
+    (operator,) = profiles["operator"]["deploy"]["helm"]["releases"]
+    assert operator["chartPath"] == "charts/visual-search-operator"
+    assert "IMAGE_REPO_visual_search_operator" in operator["setValueTemplates"]["image.repository"]
 
 
 def instructions(dockerfile: Path) -> list[tuple[str, str]]:
