@@ -259,3 +259,37 @@ def test_credentials_secret_outlives_the_index() -> None:
         == "postgresql://visualsearch:pg@demo-postgresql.shop.svc:5432/visualsearch"
     )
     assert data["redis-url"] == "redis://:rd@demo-redis.shop.svc:6379/0"
+
+
+def test_a_settings_change_rolls_the_platform_pods() -> None:
+    def stamps(spec: dict[str, Any]) -> dict[str, str]:
+        objs = build(spec)
+        return {
+            name: obj["spec"]["template"]["metadata"]
+            .get("annotations", {})
+            .get("visualsearch.dev/config-hash", "")
+            for (kind, name), obj in objs.items()
+            if kind == "Deployment"
+        }
+
+    before, after = stamps({}), stamps({"cacheTTLSeconds": 60})
+    for name in ("demo-embedder", "demo-api", "demo-worker"):
+        assert before[name] and before[name] != after[name], name
+    assert before["demo-storefront"] == "" == after["demo-storefront"]  # static files only
+    assert stamps({"api": {"replicas": 5}}) == before  # scaling is no settings change
+
+
+def test_reindex_job_embeds_with_the_new_model_itself() -> None:
+    from visualsearch_operator.builders.reindex import build_reindex_job, reindex_job_name
+
+    spec = parse_index_spec({"model": "openai/clip-vit-large-patch14"})
+    job = build_reindex_job(OWNER, spec)
+    assert job["metadata"]["name"] == reindex_job_name("demo", spec.model)
+    assert job["metadata"]["name"].startswith("demo-reindex-")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["reindex", "--yes"]
+    env = env_of(container)
+    assert env["VISUALSEARCH_MODEL"] == "openai/clip-vit-large-patch14"  # overrides the ConfigMap
+    assert "VISUALSEARCH_EMBEDDER_URL" not in env  # the embedder still serves the old model
+    assert container["envFrom"] == [{"configMapRef": {"name": "demo-config"}}]
+    assert len(reindex_job_name("x" * 80, spec.model)) == 63

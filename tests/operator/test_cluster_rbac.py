@@ -104,4 +104,5 @@ def test_operator_needs_no_more_than_the_chart_grants(
         assert kube.get("v1", "Secret", ns, "demo-credentials") is None
     assert runner.exception is None
     output: Any = runner.output
-    assert "403" not in output and "forbidden" not in output.lower(), output[-3000:]
+    # kopf logs an APIForbiddenError as "Forbidden" (timestamps may well contain "403").
+    assert "forbidden" not in output.lower(), output[-3000:]

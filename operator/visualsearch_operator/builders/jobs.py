@@ -38,10 +38,9 @@ REPORT_PATH = "/dev/termination-log"
 FEED_EXTENSIONS = (".json", ".jsonl", ".ndjson", ".csv")
 
 
-def spec_hash(source: SourceSpec, index: IndexSpec) -> str:
-    """A stable digest of the source's identity and the index model it is embedded with."""
-    payload = {**source.identity(), "model": index.model}
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+def spec_hash(source: SourceSpec) -> str:
+    """A stable digest of what the sync does (a model change re-indexes without re-syncing)."""
+    text = json.dumps(source.identity(), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 

@@ -27,6 +27,11 @@ def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: Any) -> None:
             "Applied",
             f"applied {len(result.applied)} object(s): {', '.join(result.applied[:8])}",
         )
+    switch = result.switch
+    if switch is not None and switch.launched:
+        ctx.events.normal(raw, "Reindexing", f"model {switch.target}: launched Job {switch.job}")
+    elif switch is not None and switch.state == "Switched":
+        ctx.events.normal(raw, "ModelSwitched", f"serving {switch.target} (was {switch.current})")
     if result.pruned:
         ctx.events.normal(raw, "Pruned", f"removed {', '.join(result.pruned)}")
     phase_event(ctx, raw, result.update)
@@ -107,3 +112,28 @@ def index_statefulset_event(
 ) -> None:
     """A store's StatefulSet changed: refresh the index's status."""
     _child_changed(event, labels, namespace, memo)
+
+
+REINDEX_LABELS: dict[str, Any] = {
+    c.LABEL_COMPONENT: "reindex",
+    c.LABEL_MANAGED_BY: c.MANAGED_BY,
+    c.LABEL_INDEX: kopf.PRESENT,
+}
+
+
+@kopf.on.event("batch", "v1", "jobs", labels=REINDEX_LABELS)
+def index_reindex_job_event(
+    labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **_: Any
+) -> None:
+    """A model change's re-index Job moved: once it has succeeded, roll the pods to the model."""
+    if not namespace:
+        return
+    ctx = context(memo)
+    index = labels[c.LABEL_INDEX]
+    result = ctx.indexes.reconcile_by_name(namespace, index)
+    switch = result.switch if result is not None else None
+    if switch is not None and switch.state == "Switched":
+        body = ctx.kube.get(c.API_VERSION, c.INDEX_KIND, namespace, index)
+        if body is not None:
+            message = f"serving {switch.target} (was {switch.current})"
+            ctx.events.normal(body, "ModelSwitched", message)

@@ -75,7 +75,7 @@ class CatalogService:
         if phase not in SERVING:
             self._wait(body, f"VisualSearchIndex {source.index_name} is {phase or 'Pending'}")
         index_spec = parse_index_spec(index.get("spec") or {})
-        digest = spec_hash(source, index_spec)
+        digest = spec_hash(source)
         slot = None
         if old.get("specHash") == digest and old.get("jobName"):
             if source.schedule:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from visualsearch_operator import constants as c
 from visualsearch_operator.builders.common import Capabilities, Owner
 from visualsearch_operator.builders.index import build_index_manifests
 from visualsearch_operator.builders.platform import component_name
+from visualsearch_operator.builders.reindex import build_reindex_job, reindex_job_name
 from visualsearch_operator.builders.stores import (
     CREDENTIAL_KEYS,
     build_credentials,
@@ -19,6 +20,7 @@ from visualsearch_operator.builders.stores import (
 from visualsearch_operator.exceptions import DependencyNotReadyError, OperatorError
 from visualsearch_operator.kube import KubeClient, Obj
 from visualsearch_operator.services import status as st
+from visualsearch_operator.services.jobs import job_outcome
 from visualsearch_operator.spec import IndexSpec, parse_index_spec
 
 OWNED_KINDS: tuple[tuple[str, str], ...] = (
@@ -38,6 +40,25 @@ class ReconcileResult:
     applied: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     update: st.StatusUpdate | None = None
+    switch: ModelSwitch | None = None
+
+
+@dataclass(frozen=True)
+class ModelSwitch:
+    """A model change in progress (or just done): from, to, the re-index Job and its state."""
+
+    current: str
+    target: str
+    job: str
+    state: str  # Reindexing | ReindexFailed | Switched
+    message: str
+    launched: bool = False
+
+    def condition(self, generation: int) -> dict[str, Any]:
+        """The ``ModelSwitch`` condition: Unknown while re-indexing, then True or False."""
+        ok = {"Reindexing": None, "Switched": True}.get(self.state, False)
+        text = f"{self.current} -> {self.target}: Job {self.job}: {self.message}"
+        return st.condition("ModelSwitch", ok, self.state, text, generation)
 
 
 def _ref(obj: Obj) -> str:
@@ -85,15 +106,17 @@ class IndexService:
             self._waiting(body, exc)
             raise
         result = ReconcileResult()
-        if not body.get("status", {}).get("phase"):
+        status = body.get("status") or {}
+        if not status.get("phase"):
             self.write_status(
                 owner.namespace,
                 owner.name,
                 {"phase": c.PHASE_PENDING, "message": "creating objects"},
             )
         self._ensure_credentials(owner)
+        serving, result.switch = self._model_switch(owner, spec, status.get("activeModel"))
         caps = self.capabilities()
-        desired = build_index_manifests(owner, spec, caps)
+        desired = build_index_manifests(owner, serving, caps)
         for manifest in desired:
             _, changed = self.kube.apply(manifest)
             if changed:
@@ -105,8 +128,36 @@ class IndexService:
                     obj["apiVersion"], obj["kind"], owner.namespace, obj["metadata"]["name"]
                 )
                 result.pruned.append(_ref(obj))
-        result.update = self.refresh_status(body, spec, reconciled=True)
+        result.update = self.refresh_status(body, serving, reconciled=True, switch=result.switch)
         return result
+
+    def _model_switch(
+        self, owner: Owner, spec: IndexSpec, active: str | None
+    ) -> tuple[IndexSpec, ModelSwitch | None]:
+        """The spec the pods serve with, and where a model change stands.
+
+        A new index serves ``spec.model`` at once. A changed model first re-indexes in a Job
+        (search stays on the old model and generation meanwhile); when it has succeeded, the
+        active model moves and the pods roll to it.
+        """
+        if active is None or active == spec.model:
+            if active is None:
+                self.write_status(owner.namespace, owner.name, {"activeModel": spec.model})
+            return spec, None
+        name = reindex_job_name(owner.name, spec.model)
+        job = self.kube.get("batch/v1", "Job", owner.namespace, name)
+        created = job is None
+        if job is None:
+            self.kube.create(build_reindex_job(owner, spec))
+            job = self.kube.get("batch/v1", "Job", owner.namespace, name) or {}
+        pods = self.kube.list("v1", "Pod", owner.namespace, f"job-name={name}")
+        outcome = job_outcome(job, pods)
+        if outcome.phase == c.SOURCE_PHASE_SYNCED:
+            self.write_status(owner.namespace, owner.name, {"activeModel": spec.model})
+            return spec, ModelSwitch(active, spec.model, name, "Switched", outcome.message)
+        serving = replace(spec, model=active)
+        kind = "ReindexFailed" if outcome.phase == c.SOURCE_PHASE_FAILED else "Reindexing"
+        return serving, ModelSwitch(active, spec.model, name, kind, outcome.message, created)
 
     def _check_user_secrets(self, namespace: str, spec: IndexSpec) -> None:
         """External stores' Secrets must exist before pods can start; wait for them (retry)."""
@@ -190,7 +241,11 @@ class IndexService:
         return store_parts, serving
 
     def refresh_status(
-        self, body: Obj, spec: IndexSpec | None = None, reconciled: bool = False
+        self,
+        body: Obj,
+        spec: IndexSpec | None = None,
+        reconciled: bool = False,
+        switch: ModelSwitch | None = None,
     ) -> st.StatusUpdate | None:
         """Recompute phase, conditions and components from the children, and write them.
 
@@ -204,8 +259,16 @@ class IndexService:
             if not reconciled and old.get("phase") == c.PHASE_FAILED:
                 return None  # only a new generation (a change handler) leaves Failed
             current = spec or parse_index_spec(fresh.get("spec") or {})
+            active = old.get("activeModel")
+            if not reconciled and active and active != current.model:
+                current = replace(current, model=active)  # a switch in progress
             generation = int((body if reconciled else fresh)["metadata"].get("generation", 1))
-            return self._status(fresh, current, generation, reconciled)
+            status = self._status(fresh, current, generation, reconciled)
+            if switch is not None:
+                status["conditions"] = st.merge_conditions(
+                    status["conditions"], [switch.condition(generation)]
+                )
+            return status
 
         return st.updated(
             self.kube.update_status(
@@ -316,6 +379,10 @@ class IndexService:
                 obj["apiVersion"], obj["kind"], owner.namespace, obj["metadata"]["name"]
             ):
                 removed.append(_ref(obj))
+        selector = f"{c.LABEL_INDEX}={owner.name},{c.LABEL_COMPONENT}=reindex"
+        for job in self.kube.list("batch/v1", "Job", owner.namespace, selector):
+            if self.kube.delete("batch/v1", "Job", owner.namespace, job["metadata"]["name"]):
+                removed.append(f"Job/{job['metadata']['name']}")
         if not retain:
             selector = f"{c.LABEL_INDEX}={owner.name},{c.LABEL_MANAGED_BY}={c.MANAGED_BY}"
             for pvc in self.kube.list("v1", "PersistentVolumeClaim", owner.namespace, selector):

@@ -1,0 +1,68 @@
+"""A model change: re-index in a Job while search stays on the old model, then roll the pods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.operator.cluster import V, expect_event, index_body, phase_is, status_of
+from tests.operator.conftest import wait_for
+from tests.operator.kubelet import finish_pod, mark_pods_ready
+from visualsearch_operator.kube import KubeClient
+
+OLD = "openai/clip-vit-base-patch32"
+NEW = "openai/clip-vit-large-patch14"
+
+
+def conditions(kube: KubeClient, ns: str, name: str) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in status_of(kube, ns, name).get("conditions", [])}
+
+
+def config_stamp(kube: KubeClient, ns: str, deployment: str) -> str:
+    obj = kube.get("apps/v1", "Deployment", ns, deployment)
+    return str(obj["spec"]["template"]["metadata"]["annotations"]["visualsearch.dev/config-hash"])
+
+
+@pytest.mark.slow
+def test_model_change_reindexes_before_the_pods_switch(
+    operator: Any, kube: KubeClient, kube_namespace: str
+) -> None:
+    ns = kube_namespace
+    kube.create(index_body("demo", ns, {"model": OLD, "api": {"replicas": 1}}))
+    selector = "app.kubernetes.io/instance=demo"
+    wait_for(lambda: len(kube.list("v1", "Pod", ns, selector)) >= 8, what="pods")
+    mark_pods_ready(kube, ns, selector)
+    wait_for(phase_is(kube, ns, "demo", "Ready"), what="Ready")
+    assert status_of(kube, ns, "demo")["activeModel"] == OLD
+    stamp = config_stamp(kube, ns, "demo-api")
+
+    kube.merge_patch(V, "VisualSearchIndex", ns, "demo", {"spec": {"model": NEW}})
+    switch = wait_for(lambda: conditions(kube, ns, "demo").get("ModelSwitch"), what="switch")
+    assert (switch["status"], switch["reason"]) == ("Unknown", "Reindexing")
+    (job,) = kube.list("batch/v1", "Job", ns, "app.kubernetes.io/component=reindex")
+    env = {
+        e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["VISUALSEARCH_MODEL"] == NEW
+    expect_event(kube, ns, "demo", "Normal", "Reindexing")
+    # Meanwhile search serves the old model: config untouched, index still Ready.
+    config = kube.get("v1", "ConfigMap", ns, "demo-config")["data"]
+    assert config["VISUALSEARCH_MODEL"] == OLD
+    assert config_stamp(kube, ns, "demo-api") == stamp
+    assert status_of(kube, ns, "demo")["phase"] == "Ready"
+
+    # The re-index Job succeeds (as the kubelet reports it): the pods roll to the new model.
+    name = job["metadata"]["name"]
+    pods = wait_for(lambda: kube.list("v1", "Pod", ns, f"job-name={name}"), what="reindex pod")
+    finish_pod(kube, ns, pods[0]["metadata"]["name"], 0, "Re-embedded 216 products")
+    wait_for(
+        lambda: kube.get("v1", "ConfigMap", ns, "demo-config")["data"]["VISUALSEARCH_MODEL"] == NEW,
+        what="config switched to the new model",
+    )
+    assert config_stamp(kube, ns, "demo-api") != stamp  # the API pods roll
+    deployment = kube.get("apps/v1", "Deployment", ns, "demo-api")
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    wait_for(lambda: status_of(kube, ns, "demo").get("activeModel") == NEW, what="activeModel")
+    wait_for(lambda: conditions(kube, ns, "demo")["ModelSwitch"]["status"] == "True", what="done")
+    expect_event(kube, ns, "demo", "Normal", "ModelSwitched")
