@@ -69,18 +69,27 @@ class BodyLimitMiddleware:
             return
         received = 0
         started = False
+        exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             msg = await receive()
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise _TooLarge()
             return msg
 
         async def tracking_send(msg: Message) -> None:
             nonlocal started
+            if exceeded:
+                # The app caught our error (form parsing turns any failure into a 400): the
+                # answer is still 413, sent once, and the app's own answer is dropped.
+                if not started:
+                    started = True
+                    await _send_error(send, 413, message, "payload_too_large")
+                return
             started = started or msg["type"] == "http.response.start"
             await send(msg)
 
