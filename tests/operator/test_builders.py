@@ -293,3 +293,20 @@ def test_reindex_job_embeds_with_the_new_model_itself() -> None:
     assert "VISUALSEARCH_EMBEDDER_URL" not in env  # the embedder still serves the old model
     assert container["envFrom"] == [{"configMapRef": {"name": "demo-config"}}]
     assert len(reindex_job_name("x" * 80, spec.model)) == 63
+
+
+def test_exposure_conditions_say_what_holds_on_this_cluster() -> None:
+    from visualsearch_operator.services.index_service import exposure_conditions
+
+    def found(spec: dict[str, Any], caps: Capabilities) -> dict[str, tuple[str, str]]:
+        conds = exposure_conditions(parse_index_spec(spec), caps, 1)
+        return {c["type"]: (c["status"], c["reason"]) for c in conds}
+
+    assert found({}, CAPS) == {"RateLimited": ("True", "NginxAnnotations")}
+    traefik = {"ingress": {"controller": "traefik"}}
+    assert found(traefik, Capabilities())["RateLimited"] == ("False", "TraefikCRDMissing")
+    assert found(traefik, Capabilities(traefik_middleware=True))["RateLimited"][0] == "True"
+    assert found({"ingress": {"rateLimitPerMinute": 0}}, CAPS) == {}
+    gateway = {"gateway": {"enabled": True, "parentRefs": [{"name": "gw"}]}}
+    assert found(gateway, CAPS)["GatewayRouted"] == ("False", "GatewayAPIMissing")
+    assert found(gateway, Capabilities(gateway_api=True))["GatewayRouted"] == ("True", "HTTPRoute")

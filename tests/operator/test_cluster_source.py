@@ -94,6 +94,7 @@ def test_source_job_lifecycle(operator: Any, kube: KubeClient, kube_namespace: s
     assert {c["type"]: c["status"] for c in done["conditions"]}["Synced"] == "True"
     expect_event(kube, ns, "demo-catalogue", "Normal", "SyncStarted")
     expect_event(kube, ns, "demo-catalogue", "Normal", "Synced")
+    wait_for(lambda: status_of(kube, ns, "demo").get("products") == 216, what="index counts 216")
 
     # Unchanged spec (a label edit is no spec change; a re-applied spec neither): no new Job.
     kube.merge_patch(V, "CatalogSource", ns, "demo-catalogue", {"metadata": {"labels": {"x": "y"}}})

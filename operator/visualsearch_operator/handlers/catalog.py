@@ -64,4 +64,10 @@ def source_job_event(labels: kopf.Labels, namespace: str | None, memo: kopf.Memo
     before = ctx.kube.get(c.API_VERSION, c.SOURCE_KIND, namespace, labels[c.LABEL_SOURCE])
     if before is None or before["metadata"].get("deletionTimestamp"):
         return
-    phase_event(ctx, before, ctx.sources.refresh_status(before))
+    update = ctx.sources.refresh_status(before)
+    phase_event(ctx, before, update)
+    if update is not None and update.moved and update.phase == "Synced":
+        # The index counts the products its sources indexed.
+        index = ((before.get("spec") or {}).get("indexRef") or {}).get("name")
+        if index:
+            ctx.indexes.refresh_by_name(namespace, index)

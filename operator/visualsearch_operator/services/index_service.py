@@ -128,7 +128,11 @@ class IndexService:
                     obj["apiVersion"], obj["kind"], owner.namespace, obj["metadata"]["name"]
                 )
                 result.pruned.append(_ref(obj))
-        result.update = self.refresh_status(body, serving, reconciled=True, switch=result.switch)
+        generation = int(meta.get("generation", 1))
+        extra = exposure_conditions(spec, caps, generation)
+        if result.switch is not None:
+            extra.append(result.switch.condition(generation))
+        result.update = self.refresh_status(body, serving, reconciled=True, extra=extra)
         return result
 
     def _model_switch(
@@ -245,7 +249,7 @@ class IndexService:
         body: Obj,
         spec: IndexSpec | None = None,
         reconciled: bool = False,
-        switch: ModelSwitch | None = None,
+        extra: list[dict[str, Any]] | None = None,
     ) -> st.StatusUpdate | None:
         """Recompute phase, conditions and components from the children, and write them.
 
@@ -264,10 +268,8 @@ class IndexService:
                 current = replace(current, model=active)  # a switch in progress
             generation = int((body if reconciled else fresh)["metadata"].get("generation", 1))
             status = self._status(fresh, current, generation, reconciled)
-            if switch is not None:
-                status["conditions"] = st.merge_conditions(
-                    status["conditions"], [switch.condition(generation)]
-                )
+            if extra:
+                status["conditions"] = st.merge_conditions(status["conditions"], extra)
             return status
 
         return st.updated(
@@ -313,6 +315,7 @@ class IndexService:
         status: dict[str, Any] = {
             "phase": phase,
             "message": message,
+            "products": self._products(namespace, name),
             "model": spec.model,
             "endpoint": endpoint(namespace, name, spec),
             "components": {p.component: p.summary for p in parts},
@@ -321,6 +324,15 @@ class IndexService:
         if reconciled:
             status["observedGeneration"] = generation
         return status
+
+    def _products(self, namespace: str, name: str) -> int:
+        """Products indexed into this index by its CatalogSources (their last syncs)."""
+        sources = self.kube.list(c.API_VERSION, c.SOURCE_KIND, namespace)
+        return sum(
+            int((src.get("status") or {}).get("productsIndexed") or 0)
+            for src in sources
+            if ((src.get("spec") or {}).get("indexRef") or {}).get("name") == name
+        )
 
     def reconcile_by_name(self, namespace: str, name: str) -> ReconcileResult | None:
         """Full reconcile of an index found by name (a child was deleted); ``None`` if gone."""
@@ -394,6 +406,59 @@ class IndexService:
             if self.kube.delete("v1", "Secret", owner.namespace, secret):
                 removed.append(f"Secret/{secret}")
         return removed
+
+
+def exposure_conditions(
+    spec: IndexSpec, caps: Capabilities, generation: int
+) -> list[dict[str, Any]]:
+    """Whether the rate limit and the Gateway route can hold on this cluster, said in status."""
+    ing = spec.ingress
+    found: list[dict[str, Any]] = []
+    if ing.enabled and ing.rate_limit_per_minute > 0:
+        if ing.controller == "nginx":
+            found.append(
+                st.condition(
+                    "RateLimited",
+                    True,
+                    "NginxAnnotations",
+                    f"{ing.rate_limit_per_minute}/min per client IP (ingress-nginx limit-rpm)",
+                    generation,
+                )
+            )
+        elif caps.traefik_middleware:
+            found.append(
+                st.condition(
+                    "RateLimited",
+                    True,
+                    "TraefikMiddleware",
+                    f"{ing.rate_limit_per_minute}/min per client IP (Traefik Middleware)",
+                    generation,
+                )
+            )
+        else:
+            found.append(
+                st.condition(
+                    "RateLimited",
+                    False,
+                    "TraefikCRDMissing",
+                    "the traefik.io Middleware CRD is not installed: "
+                    "the API Ingress is not rate-limited",
+                    generation,
+                )
+            )
+    if spec.gateway_enabled:
+        found.append(
+            st.condition(
+                "GatewayRouted",
+                caps.gateway_api,
+                "HTTPRoute" if caps.gateway_api else "GatewayAPIMissing",
+                "HTTPRoute applied"
+                if caps.gateway_api
+                else "gateway.networking.k8s.io/v1 is not served: no HTTPRoute",
+                generation,
+            )
+        )
+    return found
 
 
 def endpoint(namespace: str, name: str, spec: IndexSpec) -> str:
