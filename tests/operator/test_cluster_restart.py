@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,14 @@ def test_reconciling_twice_changes_nothing(
     assert len(first.applied) == CHILDREN
     before = children(kube, ns, "demo")
     secret = kube.get("v1", "Secret", ns, "demo-credentials")
+    index_version = kube.get(V, "VisualSearchIndex", ns, "demo")["metadata"]["resourceVersion"]
     second = service.reconcile(kube.get(V, "VisualSearchIndex", ns, "demo"))
     assert (second.applied, second.pruned) == ([], [])
     assert children(kube, ns, "demo") == before  # not one write, StatefulSets included
+    # Its status was recomputed to the same value: no write there either.
+    assert (
+        kube.get(V, "VisualSearchIndex", ns, "demo")["metadata"]["resourceVersion"] == index_version
+    )
     assert kube.get("v1", "Secret", ns, "demo-credentials")["data"] == secret["data"]
 
     # A source syncing into it: the second reconcile adopts the first one's Job.
@@ -74,6 +80,52 @@ def test_reconciling_twice_changes_nothing(
     assert launched is not None and launched.launched
     assert again is not None and not again.launched and again.job_name == launched.job_name
     assert len(kube.list("batch/v1", "Job", ns, "visualsearch.dev/source=cat")) == 1
+
+
+@pytest.mark.slow
+def test_a_passed_schedule_slot_launches_one_more_sync(
+    crds: ControlPlane, kube: KubeClient, kube_namespace: str
+) -> None:
+    ns = kube_namespace
+    kube.create(index_body("demo", ns, {}))
+    IndexService(kube).write_status(ns, "demo", {"phase": "Ready"})
+    kube.create(
+        {
+            "apiVersion": V,
+            "kind": "CatalogSource",
+            "metadata": {"name": "nightly", "namespace": ns},
+            "spec": {"indexRef": {"name": "demo"}, "type": "Demo", "schedule": "30 2 * * *"},
+        }
+    )
+    sources = CatalogService(kube)
+    start = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+    first = sources.reconcile(kube.get(V, "CatalogSource", ns, "nightly"), now=start)
+    assert first is not None and first.launched and first.slot is None
+    assert source_next(kube, ns) == "2025-03-02T02:30:00Z"
+    # Before the slot: nothing. Three nights later: one run, for the latest slot only.
+    early = sources.reconcile(
+        kube.get(V, "CatalogSource", ns, "nightly"), now=start + timedelta(hours=10)
+    )
+    assert early is not None and not early.launched
+    late = sources.reconcile(
+        kube.get(V, "CatalogSource", ns, "nightly"), now=start + timedelta(days=3)
+    )
+    assert late is not None and late.launched
+    assert late.slot == datetime(2025, 3, 4, 2, 30, tzinfo=UTC)
+    assert late.job_name == f"{first.job_name}-202503040230"
+    names = sorted(
+        j["metadata"]["name"]
+        for j in kube.list("batch/v1", "Job", ns, "visualsearch.dev/source=nightly")
+    )
+    assert names == sorted([first.job_name, late.job_name])
+    again = sources.reconcile(
+        kube.get(V, "CatalogSource", ns, "nightly"), now=start + timedelta(days=3)
+    )
+    assert again is not None and not again.launched
+
+
+def source_next(kube: KubeClient, ns: str) -> str | None:
+    return status_of(kube, ns, "nightly", kind="CatalogSource").get("nextSyncTime")
 
 
 @pytest.fixture
