@@ -158,15 +158,13 @@ def _deployment(
     replicas: int | None,
     containers: list[dict[str, Any]],
     init_containers: list[dict[str, Any]] | None = None,
+    volumes: tuple[str, ...] = ("tmp", "models"),
 ) -> Manifest:
     pod_spec: dict[str, Any] = {
         "securityContext": pod_security_context(),
         "automountServiceAccountToken": False,
         "containers": containers,
-        "volumes": [
-            {"name": "tmp", "emptyDir": {}},
-            {"name": "models", "emptyDir": {}},
-        ],
+        "volumes": [{"name": name, "emptyDir": {}} for name in volumes],
     }
     if init_containers:
         pod_spec["initContainers"] = init_containers
@@ -300,10 +298,21 @@ def build_storefront_manifests(owner: Owner, spec: IndexSpec) -> list[Manifest]:
         "livenessProbe": {"httpGet": {"path": "/healthz", "port": c.STOREFRONT_PORT}},
         "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
         "securityContext": container_security_context(),
-        "volumeMounts": [{"name": "tmp", "mountPath": TMP_DIR}],
+        # nginx writes its rendered config, pid file and temp files here (read-only root).
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": TMP_DIR},
+            {"name": "conf", "mountPath": "/etc/nginx/conf.d"},
+            {"name": "cache", "mountPath": "/var/cache/nginx"},
+        ],
     }
     return [
-        _deployment(owner, "storefront", spec.storefront_replicas, [container]),
+        _deployment(
+            owner,
+            "storefront",
+            spec.storefront_replicas,
+            [container],
+            volumes=("tmp", "conf", "cache"),
+        ),
         service(
             component_name(index, "storefront"), owner, "storefront", [("http", c.STOREFRONT_PORT)]
         ),
