@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -290,18 +288,3 @@ def reindex(yes: bool, data_dir: Path | None) -> None:
 
     count = _run(run)
     click.echo(f"Re-embedded {count} products with {settings.model}; search now uses them.")
-
-
-def ensure_api_key(settings: Settings) -> tuple[str, bool]:
-    """The write key: configured, or generated once and kept in the data directory."""
-    if settings.api_key is not None:
-        return settings.api_key.get_secret_value(), False
-    path = settings.data_dir / "api-key"
-    if path.exists():
-        return path.read_text().strip(), False
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key, True

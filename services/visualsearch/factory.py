@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 
 from visualsearch.config import Settings
 from visualsearch.embedded import EmbeddedPostgres
-from visualsearch.embedding.loader import load_embedder
+from visualsearch.embedding.loader import FALLBACK_WARNING, load_embedder
 from visualsearch.embedding.service import (
     EmbeddingService,
     LocalEmbeddingService,
@@ -174,7 +174,14 @@ class Context:
 
         embedding = None
         if with_model:
+            recorded = await catalog.recorded_model()
+            auto = settings.model == "auto"
+            if auto and recorded:
+                # 'auto' keeps the model the index was built with; switching is `reindex`'s job.
+                settings = settings.model_copy(update={"model": recorded})
             embedding = await create_embedding(settings)
+            if auto and not embedding.info.text_search and embedding.warning is None:
+                embedding.warning = FALLBACK_WARNING
             stack.push_async_callback(embedding.close)
             await catalog.record_model(embedding.info.name, embedding.info.dim)
             await vectors.ensure_collection(embedding.info.dim)

@@ -43,6 +43,30 @@ def sniff_format(data: bytes) -> str | None:
         return None
 
 
+OTHER_SIGNATURES = (
+    (b"%PDF", "PDF"),
+    (b"<svg", "SVG"),
+    (b"<?xml", "SVG/XML"),
+    (b"<!doctype html", "HTML"),
+    (b"<html", "HTML"),
+    (b"8BPS", "Photoshop"),
+)
+
+
+def unsupported_format(data: bytes) -> str | None:
+    """Name a well-known non-supported format PIL cannot open (vector, document, HEIF...)."""
+    head = data[:512].lstrip().lower()
+    for signature, name in OTHER_SIGNATURES:
+        if head.startswith(signature.lower()):
+            return name
+    if data[4:8] == b"ftyp":
+        brand = data[8:12].decode("latin-1")
+        if brand.startswith("avi"):
+            return "AVIF"
+        return "HEIC/HEIF" if brand.startswith(("he", "mif")) else "Video"
+    return None
+
+
 def decode_image(data: bytes, limits: ImageLimits, draft_size: int | None = None) -> Image.Image:
     """Decode an upload into an upright RGB image, or raise the error the user should see.
 
@@ -63,8 +87,13 @@ def decode_image(data: bytes, limits: ImageLimits, draft_size: int | None = None
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError("The image has too many pixels to be processed safely.") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise UnsupportedMediaError(
-            "This file is not an image we can read. Use JPEG, PNG, WebP, GIF or BMP."
+        other = unsupported_format(data)
+        if other:
+            raise UnsupportedMediaError(
+                f"{other} files are not supported. Use JPEG, PNG, WebP, GIF or BMP."
+            ) from exc
+        raise InvalidImageError(
+            "This file is not an image, or it is damaged. Use JPEG, PNG, WebP, GIF or BMP."
         ) from exc
     if img.format not in SUPPORTED_FORMATS:
         raise UnsupportedMediaError(

@@ -8,6 +8,8 @@ configured are embedded under the data directory. The demo catalogue is loaded o
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 from pathlib import Path
 
 import click
@@ -42,11 +44,25 @@ async def seed_demo_if_empty(context: Context) -> None:
     print_summary(summary, lambda line: log.info(line))
 
 
+def ensure_api_key(settings: Settings) -> tuple[str, bool]:
+    """The write key: configured, or generated once and kept in the data directory."""
+    if settings.api_key is not None:
+        return settings.api_key.get_secret_value(), False
+    path = settings.data_dir / "api-key"
+    if path.exists():
+        return path.read_text().strip(), False
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key, True
+
+
 def serve_one_machine(settings: Settings, host: str, port: int, seed_demo: bool = True) -> None:
     import uvicorn
 
     from visualsearch.app import create_app
-    from visualsearch.cli import ensure_api_key
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     key, generated = ensure_api_key(settings)

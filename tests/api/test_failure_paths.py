@@ -27,6 +27,18 @@ async def test_non_image_is_415(api: Api) -> None:
     assert "JPEG, PNG, WebP, GIF or BMP" in response.json()["detail"]
     tiff = encode(Image.new("RGB", (10, 10)), "TIFF")
     assert (await post_search(api, tiff)).status_code == 415
+    html = await post_search(
+        api, b"<!DOCTYPE html><html><script>alert(1)</script>", "x.png", "image/png"
+    )
+    assert html.status_code == 415 and "HTML" in html.json()["detail"]
+
+
+async def test_bytes_that_are_no_image_are_400(api: Api) -> None:
+    response = await post_search(api, b"just some text, named like a picture", "x.png", "image/png")
+    assert response.status_code == 400
+    assert "not an image" in response.json()["detail"]
+    png = encode(Image.new("RGB", (64, 64), (1, 2, 3)), "PNG")
+    assert (await post_search(api, png[:40], "cut.png", "image/png")).status_code == 400
 
 
 async def test_truncated_image_is_400(api: Api) -> None:

@@ -161,6 +161,7 @@ def test_restart_keeps_data_and_does_not_reindex(served: ServeProcess) -> None:
     after = httpx.get(f"{served.url}/info").json()
     assert (after["products"], after["vectors"]) == (before["products"], before["vectors"])
     assert after["index_version"] == before["index_version"]  # nothing was re-indexed
+    assert after["model"] == before["model"] and after["warning"] == before["warning"]
     assert served.output().count("loading the demo catalogue") == 1
 
 

@@ -235,6 +235,13 @@ class CatalogStore:
         async with self._conn() as conn:
             return await self._bump(conn)
 
+    async def recorded_model(self) -> str | None:
+        """The model the index was built with, if any vectors were made yet."""
+        async with self._conn() as conn:
+            cur = await conn.execute("SELECT model FROM index_state WHERE id = 1")
+            row = await cur.fetchone()
+            return row["model"] if row else None
+
     async def record_model(self, model: str, dim: int) -> None:
         """Record the index's model on first use; refuse a different one afterwards."""
         async with self.transaction() as conn:
