@@ -60,7 +60,7 @@ def test_model_change_reindexes_before_the_pods_switch(
         lambda: kube.get("v1", "ConfigMap", ns, "demo-config")["data"]["VISUALSEARCH_MODEL"] == NEW,
         what="config switched to the new model",
     )
-    assert config_stamp(kube, ns, "demo-api") != stamp  # the API pods roll
+    wait_for(lambda: config_stamp(kube, ns, "demo-api") != stamp, what="the API pods rolling")
     deployment = kube.get("apps/v1", "Deployment", ns, "demo-api")
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     wait_for(lambda: status_of(kube, ns, "demo").get("activeModel") == NEW, what="activeModel")
