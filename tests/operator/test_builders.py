@@ -296,7 +296,7 @@ def test_reindex_job_embeds_with_the_new_model_itself() -> None:
 
 
 def test_exposure_conditions_say_what_holds_on_this_cluster() -> None:
-    from visualsearch_operator.services.index_service import exposure_conditions
+    from visualsearch_operator.services.exposure import exposure_conditions
 
     def found(spec: dict[str, Any], caps: Capabilities) -> dict[str, tuple[str, str]]:
         conds = exposure_conditions(parse_index_spec(spec), caps, 1)

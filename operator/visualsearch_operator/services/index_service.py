@@ -10,7 +10,6 @@ from visualsearch_operator import constants as c
 from visualsearch_operator.builders.common import Capabilities, Owner
 from visualsearch_operator.builders.index import build_index_manifests
 from visualsearch_operator.builders.platform import component_name
-from visualsearch_operator.builders.reindex import build_reindex_job, reindex_job_name
 from visualsearch_operator.builders.stores import (
     CREDENTIAL_KEYS,
     build_credentials,
@@ -20,7 +19,8 @@ from visualsearch_operator.builders.stores import (
 from visualsearch_operator.exceptions import DependencyNotReadyError, OperatorError
 from visualsearch_operator.kube import KubeClient, Obj
 from visualsearch_operator.services import status as st
-from visualsearch_operator.services.jobs import job_outcome
+from visualsearch_operator.services.exposure import exposure_conditions
+from visualsearch_operator.services.model_switch import ModelSwitch, model_switch
 from visualsearch_operator.spec import IndexSpec, parse_index_spec
 
 OWNED_KINDS: tuple[tuple[str, str], ...] = (
@@ -41,24 +41,6 @@ class ReconcileResult:
     pruned: list[str] = field(default_factory=list)
     update: st.StatusUpdate | None = None
     switch: ModelSwitch | None = None
-
-
-@dataclass(frozen=True)
-class ModelSwitch:
-    """A model change in progress (or just done): from, to, the re-index Job and its state."""
-
-    current: str
-    target: str
-    job: str
-    state: str  # Reindexing | ReindexFailed | Switched
-    message: str
-    launched: bool = False
-
-    def condition(self, generation: int) -> dict[str, Any]:
-        """The ``ModelSwitch`` condition: Unknown while re-indexing, then True or False."""
-        ok = {"Reindexing": None, "Switched": True}.get(self.state, False)
-        text = f"{self.current} -> {self.target}: Job {self.job}: {self.message}"
-        return st.condition("ModelSwitch", ok, self.state, text, generation)
 
 
 def _ref(obj: Obj) -> str:
@@ -114,7 +96,7 @@ class IndexService:
                 {"phase": c.PHASE_PENDING, "message": "creating objects"},
             )
         self._ensure_credentials(owner)
-        serving, result.switch = self._model_switch(owner, spec, status.get("activeModel"))
+        serving, result.switch = model_switch(self.kube, owner, spec, status.get("activeModel"))
         caps = self.capabilities()
         desired = build_index_manifests(owner, serving, caps)
         for manifest in desired:
@@ -134,34 +116,6 @@ class IndexService:
             extra.append(result.switch.condition(generation))
         result.update = self.refresh_status(body, serving, reconciled=True, extra=extra)
         return result
-
-    def _model_switch(
-        self, owner: Owner, spec: IndexSpec, active: str | None
-    ) -> tuple[IndexSpec, ModelSwitch | None]:
-        """The spec the pods serve with, and where a model change stands.
-
-        A new index serves ``spec.model`` at once. A changed model first re-indexes in a Job
-        (search stays on the old model and generation meanwhile); when it has succeeded, the
-        active model moves and the pods roll to it.
-        """
-        if active is None or active == spec.model:
-            if active is None:
-                self.write_status(owner.namespace, owner.name, {"activeModel": spec.model})
-            return spec, None
-        name = reindex_job_name(owner.name, spec.model)
-        job = self.kube.get("batch/v1", "Job", owner.namespace, name)
-        created = job is None
-        if job is None:
-            self.kube.create(build_reindex_job(owner, spec))
-            job = self.kube.get("batch/v1", "Job", owner.namespace, name) or {}
-        pods = self.kube.list("v1", "Pod", owner.namespace, f"job-name={name}")
-        outcome = job_outcome(job, pods)
-        if outcome.phase == c.SOURCE_PHASE_SYNCED:
-            self.write_status(owner.namespace, owner.name, {"activeModel": spec.model})
-            return spec, ModelSwitch(active, spec.model, name, "Switched", outcome.message)
-        serving = replace(spec, model=active)
-        kind = "ReindexFailed" if outcome.phase == c.SOURCE_PHASE_FAILED else "Reindexing"
-        return serving, ModelSwitch(active, spec.model, name, kind, outcome.message, created)
 
     def _check_user_secrets(self, namespace: str, spec: IndexSpec) -> None:
         """External stores' Secrets must exist before pods can start; wait for them (retry)."""
@@ -406,59 +360,6 @@ class IndexService:
             if self.kube.delete("v1", "Secret", owner.namespace, secret):
                 removed.append(f"Secret/{secret}")
         return removed
-
-
-def exposure_conditions(
-    spec: IndexSpec, caps: Capabilities, generation: int
-) -> list[dict[str, Any]]:
-    """Whether the rate limit and the Gateway route can hold on this cluster, said in status."""
-    ing = spec.ingress
-    found: list[dict[str, Any]] = []
-    if ing.enabled and ing.rate_limit_per_minute > 0:
-        if ing.controller == "nginx":
-            found.append(
-                st.condition(
-                    "RateLimited",
-                    True,
-                    "NginxAnnotations",
-                    f"{ing.rate_limit_per_minute}/min per client IP (ingress-nginx limit-rpm)",
-                    generation,
-                )
-            )
-        elif caps.traefik_middleware:
-            found.append(
-                st.condition(
-                    "RateLimited",
-                    True,
-                    "TraefikMiddleware",
-                    f"{ing.rate_limit_per_minute}/min per client IP (Traefik Middleware)",
-                    generation,
-                )
-            )
-        else:
-            found.append(
-                st.condition(
-                    "RateLimited",
-                    False,
-                    "TraefikCRDMissing",
-                    "the traefik.io Middleware CRD is not installed: "
-                    "the API Ingress is not rate-limited",
-                    generation,
-                )
-            )
-    if spec.gateway_enabled:
-        found.append(
-            st.condition(
-                "GatewayRouted",
-                caps.gateway_api,
-                "HTTPRoute" if caps.gateway_api else "GatewayAPIMissing",
-                "HTTPRoute applied"
-                if caps.gateway_api
-                else "gateway.networking.k8s.io/v1 is not served: no HTTPRoute",
-                generation,
-            )
-        )
-    return found
 
 
 def endpoint(namespace: str, name: str, spec: IndexSpec) -> str:
