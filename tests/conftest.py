@@ -18,6 +18,7 @@ from tests.support.servers import (
     postgres_database,
     redis_server,
     s3_server,
+    shared_tmpdir,
 )
 from visualsearch.app import create_app
 from visualsearch.config import Settings
@@ -44,7 +45,7 @@ def s3_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess
 @pytest.fixture(scope="session")
 def pgvector_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An embedded PostgreSQL with pgvector (the machine's PostgreSQL has no pgvector)."""
-    with embedded_pgvector(tmp_path_factory.mktemp("pgvector")) as url:
+    with shared_tmpdir("vs-pgvector-") as directory, embedded_pgvector(directory / "pg") as url:
         yield url
 
 

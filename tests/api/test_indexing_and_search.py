@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.api.helpers import index, search
-from tests.conftest import Api
+from tests.conftest import Api, SettingsFactory, start_api
 from tests.support.images import jpeg, photo
 
 
@@ -92,3 +92,20 @@ async def test_delete_removes_product_from_every_store(api: Api) -> None:
     assert response.status_code == 204
     assert (await api.client.get("/products/kept")).status_code == 404
     assert "kept" not in await ctx.vectors.all_ids()
+
+
+async def test_indexes_sharing_a_redis_never_share_cached_results(
+    api: Api, make_settings: SettingsFactory
+) -> None:
+    other, lifespan = await start_api(make_settings())
+    try:
+        image = jpeg(seed=77)
+        await index(api, "mine", image)
+        await index(other, "theirs", image)
+        assert (await search(api, image))["results"][0]["product_id"] == "mine"
+        assert (await search(api, image))["cache"] is True
+        theirs = await search(other, image)  # same bytes, same parameters, same version number
+        assert theirs["cache"] is False and theirs["results"][0]["product_id"] == "theirs"
+    finally:
+        await other.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]

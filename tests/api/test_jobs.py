@@ -13,6 +13,7 @@ from tests.api.helpers import index, product_form, wait_job
 from tests.conftest import Api, SettingsFactory, start_api
 from tests.support.images import jpeg
 from visualsearch.config import Settings
+from visualsearch.worker import run_worker
 
 
 async def test_job_lifecycle_and_unknown_job(api: Api) -> None:
@@ -23,19 +24,24 @@ async def test_job_lifecycle_and_unknown_job(api: Api) -> None:
 
 
 async def test_failing_job_is_retried_then_dead_lettered(make_settings: SettingsFactory) -> None:
-    running, lifespan = await start_api(make_settings(job_max_attempts=3))
+    running, lifespan = await start_api(make_settings(job_max_attempts=3), worker=False)
+    stop = asyncio.Event()
     try:
         job = await index(running, "doomed", jpeg(seed=301), wait=False)
         record = await running.context.catalog.get("doomed")
-        # The image vanishes before the worker reads it (an operator deleted the object by hand).
+        # The image vanishes before any worker reads it (an operator deleted the object by hand).
         await running.context.objects.delete(record.image_key)
+        worker = asyncio.create_task(run_worker(running.context, stop, concurrency=1))
         failed = await wait_job(running, job["job_id"], status="failed", timeout=30)
         assert failed["attempts"] == 3
         assert "image" in failed["error"].lower()
         dead = (await running.client.get("/index/dead-letters")).json()["jobs"]
         assert [d["job_id"] for d in dead] == [job["job_id"]]
         assert await running.context.vectors.count() == 0
+        stop.set()
+        await worker
     finally:
+        stop.set()
         await running.client.aclose()
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
 

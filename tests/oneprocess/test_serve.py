@@ -17,22 +17,22 @@ import pytest
 
 from tests.support.images import jpeg
 from tests.support.serve import ServeProcess
+from tests.support.servers import shared_tmpdir
 
 DEMO_MIN_PRODUCTS = 194
 DEMO_MIN_CATEGORIES = 24
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    server = ServeProcess(
-        tmp_path_factory.mktemp("serve") / "data", env={"VISUALSEARCH_RATE_LIMIT_PER_MINUTE": "0"}
-    )
-    server.start()
-    try:
-        server.wait_for_products(DEMO_MIN_PRODUCTS)
-        yield server
-    finally:
-        server.stop()
+def served() -> Iterator[ServeProcess]:
+    with shared_tmpdir("vs-serve-") as root:
+        server = ServeProcess(root / "data", env={"VISUALSEARCH_RATE_LIMIT_PER_MINUTE": "0"})
+        server.start()
+        try:
+            server.wait_for_products(DEMO_MIN_PRODUCTS)
+            yield server
+        finally:
+            server.stop()
 
 
 def all_products(url: str) -> list[dict[str, object]]:
@@ -165,8 +165,13 @@ def test_restart_keeps_data_and_does_not_reindex(served: ServeProcess) -> None:
     assert served.output().count("loading the demo catalogue") == 1
 
 
-def test_rate_limit_answers_429_after_the_limit(tmp_path: Path) -> None:
-    server = ServeProcess(tmp_path / "data", env={"VISUALSEARCH_RATE_LIMIT_PER_MINUTE": "5"})
+def test_rate_limit_answers_429_after_the_limit() -> None:
+    with shared_tmpdir("vs-serve-") as root:
+        server = ServeProcess(root / "data", env={"VISUALSEARCH_RATE_LIMIT_PER_MINUTE": "5"})
+        check_rate_limit(server)
+
+
+def check_rate_limit(server: ServeProcess) -> None:
     server.start()
     try:
         with httpx.Client(base_url=server.url) as client:

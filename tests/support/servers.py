@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -148,3 +149,18 @@ def embedded_pgvector(directory: Path) -> Iterator[str]:
         yield str(server.get_uri())
     finally:
         server.cleanup()
+
+
+@contextmanager
+def shared_tmpdir(prefix: str) -> Iterator[Path]:
+    """A temporary directory outside pytest's root-only tree.
+
+    The embedded PostgreSQL runs as an unprivileged user when the tests run as root, so its data
+    must not live under ``/tmp/pytest-of-root`` (mode 0700, reset by every pytest start).
+    """
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

@@ -43,8 +43,8 @@ class SearchService:
         if image is None and text is None:
             raise InputError("Send an image (field 'file') or a text query ('q').")
         kind = "both" if image is not None and text else ("image" if image is not None else "text")
-        version = await self._catalog.index_version()
-        key = self._cache_key(image, text, top_k, category, version)
+        scope = await self._catalog.cache_scope()
+        key = self._cache_key(image, text, top_k, category, scope)
         if self._ttl:
             with metrics.stage("cache"):
                 cached = await self._cache.get(key)
@@ -85,8 +85,8 @@ class SearchService:
 
     @staticmethod
     def _cache_key(
-        image: bytes | None, text: str | None, top_k: int, category: str | None, version: int
+        image: bytes | None, text: str | None, top_k: int, category: str | None, scope: str
     ) -> str:
         digest = hashlib.sha256(image).hexdigest() if image is not None else ""
-        params = json.dumps([digest, text, top_k, category, version])
+        params = json.dumps([digest, text, top_k, category, scope])
         return hashlib.sha256(params.encode()).hexdigest()

@@ -17,7 +17,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from visualsearch.exceptions import ModelMismatchError, StoreUnavailableError
+from visualsearch.exceptions import InputError, ModelMismatchError, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO index_state (id) VALUES (1);
     """,
+    # An identity per index, so indexes sharing one Redis never share cached results.
+    "ALTER TABLE index_state ADD COLUMN index_id uuid NOT NULL DEFAULT gen_random_uuid();",
 ]
 
 SORTS = {
@@ -114,6 +116,10 @@ class CatalogStore:
                 yield conn
         except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
             raise StoreUnavailableError("catalogue database", str(exc).strip()) from exc
+        except psycopg.DataError as exc:  # e.g. a NUL byte in an id or a filter: the input's fault
+            raise InputError(
+                f"The request contains a value the catalogue cannot hold: {exc}"
+            ) from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -230,6 +236,13 @@ class CatalogStore:
             cur = await conn.execute("SELECT version FROM index_state WHERE id = 1")
             row = await cur.fetchone()
             return int(row["version"]) if row else 0
+
+    async def cache_scope(self) -> str:
+        """``<index id>:<version>``: changes with every write, unique across indexes."""
+        async with self._conn() as conn:
+            cur = await conn.execute("SELECT index_id, version FROM index_state WHERE id = 1")
+            row = await cur.fetchone()
+            return f"{row['index_id']}:{row['version']}" if row else ""
 
     async def bump_version(self) -> int:
         async with self._conn() as conn:
