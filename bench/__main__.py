@@ -1,0 +1,136 @@
+"""``python -m bench [--quick] [--only embedding,indexing,search,vectors] [--output FILE]``.
+
+Runs the benchmarks, prints each table as it is measured, and writes the Markdown report
+(``bench/RESULTS.md`` for a full run) ending with the issue's targets against what was measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import embedding, indexing, machine, search, vectors
+from bench.report import Report
+
+ALL = ("embedding", "indexing", "search", "vectors")
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="Fewer images, queries and rounds.")
+    parser.add_argument("--only", default=",".join(ALL), help="Comma-separated benchmarks.")
+    parser.add_argument(
+        "--output", type=Path, help="Report file (default: bench/RESULTS.md, none for --quick)."
+    )
+    return parser.parse_args()
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def targets(report: Report, figures: dict[str, dict]) -> None:
+    rows: list[list[object]] = []
+    for model, fig in figures.get("embedding", {}).items():
+        for key, value in fig.items():
+            if key.startswith("speedup_t"):
+                threads = key.removeprefix("speedup_t")
+                rows.append(
+                    [
+                        f"embedding {model}, {threads} threads: ≥ 3x seed",
+                        f"{value:.1f}x ({fig[f'ours_rate_t{threads}']:.1f} vs "
+                        f"{fig[f'seed_rate_t{threads}']:.1f} images/s)",
+                        verdict(value >= 3),
+                    ]
+                )
+    s = figures.get("search")
+    if s:
+        rows.append(
+            [
+                "search p50, concurrency 1 ≤ 1.2x one image's embedding",
+                f"{s['ratio_to_embed']:.2f}x ({s['c1_miss_p50']:.1f} ms vs "
+                f"{s['embed_one_ms']:.1f} ms)",
+                verdict(s["ratio_to_embed"] <= 1.2),
+            ]
+        )
+        rows.append(
+            [
+                "cache hit ≤ 5 ms (p50, c=1)",
+                f"{s['c1_hit_p50']:.1f} ms",
+                verdict(s["c1_hit_p50"] <= 5),
+            ]
+        )
+    i = figures.get("indexing")
+    if i and "auto_speedup_low" in i:
+        rows.append(
+            [
+                "demo catalogue cold ≥ 8x faster than the seed's 2-3 min",
+                f"{i['auto_speedup_low']:.1f}x vs 2 min, "
+                f"{1.5 * i['auto_speedup_low']:.1f}x vs 3 min",
+                verdict(i["auto_speedup_low"] >= 8),
+            ]
+        )
+    v = figures.get("vectors", {})
+    for store in ("QdrantLocal", "QdrantEdge", "PgVector"):
+        for scope in ("all", "cat"):
+            key = f"{store}_100000_{scope}"
+            if f"{key}_p50" in v:
+                p50, recall = v[f"{key}_p50"], v[f"{key}_recall"]
+                rows.append(
+                    [
+                        f"100k points, {store}, "
+                        f"{'category filter' if scope == 'cat' else 'no filter'}: "
+                        "p50 ≤ 20 ms, recall@12 ≥ 0.95",
+                        f"{p50:.1f} ms, recall {recall:.3f}",
+                        verdict(p50 <= 20 and recall >= 0.95),
+                    ]
+                )
+    report.section("Targets (issue 8) against this run")
+    report.table(["target", "measured", "verdict"], rows)
+
+
+def main() -> None:
+    args = parse()
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(chosen) - set(ALL)
+    if unknown:
+        raise SystemExit(f"unknown benchmarks: {', '.join(sorted(unknown))}")
+    report = Report("visual-search benchmarks" + (" (quick run)" if args.quick else ""))
+    started = time.perf_counter()
+    command = "python -m bench" + (" --quick" if args.quick else "")
+    report.note(f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `{command}`.")
+    report.emit(*(f"- {line}" for line in machine.describe()), "")
+    figures: dict[str, dict] = {}
+    if "embedding" in chosen:
+        figures["embedding"] = embedding.run(report, args.quick)
+    if "indexing" in chosen or "search" in chosen:
+        backends = ["auto"] if args.quick else ["auto", "torch"]
+        runs = []
+        server, first = indexing.cold_index(backends[0])
+        runs.append(first)
+        try:
+            if "search" in chosen:
+                figures["search"] = search.run(report, server, args.quick, backends[0])
+        finally:
+            server.stop()
+        if "indexing" in chosen:
+            for backend in backends[1:]:
+                other, result = indexing.cold_index(backend)
+                other.stop()
+                runs.append(result)
+            figures["indexing"] = indexing.report_rows(report, runs)
+    if "vectors" in chosen:
+        figures["vectors"] = vectors.run(report, args.quick)
+    targets(report, figures)
+    report.note(f"Whole run: {time.perf_counter() - started:.0f} s.")
+    output = args.output or (None if args.quick else RESULTS)
+    if output is not None:
+        report.write(output)
+        print(f"written to {output}")
+
+
+if __name__ == "__main__":
+    main()
