@@ -102,12 +102,16 @@ def parse_catalogue(text: str, suffix: str) -> Iterator[CatalogueEntry]:
             except json.JSONDecodeError as exc:
                 yield CatalogueEntry(number, error=f"Invalid JSON: {exc.msg}")
     elif suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
-        for number, raw in enumerate(reader, start=1):
-            if None in raw:
-                yield CatalogueEntry(number, error="The row has more columns than the header.")
-                continue
-            yield normalise(number, raw)
+        # newline="" lets csv handle every line ending (a lone \r included) itself
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            for number, raw in enumerate(reader, start=1):
+                if None in raw:
+                    yield CatalogueEntry(number, error="The row has more columns than the header.")
+                    continue
+                yield normalise(number, raw)
+        except csv.Error as exc:  # e.g. a NUL byte or a field over csv's size limit
+            raise InputError(f"The CSV catalogue cannot be read: {exc}.") from exc
     else:
         raise InputError(f"Unknown catalogue format {suffix!r}: use .json, .jsonl or .csv.")
 
