@@ -30,7 +30,9 @@ def store_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def run_cli(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    settings: Settings, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """``visualsearch ARGS`` as an operator runs it, against the test's real stores."""
     return subprocess.run(
         [sys.executable, "-m", "visualsearch", *args],

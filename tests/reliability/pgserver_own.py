@@ -6,6 +6,7 @@ the cluster is owned and run by ``nobody`` in a directory it owns.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -88,8 +89,6 @@ class OwnPostgres:
         return self.url.rsplit("/", 1)[0] + f"/{name}"
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # already stopped
             self.stop("immediate")
-        except RuntimeError:
-            pass  # already stopped
         shutil.rmtree(self.root, ignore_errors=True)

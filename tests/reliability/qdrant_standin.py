@@ -39,7 +39,10 @@ def create_standin(path: str) -> FastAPI:
     @app.get("/")
     def root() -> dict[str, str]:
         # the client compares versions at start-up: answer with its own
-        return {"title": "qdrant - vector search engine (test stand-in)", "version": version("qdrant-client")}
+        return {
+            "title": "qdrant - vector search engine (test stand-in)",
+            "version": version("qdrant-client"),
+        }
 
     @app.get("/collections")
     def collections() -> dict[str, Any]:

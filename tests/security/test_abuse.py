@@ -19,9 +19,7 @@ from tests.support.images import jpeg
 from visualsearch.handlers import dependencies
 
 
-async def test_api_key_is_compared_in_constant_time(
-    api, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+async def test_api_key_is_compared_in_constant_time(api, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """Every presented key goes through ``hmac.compare_digest`` with the whole expected key."""
     seen: list[tuple[bytes, bytes]] = []
     real = hmac.compare_digest
