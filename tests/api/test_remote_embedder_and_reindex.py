@@ -1,0 +1,130 @@
+"""The Kubernetes shapes of the platform: the API using a separate embedding service, and a
+model switch by ``visualsearch reindex`` run as the CLI against real stores."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.helpers import index, search
+from tests.api.test_jobs import worker_env
+from tests.conftest import SettingsFactory, start_api
+from tests.embedding.tiny_clip import build_tiny_clip
+from tests.support.images import jpeg, photo
+from tests.support.servers import free_port, wait_for_port
+
+
+@pytest.fixture(scope="module")
+def embedder_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``visualsearch embedder`` as its own process, as the embedding Deployment runs it."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("embedder") / "embedder.log"
+    env = {**os.environ, "VISUALSEARCH_MODEL": "efficientnet-lite0"}
+    with log.open("wb") as handle:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "visualsearch",
+                "embedder",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, timeout=120)
+        url = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{url}/ready", timeout=30).status_code == 200, log.read_text()
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+async def test_api_embeds_through_the_embedding_service(
+    make_settings: SettingsFactory, embedder_url: str
+) -> None:
+    info = httpx.get(f"{embedder_url}/embed/info").json()
+    assert info["model"] == "efficientnet-lite0" and info["dim"] == 1280
+    bad = httpx.post(f"{embedder_url}/embed/image", content=b"not an image")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_image"
+
+    api, lifespan = await start_api(make_settings(embedder_url=embedder_url, model="auto"))
+    try:
+        cat = jpeg(photo("chelsea.png"))
+        await index(api, "cat", cat)
+        await index(api, "coffee", jpeg(photo("coffee.png")))
+        body = await search(api, cat)
+        assert body["results"][0]["product_id"] == "cat" and body["results"][0]["score"] > 0.99
+        served = (await api.client.get("/info")).json()
+        assert served["model"] == "efficientnet-lite0" and served["text_search"] is False
+        # the embedding service's errors reach the shopper as they are
+        corrupt = await api.client.post(
+            "/search", files={"file": ("x.jpg", cat[:200], "image/jpeg")}
+        )
+        assert corrupt.status_code == 400
+        text = await api.client.get("/search", params={"q": "cat"})
+        assert text.status_code == 400 and text.json()["code"] == "text_search_unavailable"
+    finally:
+        await api.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+async def test_reindex_switches_models_and_search_keeps_working(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    settings = make_settings()
+    api, lifespan = await start_api(settings)
+    photos = {"cat": "chelsea.png", "coffee": "coffee.png", "rocket": "rocket.jpg"}
+    try:
+        for pid, name in photos.items():
+            await index(api, pid, jpeg(photo(name)))
+    finally:
+        await api.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+    (tmp_path / "clip").mkdir()
+    clip = build_tiny_clip(tmp_path / "clip")
+    env = {**worker_env(settings), "VISUALSEARCH_MODEL": str(clip)}
+    # refused while the index holds another model's vectors
+    refused = subprocess.run(
+        [sys.executable, "-m", "visualsearch", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode != 0 and "reindex" in refused.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "visualsearch", "reindex", "--yes"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Re-embedded 3 products" in result.stdout
+
+    switched, lifespan = await start_api(settings.model_copy(update={"model": str(clip)}))
+    try:
+        info = (await switched.client.get("/info")).json()
+        assert info["model"] == str(clip) and info["dim"] == 24 and info["vectors"] == 3
+        assert info["text_search"] is True
+        for pid, name in photos.items():
+            assert (await search(switched, jpeg(photo(name))))["results"][0]["product_id"] == pid
+        text = await switched.client.get("/search", params={"q": "red shoes", "top_k": 2})
+        assert text.status_code == 200 and text.json()["count"] == 2
+    finally:
+        await switched.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
