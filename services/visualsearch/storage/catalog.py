@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from visualsearch.exceptions import InputError, ModelMismatchError, StoreUnavailableError
+from visualsearch.exceptions import ModelMismatchError
+from visualsearch.storage.postgres import Connection, connection, create_pool, open_pool
 
 log = logging.getLogger(__name__)
+STORE = "catalogue database"
 
 MIGRATIONS: list[str] = [
     """
@@ -89,37 +89,17 @@ class CatalogStore:
     """PostgreSQL adapter for products and the index state."""
 
     def __init__(self, url: str, pool_size: int = 10, timeout: float = 5.0) -> None:
-        self._pool = AsyncConnectionPool(
-            url,
-            min_size=1,
-            max_size=pool_size,
-            timeout=timeout,
-            open=False,
-            kwargs={"row_factory": dict_row, "autocommit": True},
-            check=AsyncConnectionPool.check_connection,
-        )
+        self._pool = create_pool(url, pool_size, timeout)
 
     async def open(self) -> None:
-        try:
-            await self._pool.open(wait=True, timeout=30)
-        except PoolTimeout as exc:
-            raise StoreUnavailableError("catalogue database", str(exc)) from exc
+        await open_pool(self._pool, STORE)
         await self.migrate()
 
     async def close(self) -> None:
         await self._pool.close()
 
-    @asynccontextmanager
-    async def _conn(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        try:
-            async with self._pool.connection() as conn:
-                yield conn
-        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
-            raise StoreUnavailableError("catalogue database", str(exc).strip()) from exc
-        except psycopg.DataError as exc:  # e.g. a NUL byte in an id or a filter: the input's fault
-            raise InputError(
-                f"The request contains a value the catalogue cannot hold: {exc}"
-            ) from exc
+    def _conn(self) -> AbstractAsyncContextManager[Connection]:
+        return connection(self._pool, STORE)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:

@@ -11,12 +11,8 @@ import contextlib
 import uuid
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
-
 from visualsearch import metrics
-from visualsearch.exceptions import StoreUnavailableError
+from visualsearch.storage.postgres import connection, create_pool, open_pool
 from visualsearch.storage.queue import Job, JobQueue, QueuePolicy
 
 STORE = "job queue"
@@ -54,26 +50,16 @@ RETURNING *
 class PostgresJobQueue(JobQueue):
     def __init__(self, url: str, policy: QueuePolicy) -> None:
         super().__init__(policy)
-        self._pool = AsyncConnectionPool(
-            url,
-            min_size=1,
-            max_size=4,
-            open=False,
-            timeout=5,
-            kwargs={"row_factory": dict_row, "autocommit": True},
-        )
+        self._pool = create_pool(url, max_size=4)
         self._wakeup = asyncio.Event()
 
     async def _execute(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> Any:
-        try:
-            async with self._pool.connection() as conn:
-                cur = await conn.execute(sql, params)
-                return await cur.fetchall() if cur.description else None
-        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
-            raise StoreUnavailableError(STORE, str(exc).strip()) from exc
+        async with connection(self._pool, STORE) as conn:
+            cur = await conn.execute(sql, params)
+            return await cur.fetchall() if cur.description else None
 
     async def open(self) -> None:
-        await self._pool.open(wait=True, timeout=30)
+        await open_pool(self._pool, STORE)
         await self._execute(SCHEMA)
 
     async def close(self) -> None:

@@ -9,17 +9,17 @@ selective category filter from starving the top-K. Each generation is a table; t
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import numpy as np
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from visualsearch.exceptions import ModelMismatchError, StoreUnavailableError
+from visualsearch.storage.postgres import Connection, connection, create_pool, open_pool
 from visualsearch.storage.vectors import (
     STORE,
     VectorHit,
@@ -62,21 +62,14 @@ class PgVectorStore(VectorStore):
         self.collection = collection
         self._url = url
         self._owns_pool = pool is None
-        self._pool = pool or AsyncConnectionPool(
-            url, min_size=1, max_size=8, open=False, timeout=5,
-            kwargs={"row_factory": dict_row, "autocommit": True},
-            check=AsyncConnectionPool.check_connection,
-        )  # fmt: skip
+        self._pool = pool or create_pool(url, max_size=8)
         self._physical = physical  # a re-index builder writes to its own generation
         self._dim = dim
         self._ef_search = ef_search
 
     async def open(self) -> None:
         if self._owns_pool:
-            try:
-                await self._pool.open(wait=True, timeout=30)
-            except PoolTimeout as exc:
-                raise StoreUnavailableError(STORE, str(exc)) from exc
+            await open_pool(self._pool, STORE)
         async with self._conn() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(7242002)")
             await conn.execute(REGISTRY)
@@ -85,13 +78,8 @@ class PgVectorStore(VectorStore):
         if self._owns_pool:
             await self._pool.close()
 
-    @asynccontextmanager
-    async def _conn(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        try:
-            async with self._pool.connection() as conn:
-                yield conn
-        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
-            raise StoreUnavailableError(STORE, str(exc).strip()) from exc
+    def _conn(self) -> AbstractAsyncContextManager[Connection]:
+        return connection(self._pool, STORE)
 
     async def _table(self) -> tuple[str, int]:
         """The physical table this store reads and writes, and its dimension."""
