@@ -27,12 +27,15 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = None
         if isinstance(exc, RateLimitedError):
             headers = {"Retry-After": str(exc.retry_after)}
+        message = exc.message
         if isinstance(exc, StoreUnavailableError):
             headers = {"Retry-After": "5"}
             log.warning("store unavailable", extra={"path": request.url.path, "error": exc.message})
+            # the driver's detail names internal hosts and ports: the log has it, clients do not
+            message = f"The {exc.store} is unavailable right now; try again shortly."
         elif exc.status_code >= 500:
             log.error("request failed", extra={"path": request.url.path, "error": exc.message})
-        return error_response(exc.status_code, exc.message, exc.code, headers)
+        return error_response(exc.status_code, message, exc.code, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
