@@ -46,8 +46,7 @@ def qdrant_standin(tmp_path: Path) -> Iterator[QdrantStandin]:
     port = free_port()
     argv = [
         sys.executable,
-        "-m",
-        "tests.reliability.qdrant_standin",
+        str(Path(__file__).with_name("qdrant_standin.py")),
         "--port",
         str(port),
         "--path",

@@ -7,7 +7,7 @@ calls, backed by ``qdrant-client``'s own local engine, so the service talks to i
 talks to a Qdrant server. The faults the tests inject are real process faults: the server is
 killed (connections refused) or frozen with SIGSTOP (connections accepted, never answered).
 
-Run: ``python -m tests.reliability.qdrant_standin --port P --path DIR``.
+Run: ``python tests/reliability/qdrant_standin.py --port P --path DIR``.
 """
 
 from __future__ import annotations
