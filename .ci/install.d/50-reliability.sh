@@ -10,14 +10,12 @@ if [ -x /usr/lib/postgresql/15/bin/initdb ] && command -v runuser >/dev/null; th
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-# a package install must not start a cluster of its own on the shared port
-printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d.visualsearch
+# the package install must not start a cluster of its own (policy-rc.d refuses service starts)
 if [ ! -e /usr/sbin/policy-rc.d ]; then
-    cp /usr/sbin/policy-rc.d.visualsearch /usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
     chmod +x /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
-rm -f /usr/sbin/policy-rc.d.visualsearch
 apt-get update -q
 apt-get install -y -q --no-install-recommends postgresql-15 util-linux
 /usr/lib/postgresql/15/bin/initdb --version
