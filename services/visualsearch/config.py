@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     qdrant_path: Path | None = Field(
         None, description="Directory of an embedded Qdrant (used when qdrant_url is unset)."
     )
+    qdrant_shards: int = Field(1, ge=1, le=64, description="Shards of a new Qdrant collection.")
+    qdrant_replication_factor: int = Field(
+        1, ge=1, le=9, description="Copies of each shard in a Qdrant cluster."
+    )
+    qdrant_quantization: Literal["none", "scalar", "product", "binary"] = Field(
+        "none", description="Vector quantisation of a new Qdrant collection (rescored on search)."
+    )
+    qdrant_on_disk: bool = Field(False, description="Keep original vectors on disk (mmap).")
     qdrant_api_key: SecretStr | None = Field(None, description="API key of the Qdrant server.")
     qdrant_collection: str = Field(
         "products", description="Vector collection (Qdrant) or table prefix (pgvector)."

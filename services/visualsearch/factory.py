@@ -32,7 +32,7 @@ from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
 from visualsearch.storage.pgqueue import PostgresJobQueue
 from visualsearch.storage.pgvector import PgVectorStore
-from visualsearch.storage.qdrant import QdrantVectorStore
+from visualsearch.storage.qdrant import QdrantLayout, QdrantVectorStore
 from visualsearch.storage.queue import JobQueue, QueuePolicy, RedisJobQueue
 from visualsearch.storage.vectors import VectorStore
 
@@ -94,6 +94,12 @@ async def create_vector_store(settings: Settings, database_url: str) -> VectorSt
         if settings.qdrant_url
         else (settings.qdrant_path or settings.data_dir / "qdrant"),
         api_key=settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
+        layout=QdrantLayout(
+            shards=settings.qdrant_shards,
+            replication_factor=settings.qdrant_replication_factor,
+            quantization=settings.qdrant_quantization,
+            on_disk=settings.qdrant_on_disk,
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,33 @@ from visualsearch.storage.vectors import (
 NAMESPACE = uuid.UUID("6f1c0a52-5b1e-4d0e-9c3a-7a1e1f0c2b11")
 
 
+@dataclass(frozen=True)
+class QdrantLayout:
+    """How new generations are laid out on a Qdrant server (sharding, replicas, quantisation)."""
+
+    shards: int = 1
+    replication_factor: int = 1
+    quantization: str = "none"
+    on_disk: bool = False
+
+
+def quantization_config(kind: str) -> models.QuantizationConfig | None:
+    """Compressed vectors kept in RAM for the scan; originals rescore the candidates."""
+    if kind == "scalar":
+        return models.ScalarQuantization(
+            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, always_ram=True)
+        )
+    if kind == "product":
+        return models.ProductQuantization(
+            product=models.ProductQuantizationConfig(
+                compression=models.CompressionRatio.X16, always_ram=True
+            )
+        )
+    if kind == "binary":
+        return models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True))
+    return None
+
+
 def point_id(product_id: str) -> str:
     """The stable Qdrant point id of a product."""
     return str(uuid.uuid5(NAMESPACE, product_id))
@@ -48,8 +76,10 @@ class QdrantVectorStore(VectorStore):
         client: AsyncQdrantClient | None = None,
         physical: str | None = None,
         embedded: bool | None = None,
+        layout: QdrantLayout | None = None,
     ) -> None:
         self.collection = collection
+        self.layout = layout or QdrantLayout()
         self.embedded = (not url) if embedded is None else embedded
         self._physical = physical  # set for a re-index builder: it writes to its generation
         self._owns_client = client is None
@@ -85,9 +115,17 @@ class QdrantVectorStore(VectorStore):
         return None
 
     async def _create(self, name: str, dim: int) -> None:
+        layout = self.layout
+        vectors = models.VectorParams(
+            size=dim, distance=models.Distance.COSINE, on_disk=layout.on_disk or None
+        )
         await self._call(
             self._client.create_collection(
-                name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE)
+                name,
+                vectors_config=vectors,
+                shard_number=layout.shards,
+                replication_factor=layout.replication_factor,
+                quantization_config=quantization_config(layout.quantization),
             )
         )
         if not self.embedded:  # local mode filters by scanning; the server uses the index
@@ -228,7 +266,11 @@ class QdrantVectorStore(VectorStore):
             await self._call(self._client.delete_collection(name))  # an aborted earlier attempt
         await self._create(name, dim)
         return QdrantVectorStore(
-            self.collection, client=self._client, physical=name, embedded=self.embedded
+            self.collection,
+            client=self._client,
+            physical=name,
+            embedded=self.embedded,
+            layout=self.layout,
         )
 
     async def commit_rebuild(self, builder: VectorStore) -> None:
