@@ -240,6 +240,12 @@ def doctor(repair: bool, data_dir: Path | None) -> None:
                 click.echo(
                     "Repaired: rows were requeued and orphans removed; the worker embeds the rest."
                 )
+                if report.rows_without_image:  # only the shop can fix these: drift remains
+                    click.echo(
+                        f"{len(report.rows_without_image)} products lost their image and need "
+                        f"a re-upload (POST /index): {', '.join(report.rows_without_image[:20])}"
+                    )
+                    return False
                 return True
             click.echo("Run with --repair to fix.")
             return False
