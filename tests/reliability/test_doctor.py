@@ -98,3 +98,12 @@ async def test_doctor_reports_rows_whose_image_is_gone(make_settings: SettingsFa
     found = run_cli(settings, "doctor")
     assert found.returncode == 1
     assert "rows without image: 1 (e.g. img-2)" in found.stdout
+    repaired = run_cli(settings, "doctor", "--repair")
+    assert repaired.returncode == 1, repaired.stdout  # the drift that remains is not hidden
+    assert "need a re-upload (POST /index): img-2" in repaired.stdout
+    context = await Context.create(settings, with_model=False)
+    try:  # the row stays: deleting the shop's product is not the doctor's call
+        assert await context.catalog.get("img-2") is not None
+        assert await context.queue.pending() == 0  # and no job that can only fail
+    finally:
+        await context.aclose()
