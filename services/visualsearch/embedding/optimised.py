@@ -262,6 +262,15 @@ def optimise(base: Embedder, backend: str = "auto", cache_dir: Path | None = Non
     return fast
 
 
+def _has_matmul(path: Path) -> bool:
+    """Whether an exported image tower has Linear layers (MatMul/Gemm) that int8 would speed up;
+    a convolutional one (EfficientNet) has none, so quantising it is skipped."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return any(node.op_type in ("MatMul", "Gemm") for node in graph.node)
+
+
 def _auto(base: Embedder, cache_dir: Path | None) -> Embedder:
     if base.device.type != "cpu":
         return base
@@ -270,11 +279,8 @@ def _auto(base: Embedder, cache_dir: Path | None) -> Embedder:
     except ImportError:
         log.warning("onnxruntime is not installed: embedding with plain PyTorch (slower)")
         return base
-    has_linear = any(
-        isinstance(layer, torch.nn.Linear) for m in modules_of(base) for layer in m.modules()
-    )
     int8 = OnnxEmbedder(base, "int8", cache_dir)
-    if has_linear and int8.int8_path()[1]:  # int8 here quantises Linear layers only
+    if _has_matmul(int8.fp32_path()) and int8.int8_path()[1]:  # int8 quantises Linear layers
         int8.load()
         cosine = gate(base, int8, probe_batch(base))
         if cosine >= GATE_COSINE:
