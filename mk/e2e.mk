@@ -1,0 +1,24 @@
+# End to end on a real one-node Kubernetes cluster (tests/e2e, harness in tests/support/node).
+# Included by the Makefile. Needs root; prerequisites: .ci/install.d/60-e2e.sh. Not run by `make test`.
+
+E2E_CACHE   ?= $(HOME)/.cache/visualsearch/k8s
+E2E_IMAGES  ?= $(E2E_CACHE)/e2e-images
+E2E_PYTHON  ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
+
+.PHONY: e2e e2e-binaries e2e-images
+
+e2e-binaries: ## kubelet, kube-scheduler, kube-proxy (+ control plane, helm, kubectl, etcd), cached
+	tools/k8s/install-tools.sh
+	KEEP_SRC=1 tools/k8s/build-control-plane.sh
+	WHAT="cmd/kubelet cmd/kube-scheduler cmd/kube-proxy" KEEP_SRC=1 tools/k8s/build-control-plane.sh
+
+e2e-images: e2e-binaries ## Images of the e2e (pause, operator) as archives in $(E2E_IMAGES)
+	@mkdir -p $(E2E_IMAGES)
+	$(E2E_PYTHON) -m tests.support.node.pause $(E2E_IMAGES)
+	EXPORT=1 IMAGE_TAG=0.1.0 tools/k8s/build-images.sh operator
+	ln -f $(E2E_CACHE)/images/archives/visual-search-operator.tar $(E2E_IMAGES)/visual-search-operator.tar
+
+e2e: e2e-images ## The end-to-end test on a one-node cluster in its own namespaces (timings printed)
+	@echo "stand-ins: the Python base image is Debian bookworm's Python 3.11 (debootstrap), not the official image"
+	time $(E2E_PYTHON) -m tests.support.node run --images $(E2E_IMAGES) -- \
+	  $(E2E_PYTHON) -m pytest -p no:cacheprovider -x -s -q tests/e2e/e2e_cluster.py
