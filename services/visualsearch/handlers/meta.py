@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
@@ -15,6 +16,7 @@ from visualsearch.handlers.dependencies import ContextDep
 from visualsearch.schemas import ErrorBody, Info
 from visualsearch.storage.objects import validate_key
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 images = APIRouter(tags=["images"])
 
@@ -38,12 +40,15 @@ async def ready(context: ContextDep) -> JSONResponse:
     results = await asyncio.gather(
         *(asyncio.wait_for(c, timeout=3) for c in checks.values()), return_exceptions=True
     )
-    status = {
-        name: "ok"
-        if not isinstance(r, BaseException)
-        else (r.message if isinstance(r, VisualSearchError) else f"{type(r).__name__}: {r}")
-        for name, r in zip(checks, results, strict=True)
-    }
+    status = {}
+    for name, r in zip(checks, results, strict=True):
+        if not isinstance(r, BaseException):
+            status[name] = "ok"
+            continue
+        # /ready is reachable from outside: the reason (hosts, ports) goes to the log only
+        detail = r.message if isinstance(r, VisualSearchError) else f"{type(r).__name__}: {r}"
+        log.warning("readiness check failed", extra={"check": name, "error": detail})
+        status[name] = "timeout" if isinstance(r, TimeoutError) else "unavailable"
     ok = all(v == "ok" for v in status.values())
     return JSONResponse(
         {"status": "ready" if ok else "unavailable", "checks": status},
