@@ -73,7 +73,9 @@ async def test_postgres_down_is_503_then_recovers_without_restart(
             ready = await api.client.get("/ready")
             assert ready.status_code == 503
             checks = ready.json()["checks"]
-            assert checks["catalogue"] != "ok" and checks["objects"] == checks["queue"] == "ok"
+            assert checks["catalogue"] in ("unavailable", "timeout")
+            assert checks["objects"] == checks["queue"] == "ok"
+            assert str(own_postgres.port) not in ready.text  # the address stays in the log
             assert (await api.client.get("/health")).status_code == 200  # no restart asked for
         finally:
             own_postgres.start()
@@ -143,7 +145,7 @@ async def test_qdrant_down_readiness_fails_search_is_503_and_recovers(
         qdrant_standin.freeze()  # up but hung: connections are accepted, nothing answers
         started = time.monotonic()
         ready = await api.client.get("/ready")
-        assert ready.status_code == 503 and ready.json()["checks"]["vectors"] != "ok"
+        assert ready.status_code == 503 and ready.json()["checks"]["vectors"] == "timeout"
         assert time.monotonic() - started < 8  # the readiness probe has its own deadline
         assert_unavailable(
             await api.client.post("/search", files={"file": ("q.jpg", query, "image/jpeg")}),
