@@ -7,6 +7,7 @@ Runs the benchmarks, prints each table as it is measured, and writes the Markdow
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,7 +126,12 @@ def main() -> None:
     if "vectors" in chosen:
         figures["vectors"] = vectors.run(report, args.quick)
     targets(report, figures)
-    report.note(f"Whole run: {time.perf_counter() - started:.0f} s.")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    report.note(
+        f"Whole run: {time.perf_counter() - started:.0f} s; load average at the end: {load:.1f} "
+        f"on {machine.cores()} cores (other work shares this machine: figures taken at "
+        "different moments differ by more than the variants compared side by side do)."
+    )
     output = args.output or (None if args.quick else RESULTS)
     if output is not None:
         report.write(output)

@@ -214,6 +214,7 @@ class PgVector:
                     vector = "[" + ",".join(f"{x:.7g}" for x in points[i].tolist()) + "]"
                     copy.write_row((str(i), category_name(int(categories[i])), vector))
             conn.execute("SET maintenance_work_mem = '1GB'")
+            conn.execute("SET max_parallel_maintenance_workers = 2")
             conn.execute(index[1])  # the store's own CREATE INDEX statement
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
