@@ -12,11 +12,12 @@ e2e-binaries: ## kubelet, kube-scheduler, kube-proxy (+ control plane, helm, kub
 	KEEP_SRC=1 tools/k8s/build-control-plane.sh
 	WHAT="cmd/kubelet cmd/kube-scheduler cmd/kube-proxy" KEEP_SRC=1 tools/k8s/build-control-plane.sh
 
-e2e-images: e2e-binaries ## Images of the e2e (pause, operator) as archives in $(E2E_IMAGES)
+e2e-images: e2e-binaries ## Images of the e2e (pause, operator, Redis and PostgreSQL stand-ins) as archives in $(E2E_IMAGES)
 	@mkdir -p $(E2E_IMAGES)
 	$(E2E_PYTHON) -m tests.support.node.pause $(E2E_IMAGES)
 	EXPORT=1 IMAGE_TAG=0.1.0 tools/k8s/build-images.sh operator
 	ln -f $(E2E_CACHE)/images/archives/visual-search-operator.tar $(E2E_IMAGES)/visual-search-operator.tar
+	tools/k8s/build-e2e-images.sh $(E2E_IMAGES)
 
 e2e: e2e-images ## The end-to-end test on a one-node cluster in its own namespaces (timings printed)
 	@echo "stand-ins: the Python base image is Debian bookworm's Python 3.11 (debootstrap), not the official image"

