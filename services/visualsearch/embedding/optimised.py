@@ -238,6 +238,10 @@ def make_session(ort: Any, path: Path, threads: int | None) -> Any:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or torch.get_num_threads()
     options.inter_op_num_threads = 1
+    # Idle pool threads sleep instead of spinning: in a server the model shares few cores with
+    # decoding, the event loop and the stores, and spinning threads starve them (measured:
+    # search p50 with a ViT-B/32-sized CLIP on 2 cores 54 ms spinning, 25 ms not).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
