@@ -9,6 +9,7 @@ selective category filter from starving the top-K. Each generation is a table; t
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -29,6 +30,7 @@ from visualsearch.storage.vectors import (
     generation_number,
 )
 
+CATEGORY_SIZES_TTL = 30.0  # seconds the per-category counts that pick exact scans are reused
 HNSW_MAX_DIM = 2000  # pgvector indexes `vector` up to 2000 dimensions, `halfvec` up to 4000
 REGISTRY = """
 CREATE EXTENSION IF NOT EXISTS vector;
@@ -56,6 +58,7 @@ class PgVectorStore(VectorStore):
         physical: str | None = None,
         dim: int | None = None,
         ef_search: int = 100,
+        exact_below: int = 20_000,
     ) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", collection):
             raise ValueError(f"invalid pgvector collection name {collection!r}")
@@ -66,6 +69,10 @@ class PgVectorStore(VectorStore):
         self._physical = physical  # a re-index builder writes to its own generation
         self._dim = dim
         self._ef_search = ef_search
+        self._exact_below = exact_below
+        self._sizes: dict[str, int] = {}
+        self._sizes_table = ""
+        self._sizes_at = 0.0
 
     async def open(self) -> None:
         if self._owns_pool:
@@ -177,24 +184,55 @@ class PgVectorStore(VectorStore):
     async def search(
         self, vector: np.ndarray, top_k: int, category: str | None = None
     ) -> list[VectorHit]:
+        """HNSW with an iterative scan; an exact scan for a category small enough to afford it.
+
+        A selective filter makes a graph walk visit many neighbours it must then drop; scanning
+        the category's own rows (found through its B-tree index) is exact and faster there.
+        """
         table, dim = await self._table()
-        kind = self._type(dim)
-        where = sql.SQL("WHERE category = %(category)s") if category else sql.SQL("")
-        query = sql.SQL(
-            "WITH hits AS MATERIALIZED (SELECT product_id, embedding <=> %(q)s::{kind} AS d "
-            "FROM {t} {where} ORDER BY d LIMIT %(k)s) SELECT product_id, d FROM hits ORDER BY d"
-        ).format(t=sql.Identifier(table), kind=sql.SQL(kind), where=where)
         params = {"q": _literal(vector), "k": top_k, "category": category}
+        exact = category is not None and await self._category_size(table, category) <= (
+            self._exact_below
+        )
         async with self._conn() as conn, conn.transaction():
-            await conn.execute(
-                sql.SQL("SET LOCAL hnsw.ef_search = {}").format(
-                    sql.Literal(max(self._ef_search, top_k))
-                )
-            )
-            await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            if exact:
+                query = self._exact_query(table, dim)
+            else:
+                query = self._hnsw_query(table, dim, category is not None)
+                ef = sql.Literal(max(self._ef_search, top_k))
+                await conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(ef))
+                await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             cur = await conn.execute(query, params)
             rows = await cur.fetchall()
         return [VectorHit(r["product_id"], 1.0 - float(r["d"])) for r in rows]
+
+    def _hnsw_query(self, table: str, dim: int, filtered: bool) -> sql.Composed:
+        where = sql.SQL("WHERE category = %(category)s") if filtered else sql.SQL("")
+        return sql.SQL(
+            "WITH hits AS MATERIALIZED (SELECT product_id, embedding <=> %(q)s::{kind} AS d "
+            "FROM {t} {where} ORDER BY d LIMIT %(k)s) SELECT product_id, d FROM hits ORDER BY d"
+        ).format(t=sql.Identifier(table), kind=sql.SQL(self._type(dim)), where=where)
+
+    def _exact_query(self, table: str, dim: int) -> sql.Composed:
+        # '+ 0' keeps the planner off the HNSW index: the category's rows are ranked exactly.
+        return sql.SQL(
+            "SELECT product_id, embedding <=> %(q)s::{kind} AS d FROM {t} "
+            "WHERE category = %(category)s ORDER BY (embedding <=> %(q)s::{kind}) + 0 LIMIT %(k)s"
+        ).format(t=sql.Identifier(table), kind=sql.SQL(self._type(dim)))
+
+    async def _category_size(self, table: str, category: str) -> int:
+        """Vectors in ``category``, from counts refreshed at most every 30 s."""
+        now = time.monotonic()
+        if self._sizes_table != table or now - self._sizes_at > CATEGORY_SIZES_TTL:
+            async with self._conn() as conn:
+                cur = await conn.execute(
+                    sql.SQL("SELECT category, count(*) AS n FROM {} GROUP BY category").format(
+                        sql.Identifier(table)
+                    )
+                )
+                self._sizes = {r["category"]: int(r["n"]) for r in await cur.fetchall()}
+            self._sizes_table, self._sizes_at = table, now
+        return self._sizes.get(category, 0)
 
     async def delete(self, product_ids: Sequence[str]) -> None:
         if not product_ids:
