@@ -7,6 +7,7 @@ the accuracy gate that chooses the default, and the export cache.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -179,3 +180,27 @@ def test_backend_from_the_environment_and_unknown_names(
     assert isinstance(plain, ClipEmbedder)
     with pytest.raises(ModelLoadError, match="Unknown embedding backend"):
         load_embedder(str(tiny_clip_dir), "cpu", onnx_cache, backend="tensorrt")
+
+
+def test_an_unwritable_cache_falls_back_to_a_temp_dir(
+    exact: EfficientNetLite0Embedder, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")  # mkdir under a file fails, even for root
+    fast = optimise(exact, "onnx", blocker / "onnx")
+    assert isinstance(fast, OnnxEmbedder) and fast.model_path is not None
+    assert fast.model_path.parent == Path(tempfile.gettempdir()) / "visualsearch-onnx"
+    batch = batch_of(exact, [photo("coffee.png")])
+    assert cosine_rows(exact.embed_images(batch), fast.embed_images(batch)).min() >= 0.9999
+
+
+def test_auto_degrades_to_plain_torch_when_export_fails(
+    exact: EfficientNetLite0Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(embedder: object, path: Path) -> None:
+        raise RuntimeError("exporter crashed")
+
+    monkeypatch.setattr(optimised, "export_onnx", broken)
+    assert optimise(exact, "auto", tmp_path / "empty-cache") is exact
+    with pytest.raises(RuntimeError, match="exporter crashed"):
+        optimise(exact, "onnx", tmp_path / "empty-cache")  # asked for by name: an error

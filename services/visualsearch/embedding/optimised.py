@@ -45,6 +45,23 @@ def default_cache_dir(model_cache_dir: Path | None = None) -> Path:
     return Path(base) / "visualsearch" / "onnx"
 
 
+def writable_dir(preferred: Path) -> Path:
+    """``preferred`` when it can be written (created if needed), else a temp directory: pods
+    with a read-only home still get the fast path, exporting once per start."""
+    import tempfile
+
+    for candidate in (preferred, Path(tempfile.gettempdir()) / "visualsearch-onnx"):
+        try:
+            candidate.mkdir(parents=True, exist_ok=True)
+            probe = candidate / f".write-test-{os.getpid()}"
+            probe.touch()
+            probe.unlink()
+            return candidate
+        except OSError:
+            continue
+    raise ModelLoadError(f"no writable directory for exported models (tried {preferred})")
+
+
 def probe_batch(embedder: Embedder, count: int = PROBE_COUNT) -> np.ndarray:
     """Preprocessed real product images (the shipped demo photos) to check a fast path against."""
     from visualsearch.imaging import to_rgb
@@ -193,7 +210,7 @@ class OnnxEmbedder(Embedder):
         """The exported fp32 model, exported now if the cache lacks it."""
         self.base.load()
         key = _fingerprint(self.base)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.cache_dir = writable_dir(self.cache_dir)
         path = self.cache_dir / f"{key}-fp32.onnx"
         with _export_lock:
             if not path.is_file():
@@ -283,6 +300,14 @@ def _auto(base: Embedder, cache_dir: Path | None) -> Embedder:
     except ImportError:
         log.warning("onnxruntime is not installed: embedding with plain PyTorch (slower)")
         return base
+    try:
+        return _fastest_that_agrees(base, cache_dir)
+    except Exception as exc:  # an export or runtime failure must not stop the service
+        log.warning("fast embedding path unavailable (%s): embedding with plain PyTorch", exc)
+        return base
+
+
+def _fastest_that_agrees(base: Embedder, cache_dir: Path | None) -> Embedder:
     int8 = OnnxEmbedder(base, "int8", cache_dir)
     if _has_matmul(int8.fp32_path()) and int8.int8_path()[1]:  # int8 quantises Linear layers
         int8.load()
