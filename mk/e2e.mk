@@ -12,10 +12,13 @@ e2e-binaries: ## kubelet, kube-scheduler, kube-proxy (+ control plane, helm, kub
 	KEEP_SRC=1 tools/k8s/build-control-plane.sh
 	WHAT="cmd/kubelet cmd/kube-scheduler cmd/kube-proxy" KEEP_SRC=1 tools/k8s/build-control-plane.sh
 
-e2e-images: e2e-binaries ## Images of the e2e (pause, operator, Redis and PostgreSQL stand-ins) as archives in $(E2E_IMAGES)
+e2e-images: e2e-binaries ## Images of the e2e (pause, operator, Traefik, Redis and PostgreSQL stand-ins) as archives in $(E2E_IMAGES)
 	@mkdir -p $(E2E_IMAGES)
 	$(E2E_PYTHON) -m tests.support.node.pause $(E2E_IMAGES)
+	@# buildah cannot push over an existing docker-archive: export afresh (unchanged layers are reused).
+	rm -f $(E2E_CACHE)/images/archives/visual-search-operator.tar
 	EXPORT=1 IMAGE_TAG=0.1.0 tools/k8s/build-images.sh operator
+	$(E2E_PYTHON) -m tests.support.node.traefik $(E2E_IMAGES)
 	ln -f $(E2E_CACHE)/images/archives/visual-search-operator.tar $(E2E_IMAGES)/visual-search-operator.tar
 	tools/k8s/build-e2e-images.sh $(E2E_IMAGES)
 

@@ -8,7 +8,10 @@ Stages that cannot run here yet are not in this module (see tests/e2e/README.md)
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from .conftest import OPERATOR_NAMESPACE, SHOP_NAMESPACE, Cluster
@@ -160,3 +163,83 @@ def test_05_namespace_left_empty(cluster: Cluster) -> None:
         60,
     )
     cluster.record(f"namespace empty and deleted ({len(pvs)} volumes left to release)", started)
+
+
+TRAEFIK_NS = "traefik-e2e"
+TRAEFIK_SHOP = "shop-traefik"
+
+
+def _http(url: str, host: str) -> int:
+    request = urllib.request.Request(url, headers={"Host": host})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def test_06_traefik_ingress_enforces_the_rate_limit_middleware(cluster: Cluster) -> None:
+    """manifests/index-traefik.yaml behind the real Traefik 3.0: the operator's Middleware is
+    loaded on the API router and the 61st request within a minute is answered 429 (burst set to
+    the per-minute limit). The API pods cannot become ready here (no Qdrant image), so the
+    requests before the limit are Traefik's 503 for a service without endpoints."""
+    started = time.monotonic()
+    cluster.kubectl("apply", "-f", str(REPO / "tests" / "e2e" / "traefik.yaml"))
+    cluster.kubectl("wait", "--for=condition=Established", "crd/middlewares.traefik.io",
+                    "--timeout=60s")  # fmt: skip
+    cluster.kubectl("rollout", "status", "deployment/traefik", "-n", TRAEFIK_NS,
+                    "--timeout=120s", timeout=150)  # fmt: skip
+    cluster.kubectl("create", "namespace", TRAEFIK_SHOP)
+    manifest = str(REPO / "manifests" / "index-traefik.yaml")
+    cluster.kubectl("apply", "-n", TRAEFIK_SHOP, "-f", manifest)
+    cluster.kubectl("patch", "visualsearchindex", INDEX, "-n", TRAEFIK_SHOP, "--type=merge",
+                    "-p", '{"spec": {"ingress": {"burstMultiplier": 1}}}')  # fmt: skip
+
+    def middleware() -> dict:
+        found = cluster.json("get", "middlewares.traefik.io", "-n", TRAEFIK_SHOP)["items"]
+        limit = found[0]["spec"]["rateLimit"] if found else {}
+        return limit if limit.get("burst") == 60 else {}
+
+    limit = cluster.wait_for("the operator's rate-limit Middleware", middleware, 120)
+    pod = cluster.json("get", "pods", "-n", TRAEFIK_NS, "-l", "app=traefik")["items"][0]
+    api = f"http://{pod['status']['podIP']}:9000/api/http/middlewares"
+
+    def traefik_limits_search() -> bool:
+        # Traefik's own view: the Middleware as the operator last wrote it, on the search router.
+        with urllib.request.urlopen(api, timeout=5) as response:
+            loaded = json.load(response)
+        return any(
+            m.get("rateLimit", {}).get("burst") == 60
+            and any("search" in router for router in m.get("usedBy") or [])
+            for m in loaded
+        )
+
+    cluster.wait_for("Traefik to load the Middleware on the search router", traefik_limits_search,
+                     120)  # fmt: skip
+    service = cluster.json("get", "service", "traefik", "-n", TRAEFIK_NS)["spec"]["clusterIP"]
+    host = "visualsearch.localtest.me"
+    t0 = time.monotonic()
+    codes = [_http(f"http://{service}/search?q=shoes", host) for _ in range(70)]
+    elapsed = time.monotonic() - t0
+    first_limited = codes.index(429) + 1 if 429 in codes else None
+    print(
+        f"\n[e2e] Middleware {limit}; 70 requests in {elapsed:.1f} s; "
+        f"first 429 at request {first_limited}; codes before: {sorted(set(codes[:60]))}"
+    )
+    # Token bucket: 60 in the burst, refilled at one per second while the requests run.
+    assert first_limited is not None and 61 <= first_limited <= 61 + int(elapsed) + 1, codes
+    assert 429 not in codes[:60]
+    cluster.record("Traefik ingress: 61st request in a minute answered 429", started)
+    cluster.kubectl("delete", "-n", TRAEFIK_SHOP, "-f", manifest, "--wait=true", timeout=300)
+    cluster.wait_for(
+        "the Traefik shop's objects to be gone",
+        lambda: (
+            not cluster.kubectl(
+                "get", CHILD_KINDS, "-n", TRAEFIK_SHOP, "-l", INDEX_SELECTOR, "-o", "name"
+            ).split()
+        ),
+        180,
+    )
+    cluster.kubectl("delete", "namespace", TRAEFIK_SHOP, "--wait=true", timeout=300)
+    cluster.kubectl("delete", "-f", str(REPO / "tests" / "e2e" / "traefik.yaml"), "--wait=true",
+                    timeout=300)  # fmt: skip
