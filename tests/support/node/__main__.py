@@ -34,7 +34,15 @@ def _inner(state: Path, images: Path | None, command: list[str]) -> int:
             sys.stderr.write(f"cluster did not start: {error}\n")
             return 4
         print(f"cluster up in {time.monotonic() - started:.1f} s", flush=True)
-        return subprocess.run(command, env=node.env(), check=False).returncode
+        status = subprocess.run(command, env=node.env(), check=False).returncode
+        dead = [p.name for p in node.processes if p.popen.poll() is not None]
+        if dead:
+            # A component that died during the run makes the run fail, whatever the test said.
+            for proc in node.processes:
+                if proc.name in dead:
+                    sys.stderr.write(f"{proc.name} died during the run:\n{proc.tail()}\n")
+            return status or 5
+        return status
     finally:
         if node is not None:
             node.stop()
