@@ -54,9 +54,20 @@ async def create_embedding(settings: Settings) -> EmbeddingService:
 
         torch.set_num_threads(settings.torch_threads)
     embedder, warning = await asyncio.to_thread(
-        load_embedder, settings.model, settings.device, settings.model_cache_dir
+        load_embedder,
+        settings.model,
+        settings.device,
+        settings.model_cache_dir,
+        settings.embed_backend,
     )
-    log.info("model loaded", extra={"model": embedder.info.name, "dim": embedder.info.dim})
+    log.info(
+        "model loaded",
+        extra={
+            "model": embedder.info.name,
+            "dim": embedder.info.dim,
+            "runtime": type(embedder).__name__,
+        },
+    )
     return LocalEmbeddingService(
         embedder,
         image_limits(settings),
