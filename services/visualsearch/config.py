@@ -33,11 +33,11 @@ class Settings(BaseSettings):
         None, description="PostgreSQL URL (postgresql://user:pass@host:5432/db) of the catalogue."
     )
     database_pool_size: int = Field(10, ge=1, description="Connections kept in the pool.")
-    vector_store: Literal["auto", "qdrant", "pgvector"] = Field(
+    vector_store: Literal["auto", "qdrant", "pgvector", "qdrant-edge"] = Field(
         "auto",
-        description="Vector index backend. 'auto': Qdrant when a Qdrant URL or path is set, "
-        "else pgvector where the catalogue database has it (the embedded one does), else an "
-        "embedded Qdrant.",
+        description="Vector index backend. 'auto': Qdrant when a Qdrant URL or path is set; "
+        "with the embedded catalogue, Qdrant Edge in-process (the fastest here, bench/); with "
+        "an external PostgreSQL that has pgvector, pgvector; else Qdrant Edge.",
     )
     pgvector_url: str | None = Field(
         None, description="PostgreSQL URL for pgvector (default: the catalogue's database)."

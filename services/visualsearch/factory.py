@@ -33,6 +33,7 @@ from visualsearch.storage.objects import LocalObjectStore, ObjectStore, S3Object
 from visualsearch.storage.pgqueue import PostgresJobQueue
 from visualsearch.storage.pgvector import PgVectorStore
 from visualsearch.storage.qdrant import QdrantLayout, QdrantVectorStore
+from visualsearch.storage.qdrant_edge import QdrantEdgeVectorStore
 from visualsearch.storage.queue import JobQueue, QueuePolicy, RedisJobQueue
 from visualsearch.storage.vectors import VectorStore
 
@@ -78,11 +79,15 @@ async def create_embedding(settings: Settings) -> EmbeddingService:
 
 
 async def choose_vector_store(settings: Settings, database_url: str) -> str:
-    """Resolve ``vector_store=auto``: Qdrant when configured, else pgvector where available."""
+    """Resolve ``vector_store=auto``: Qdrant when configured; on one machine Qdrant Edge (the
+    fastest embedded index measured, bench/RESULTS.md); pgvector where a shop's own
+    PostgreSQL has it."""
     if settings.vector_store != "auto":
         return settings.vector_store
     if settings.qdrant_url or settings.qdrant_path:
         return "qdrant"
+    if settings.database_url is None and settings.pgvector_url is None:
+        return "qdrant-edge"
     url = settings.pgvector_url or database_url
     try:
         async with await psycopg.AsyncConnection.connect(url, connect_timeout=5) as conn:
@@ -90,7 +95,7 @@ async def choose_vector_store(settings: Settings, database_url: str) -> str:
             available = await cur.fetchone() is not None
     except psycopg.Error:
         available = False
-    return "pgvector" if available else "qdrant"
+    return "pgvector" if available else "qdrant-edge"
 
 
 async def create_vector_store(settings: Settings, database_url: str) -> VectorStore:
@@ -98,6 +103,8 @@ async def create_vector_store(settings: Settings, database_url: str) -> VectorSt
     log.info("vector store chosen", extra={"vector_store": kind})
     if kind == "pgvector":
         return PgVectorStore(settings.qdrant_collection, settings.pgvector_url or database_url)
+    if kind == "qdrant-edge":
+        return QdrantEdgeVectorStore(settings.qdrant_collection, settings.data_dir / "vectors")
     return QdrantVectorStore(
         settings.qdrant_collection,
         url=settings.qdrant_url,

@@ -10,15 +10,18 @@ import pytest
 
 from visualsearch.storage.pgvector import PgVectorStore
 from visualsearch.storage.qdrant import QdrantVectorStore
+from visualsearch.storage.qdrant_edge import QdrantEdgeVectorStore
 from visualsearch.storage.vectors import VectorStore
 
 
-@pytest.fixture(params=["qdrant", "pgvector"])
+@pytest.fixture(params=["qdrant", "pgvector", "qdrant-edge"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[VectorStore]:
     name = f"t{uuid.uuid4().hex[:10]}"
     vectors: VectorStore
     if request.param == "qdrant":
         vectors = QdrantVectorStore(name, path=tmp_path / "qdrant")
+    elif request.param == "qdrant-edge":
+        vectors = QdrantEdgeVectorStore(name, tmp_path / "edge")
     else:
         vectors = PgVectorStore(name, request.getfixturevalue("pgvector_url"))
     await vectors.open()

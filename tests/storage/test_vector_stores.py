@@ -131,3 +131,19 @@ async def test_recall_on_a_larger_set(store: VectorStore) -> None:
         got = {h.product_id for h in await store.search(query, 12)}
         recalls.append(len(got & set(exact(vectors, query, 12))) / 12)
     assert sum(recalls) / len(recalls) >= 0.95
+
+
+async def test_an_embedded_edge_index_has_one_owner(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from visualsearch.exceptions import StoreUnavailableError
+    from visualsearch.storage.qdrant_edge import QdrantEdgeVectorStore
+
+    first = QdrantEdgeVectorStore("owned", tmp_path)
+    await first.open()
+    second = QdrantEdgeVectorStore("owned", tmp_path)
+    try:
+        with pytest.raises(StoreUnavailableError, match="in use by another process"):
+            await second.open()
+    finally:
+        await first.close()
+    await second.open()  # free again once the owner closed it
+    await second.close()

@@ -1,0 +1,304 @@
+"""The vector index embedded in-process with Qdrant Edge (``qdrant-edge-py``): Qdrant's Rust
+engine with HNSW, for the one-machine mode.
+
+Each generation is a shard directory under ``root``; ``<collection>.json`` names the live one
+and its vector size, and is replaced atomically by a re-index. Calls run on a worker thread,
+one at a time per store (the shard is not shared across threads concurrently).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import numpy as np
+
+from visualsearch.exceptions import ModelMismatchError, StoreUnavailableError
+from visualsearch.storage.vectors import (
+    STORE,
+    VectorHit,
+    VectorItem,
+    VectorStore,
+    generation_name,
+    generation_number,
+)
+
+T = TypeVar("T")
+NAMESPACE = uuid.UUID("6f1c0a52-5b1e-4d0e-9c3a-7a1e1f0c2b11")  # the same ids as the server adapter
+OPTIMISE_EVERY = 1000  # points written before the HNSW graph is rebuilt
+HNSW_EF = 128
+
+
+def point_id(product_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, product_id))
+
+
+class QdrantEdgeVectorStore(VectorStore):
+    kind = "qdrant-edge"
+
+    def __init__(
+        self, collection: str, root: Path, *, generation: str | None = None, dim: int | None = None
+    ) -> None:
+        import qdrant_edge
+
+        self._qe = qdrant_edge
+        self.collection = collection
+        self.root = root
+        self._generation = generation  # set for a re-index builder
+        self._dim = dim
+        self._shard: Any = None
+        self._lock = threading.Lock()
+        self._written = 0
+        self._lock_file: IO[str] | None = None
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        def locked() -> T:
+            with self._lock:
+                return fn()
+
+        try:
+            return await asyncio.to_thread(locked)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise StoreUnavailableError(STORE, str(exc) or type(exc).__name__) from exc
+
+    @property
+    def _pointer(self) -> Path:
+        return self.root / f"{self.collection}.json"
+
+    def _read_pointer(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._pointer.read_text())
+        except FileNotFoundError:
+            return None
+
+    def _write_pointer(self, generation: str, dim: int) -> None:
+        tmp = self._pointer.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"generation": generation, "dim": dim}))
+        os.replace(tmp, self._pointer)
+
+    def _config(self, dim: int) -> Any:
+        qe = self._qe
+        return qe.EdgeConfig(
+            vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine),
+            hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=1000),
+            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=OPTIMISE_EVERY),
+        )
+
+    def _create_shard(self, generation: str, dim: int) -> Any:
+        path = self.root / generation
+        shutil.rmtree(path, ignore_errors=True)  # an aborted earlier attempt
+        path.mkdir(parents=True)
+        shard = self._qe.EdgeShard.create(str(path), self._config(dim))
+        shard.update(
+            self._qe.UpdateOperation.create_field_index(
+                "category", self._qe.PayloadSchemaType.Keyword
+            )
+        )
+        return shard
+
+    def _shard_now(self) -> Any:
+        if self._shard is None:
+            pointer = self._read_pointer()
+            if pointer is None:
+                raise StoreUnavailableError(STORE, f"collection {self.collection!r} does not exist")
+            self._shard = self._qe.EdgeShard.load(str(self.root / pointer["generation"]))
+        return self._shard
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Take the directory for this process: an embedded engine has one owner at a time."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = (self.root / ".lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            handle.close()
+            raise StoreUnavailableError(
+                STORE,
+                f"{self.root} is in use by another process (is `visualsearch serve` running? "
+                "seed it with --api instead)",
+            ) from exc
+        self._lock_file = handle
+
+    async def close(self) -> None:
+        def close() -> None:
+            if self._shard is not None:
+                self._shard.flush()
+                self._shard.close()
+                self._shard = None
+
+        await self._run(close)
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    async def ping(self) -> None:
+        await self._run(lambda: self._shard_now().info())
+
+    async def ensure_collection(self, dim: int) -> None:
+        def ensure() -> None:
+            pointer = self._read_pointer()
+            if pointer is None:
+                generation = generation_name(self.collection, 1)
+                self._shard = self._create_shard(generation, dim)
+                self._write_pointer(generation, dim)
+            elif pointer["dim"] != dim:
+                raise ModelMismatchError(
+                    f"The vector collection holds {pointer['dim']}-dim vectors but the model "
+                    f"makes {dim}-dim ones. Re-index with `visualsearch reindex` to switch models."
+                )
+
+        await self._run(ensure)
+
+    async def drop_collection(self) -> None:
+        def drop() -> None:
+            pointer = self._read_pointer()
+            if self._shard is not None:
+                self._shard.close()
+                self._shard = None
+            if pointer is not None:
+                self._pointer.unlink()
+                shutil.rmtree(self.root / pointer["generation"], ignore_errors=True)
+
+        await self._run(drop)
+
+    # -- data ----------------------------------------------------------------------------------
+
+    async def upsert(self, items: Sequence[VectorItem]) -> None:
+        if not items:
+            return
+        points = [
+            self._qe.Point(
+                point_id(pid), vec.astype(np.float32).tolist(), {**payload, "product_id": pid}
+            )
+            for pid, vec, payload in items
+        ]
+
+        def write() -> None:
+            shard = self._shard_now()
+            shard.update(self._qe.UpdateOperation.upsert_points(points))
+            self._written += len(points)
+            if self._written >= OPTIMISE_EVERY:  # fold new points into the HNSW graph
+                shard.optimize()
+                self._written = 0
+            shard.flush()
+
+        await self._run(write)
+
+    async def search(
+        self, vector: np.ndarray, top_k: int, category: str | None = None
+    ) -> list[VectorHit]:
+        qe = self._qe
+        query_filter = None
+        if category:
+            match = qe.FieldCondition(key="category", match=qe.MatchValue(category))
+            query_filter = qe.Filter(must=[match])
+        request = qe.QueryRequest(
+            limit=top_k,
+            query=qe.Query.Nearest(vector.astype(np.float32).tolist()),
+            filter=query_filter,
+            params=qe.SearchParams(hnsw_ef=max(HNSW_EF, top_k)),
+            with_payload=True,
+        )
+        hits = await self._run(lambda: self._shard_now().query(request))
+        return [VectorHit(str(h.payload["product_id"]), float(h.score)) for h in hits if h.payload]
+
+    async def delete(self, product_ids: Sequence[str]) -> None:
+        if not product_ids:
+            return
+        ids = [point_id(p) for p in product_ids]
+
+        def delete() -> None:
+            shard = self._shard_now()
+            shard.update(self._qe.UpdateOperation.delete_points(ids))
+            shard.flush()
+
+        await self._run(delete)
+
+    async def existing(self, product_ids: Sequence[str]) -> dict[str, str]:
+        if not product_ids:
+            return {}
+        ids = [point_id(p) for p in product_ids]
+        records = await self._run(
+            lambda: self._shard_now().retrieve(ids, with_payload=True, with_vector=False)
+        )
+        return {
+            str(r.payload["product_id"]): str(r.payload.get("image_sha256", ""))
+            for r in records
+            if r.payload
+        }
+
+    async def count(self) -> int:
+        return int(
+            await self._run(lambda: self._shard_now().count(self._qe.CountRequest(exact=True)))
+        )
+
+    async def all_ids(self) -> dict[str, str]:
+        def scroll() -> dict[str, str]:
+            ids: dict[str, str] = {}
+            offset = None
+            while True:
+                request = self._qe.ScrollRequest(limit=512, offset=offset, with_payload=True)
+                records, offset = self._shard_now().scroll(request)
+                for r in records:
+                    if r.payload:
+                        ids[str(r.payload["product_id"])] = str(r.payload.get("image_sha256", ""))
+                if offset is None:
+                    return ids
+
+        return await self._run(scroll)
+
+    # -- zero-downtime re-index ----------------------------------------------------------------
+
+    async def begin_rebuild(self, dim: int) -> VectorStore:
+        def begin() -> VectorStore:
+            pointer = self._read_pointer()
+            generation = generation_name(
+                self.collection, generation_number(pointer["generation"] if pointer else "") + 1
+            )
+            builder = QdrantEdgeVectorStore(
+                self.collection, self.root, generation=generation, dim=dim
+            )
+            builder._shard = self._create_shard(generation, dim)
+            return builder
+
+        return await self._run(begin)
+
+    async def commit_rebuild(self, builder: VectorStore) -> None:
+        assert isinstance(builder, QdrantEdgeVectorStore) and builder._generation and builder._dim
+        new_shard, generation, dim = builder._shard, builder._generation, builder._dim
+        await builder._run(lambda: new_shard.optimize())
+
+        def switch() -> None:
+            pointer = self._read_pointer()
+            self._write_pointer(generation, dim)
+            old, self._shard = self._shard, new_shard
+            builder._shard = None
+            if old is not None:
+                old.close()
+            if pointer is not None and pointer["generation"] != generation:
+                shutil.rmtree(self.root / pointer["generation"], ignore_errors=True)
+
+        await self._run(switch)
+
+    async def abort_rebuild(self, builder: VectorStore) -> None:
+        assert isinstance(builder, QdrantEdgeVectorStore) and builder._generation
+
+        def abort() -> None:
+            if builder._shard is not None:
+                builder._shard.close()
+                builder._shard = None
+            shutil.rmtree(self.root / str(builder._generation), ignore_errors=True)
+
+        await builder._run(abort)
