@@ -38,6 +38,7 @@ DEFAULT_MODEL: Final = "openai/clip-vit-base-patch32"
 # non-root users); an index may override each one (spec.<store>.image, e.g. a private mirror).
 QDRANT_IMAGE: Final = "docker.io/qdrant/qdrant:v1.12.5-unprivileged"
 POSTGRES_IMAGE: Final = "docker.io/library/postgres:16.4-alpine"
+PGVECTOR_IMAGE: Final = "docker.io/pgvector/pgvector:0.8.0-pg16"  # PostgreSQL 16 with pgvector
 MINIO_IMAGE: Final = "quay.io/minio/minio:RELEASE.2024-12-18T13-15-44Z"
 REDIS_IMAGE: Final = "docker.io/library/redis:7.2.6-alpine"
 

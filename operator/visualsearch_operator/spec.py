@@ -51,12 +51,19 @@ class StoreSpec:
 
 @dataclass(frozen=True)
 class VectorStoreSpec(StoreSpec):
-    """Qdrant: the store plus its sharding, replication and quantisation."""
+    """The vector index: Qdrant (with sharding, replication and quantisation) or pgvector in
+    the index's PostgreSQL."""
 
+    type: str = "qdrant"
     replicas: int = 1
     shards: int = 1
     quantization: str = "none"
     on_disk: bool = False
+
+    @property
+    def deploys_qdrant(self) -> bool:
+        """Whether the operator runs a Qdrant StatefulSet for this index."""
+        return self.type == "qdrant" and self.in_cluster
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,7 @@ def parse_index_spec(spec: dict[str, Any]) -> IndexSpec:
         )
     vs = _section(spec, "vectorStore")
     vector_store = VectorStoreSpec(
+        type=vs.get("type", "qdrant"),
         storage=vs.get("storage", "10Gi"),
         image=vs.get("image", c.QDRANT_IMAGE),
         external=vs.get("external"),
@@ -195,7 +203,9 @@ def parse_index_spec(spec: dict[str, Any]) -> IndexSpec:
         vector_store=vector_store,
         database=StoreSpec(
             storage=db.get("storage", "5Gi"),
-            image=db.get("image", c.POSTGRES_IMAGE),
+            image=db.get(
+                "image", c.PGVECTOR_IMAGE if vector_store.type == "pgvector" else c.POSTGRES_IMAGE
+            ),
             external=db.get("external"),
         ),
         object_store=StoreSpec(

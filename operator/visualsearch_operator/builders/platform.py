@@ -18,7 +18,7 @@ from visualsearch_operator.builders.common import (
     service,
 )
 from visualsearch_operator.builders.stores import credentials_secret_name, store_name
-from visualsearch_operator.spec import IndexSpec
+from visualsearch_operator.spec import IndexSpec, VectorStoreSpec
 
 
 def config_map_name(index: str) -> str:
@@ -31,6 +31,21 @@ def component_name(index: str, component: str) -> str:
     return f"{index}-{component}"
 
 
+def qdrant_settings(index: str, namespace: str, vs: VectorStoreSpec) -> dict[str, str]:
+    """Where the Qdrant of an index is and how its collections are laid out."""
+    return {
+        "VISUALSEARCH_QDRANT_URL": (
+            vs.external["url"]
+            if vs.external
+            else f"http://{store_name(index, 'qdrant')}.{namespace}.svc:{c.QDRANT_PORT}"
+        ),
+        "VISUALSEARCH_QDRANT_SHARDS": str(vs.shards),
+        "VISUALSEARCH_QDRANT_REPLICATION_FACTOR": str(min(vs.replicas, 3)),
+        "VISUALSEARCH_QDRANT_QUANTIZATION": vs.quantization,
+        "VISUALSEARCH_QDRANT_ON_DISK": str(vs.on_disk).lower(),
+    }
+
+
 def build_config_map(owner: Owner, spec: IndexSpec) -> Manifest:
     """Non-secret settings shared by the API, worker, embedder and indexing Jobs."""
     index, ns = owner.name, owner.namespace
@@ -39,15 +54,7 @@ def build_config_map(owner: Owner, spec: IndexSpec) -> Manifest:
     data = {
         "VISUALSEARCH_MODEL": spec.model,
         "VISUALSEARCH_MODEL_CACHE_DIR": "/models",
-        "VISUALSEARCH_QDRANT_URL": (
-            vs.external["url"]
-            if vs.external
-            else f"http://{store_name(index, 'qdrant')}.{ns}.svc:{c.QDRANT_PORT}"
-        ),
-        "VISUALSEARCH_QDRANT_SHARDS": str(vs.shards),
-        "VISUALSEARCH_QDRANT_REPLICATION_FACTOR": str(min(vs.replicas, 3)),
-        "VISUALSEARCH_QDRANT_QUANTIZATION": vs.quantization,
-        "VISUALSEARCH_QDRANT_ON_DISK": str(vs.on_disk).lower(),
+        "VISUALSEARCH_VECTOR_STORE": vs.type,
         "VISUALSEARCH_S3_ENDPOINT": (
             obj.external["endpoint"]
             if obj.external
@@ -64,6 +71,8 @@ def build_config_map(owner: Owner, spec: IndexSpec) -> Manifest:
         "VISUALSEARCH_LOG_FORMAT": "json",
         "VISUALSEARCH_LOG_LEVEL": "INFO",
     }
+    if vs.type == "qdrant":
+        data.update(qdrant_settings(index, ns, vs))
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -106,7 +115,9 @@ def build_secret_env(index: str, spec: IndexSpec) -> list[dict[str, Any]]:
         env.append(_secret_env("VISUALSEARCH_S3_ACCESS_KEY", generated, "minio-access-key"))
         env.append(_secret_env("VISUALSEARCH_S3_SECRET_KEY", generated, "minio-secret-key"))
     vs = spec.vector_store.external
-    if vs is None:
+    if spec.vector_store.type != "qdrant":
+        pass  # pgvector lives in the index's PostgreSQL, reached with the database URL
+    elif vs is None:
         env.append(_secret_env("VISUALSEARCH_QDRANT_API_KEY", generated, "qdrant-api-key"))
     elif vs.get("apiKeySecretRef"):
         ref = vs["apiKeySecretRef"]

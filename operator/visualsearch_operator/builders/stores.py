@@ -262,7 +262,7 @@ def build_redis_manifests(owner: Owner, spec: IndexSpec) -> list[Manifest]:
 def build_store_manifests(owner: Owner, spec: IndexSpec) -> list[Manifest]:
     """Every in-cluster store of ``spec``; external ones contribute nothing."""
     built: list[Manifest] = []
-    if spec.vector_store.in_cluster:
+    if spec.vector_store.deploys_qdrant:
         built += build_qdrant_manifests(owner, spec)
     if spec.database.in_cluster:
         built += build_postgres_manifests(owner, spec)

@@ -185,7 +185,7 @@ class IndexService:
                 store, self.kube.get("apps/v1", "StatefulSet", namespace, store_name(name, store))
             )
             for store, store_spec in stores
-            if store_spec.in_cluster
+            if store_spec.in_cluster and (store != "qdrant" or spec.vector_store.deploys_qdrant)
         ]
         components = ["embedder", "api", "worker"]
         if spec.storefront_enabled:
