@@ -29,6 +29,7 @@ from tests.support.kube.pki import Pki, _openssl, create_pki
 
 from .addresses import NODE_IP, NODE_NAME, POD_CIDR, SERVICE_CIDR
 from .dns import ClusterDns
+from .metrics import MetricsAdapter, register
 from .volumes import HostPathProvisioner
 
 #: Values the kubelet insists on (``--protect-kernel-defaults``); bound read-only over /proc/sys
@@ -39,6 +40,8 @@ KUBELET_SYSCTLS = {"vm/overcommit_memory": "1", "kernel/panic": "10", "kernel/pa
 BOUND_DIRS = ("/var/lib/kubelet", "/var/log/pods", "/var/log/containers", "/run/containerd",
               "/var/lib/cni", "/run/netns")  # fmt: skip
 PAUSE_IMAGE = "localhost/visualsearch-e2e/pause:3.2"
+#: Port of the test-only metrics.k8s.io adapter on the node IP.
+METRICS_PORT = 10443
 
 
 class NodeError(RuntimeError):
@@ -406,7 +409,13 @@ def _start(node: Node, images: list[Path], timeout: float) -> None:
     provisioner = HostPathProvisioner(state / "volumes", node.call)
     provisioner.start()
     node.extras.append(provisioner)
+    adapter = MetricsAdapter(NODE_IP, METRICS_PORT, pki.serving_cert, pki.serving_key,
+                             node.socket, node.get)  # fmt: skip
+    adapter.start()
+    node.extras.append(adapter)
+    register(node.call, NODE_IP, METRICS_PORT)
     node.wait(kubelet, lambda: _node_ready(node), timeout)
+    node.wait(kubelet, lambda: node.get("/apis/metrics.k8s.io/v1beta1")[0] == 200, 60)
     # kube-proxy answers its health check once it has written the Services' rules.
     node.wait(
         proxy, lambda: urllib.request.urlopen("http://127.0.0.1:10256/healthz", timeout=2), 60
