@@ -476,3 +476,13 @@ def test_network_policy_admits_the_release_and_the_ingress_controller() -> None:
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
     ]
     assert policy["spec"]["policyTypes"] == ["Ingress"]
+
+
+def test_pgvector_keeps_vectors_in_postgresql_without_qdrant() -> None:
+    objs = render(values={"vectorStore.type": "pgvector", "qdrant.enabled": "false"})
+    data = config(objs)
+    assert data["VISUALSEARCH_VECTOR_STORE"] == "pgvector"
+    assert not any(key.startswith("VISUALSEARCH_QDRANT") for key in data)
+    assert not any("qdrant" in s["metadata"]["name"] for s in of_kind(objs, "StatefulSet"))
+    assert "VISUALSEARCH_QDRANT_API_KEY" not in env_of(container(objs, "search"))
+    assert config(render())["VISUALSEARCH_VECTOR_STORE"] == "qdrant"
