@@ -12,7 +12,7 @@ e2e-binaries: ## kubelet, kube-scheduler, kube-proxy (+ control plane, helm, kub
 	KEEP_SRC=1 tools/k8s/build-control-plane.sh
 	WHAT="cmd/kubelet cmd/kube-scheduler cmd/kube-proxy" KEEP_SRC=1 tools/k8s/build-control-plane.sh
 
-e2e-images: e2e-binaries ## Images of the e2e (pause, operator, Traefik, Redis and PostgreSQL stand-ins) as archives in $(E2E_IMAGES)
+e2e-images: e2e-binaries ## Images of the e2e (pause, services, operator, Traefik, Redis and PostgreSQL stand-ins) as archives in $(E2E_IMAGES)
 	@mkdir -p $(E2E_IMAGES)
 	$(E2E_PYTHON) -m tests.support.node.pause $(E2E_IMAGES)
 	@# buildah cannot push over an existing docker-archive: export afresh (unchanged layers are reused).

@@ -9,6 +9,7 @@ Stages that cannot run here yet are not in this module (see tests/e2e/README.md)
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -243,3 +244,84 @@ def test_06_traefik_ingress_enforces_the_rate_limit_middleware(cluster: Cluster)
     cluster.kubectl("delete", "namespace", TRAEFIK_SHOP, "--wait=true", timeout=300)
     cluster.kubectl("delete", "-f", str(REPO / "tests" / "e2e" / "traefik.yaml"), "--wait=true",
                     timeout=300)  # fmt: skip
+
+
+HPA_SHOP = "shop-hpa"
+HPA_INDEX = "hpa"
+
+
+def _embedder_replicas(cluster: Cluster) -> tuple[int, int, int]:
+    """(HPA desired, Deployment replicas, ready replicas) of the embedder."""
+    hpa = cluster.json("get", "hpa", f"{HPA_INDEX}-embedder", "-n", HPA_SHOP)
+    dep = cluster.json("get", "deployment", f"{HPA_INDEX}-embedder", "-n", HPA_SHOP)
+    return (int(hpa.get("status", {}).get("desiredReplicas") or 0), int(dep["spec"]["replicas"]),
+            int(dep.get("status", {}).get("readyReplicas") or 0))  # fmt: skip
+
+
+def test_07_hpa_scales_the_embedder_out_under_load_and_back_in(cluster: Cluster) -> None:
+    """Our services image in pods: a bounded load on the embedding service drives its CPU (as
+    the test-only metrics.k8s.io adapter measures it) and the operator's HPA scales the embedder
+    out; after the load it scales back in to minReplicas."""
+    started = time.monotonic()
+    cluster.kubectl("create", "namespace", HPA_SHOP)
+    manifest = str(REPO / "tests" / "e2e" / "index-hpa.yaml")
+    cluster.kubectl("apply", "-n", HPA_SHOP, "-f", manifest)
+    cluster.wait_for("the embedder Deployment", lambda: cluster.kubectl(
+        "get", "deployment", f"{HPA_INDEX}-embedder", "-n", HPA_SHOP, "-o", "name", check=False
+    ).strip(), 120)  # fmt: skip
+    cluster.kubectl("rollout", "status", f"deployment/{HPA_INDEX}-embedder", "-n", HPA_SHOP,
+                    "--timeout=300s", timeout=320)  # fmt: skip
+    cluster.record("embedder pod Ready (services image, EfficientNet-Lite0)", started)
+
+    started = time.monotonic()
+    ip = cluster.json("get", "service", f"{HPA_INDEX}-embedder", "-n", HPA_SHOP)["spec"][
+        "clusterIP"
+    ]
+    image = next((REPO / "services" / "visualsearch" / "demo" / "images").iterdir()).read_bytes()
+    assert _embedder_replicas(cluster)[1] == 1, "the embedder must start at minReplicas"
+    stop = threading.Event()
+    answered: list[int] = []
+
+    def load() -> None:
+        while not stop.is_set():
+            request = urllib.request.Request(f"http://{ip}:8001/embed/image", data=image,
+                                             method="POST")  # fmt: skip
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    answered.append(response.status)
+            except urllib.error.HTTPError as error:
+                answered.append(error.code)
+            except OSError:
+                time.sleep(0.5)
+
+    workers = [threading.Thread(target=load, daemon=True) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    try:
+        cluster.wait_for("the HPA to scale the embedder out",
+                         lambda: _embedder_replicas(cluster)[1] >= 2, 240, every=3)  # fmt: skip
+        # The added pods start from the same image and serve (their readiness probe passes).
+        cluster.wait_for("the added embedder pods to be Ready",
+                         lambda: _embedder_replicas(cluster)[2] >= 2, 180, every=3)  # fmt: skip
+        out = _embedder_replicas(cluster)
+        top = cluster.kubectl("top", "pod", "-n", HPA_SHOP, check=False)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=60)
+    assert answered and set(answered) == {200}, set(answered)
+    print(
+        f"\n[e2e] under load ({len(answered)} embeddings): HPA desired/replicas/ready {out}\n{top}"
+    )
+    cluster.record("HPA scaled the embedder out under a bounded load", started)
+
+    started = time.monotonic()
+    cluster.wait_for("the HPA to scale the embedder back in",
+                     lambda: _embedder_replicas(cluster)[1] == 1, 300, every=3)  # fmt: skip
+    cluster.record("HPA scaled the embedder back in after the load", started)
+
+    cluster.kubectl("delete", "-n", HPA_SHOP, "-f", manifest, "--wait=true", timeout=300)
+    cluster.wait_for("the autoscaling index's objects to be gone", lambda: not cluster.kubectl(
+        "get", CHILD_KINDS, "-n", HPA_SHOP, "-l", f"visualsearch.dev/index={HPA_INDEX}",
+        "-o", "name").split(), 180)  # fmt: skip
+    cluster.kubectl("delete", "namespace", HPA_SHOP, "--wait=true", timeout=300)

