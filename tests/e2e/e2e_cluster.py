@@ -325,3 +325,106 @@ def test_07_hpa_scales_the_embedder_out_under_load_and_back_in(cluster: Cluster)
         "get", CHILD_KINDS, "-n", HPA_SHOP, "-l", f"visualsearch.dev/index={HPA_INDEX}",
         "-o", "name").split(), 180)  # fmt: skip
     cluster.kubectl("delete", "namespace", HPA_SHOP, "--wait=true", timeout=300)
+
+
+SERVE_NS = "serve"
+SERVE_INDEX = "serve"
+
+
+def _multipart(fields: dict[str, str], file: bytes) -> tuple[bytes, str]:
+    boundary = "vs-e2e-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="q.png"\r\n'
+        "Content-Type: image/png\r\n\r\n".encode()
+        + file
+        + b"\r\n"
+    )
+    return b"".join(
+        parts
+    ) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def test_08_index_ready_demo_job_succeeds_search_through_ingress(cluster: Cluster) -> None:
+    """index-serving.yaml (pgvector in the index's PostgreSQL, EfficientNet-Lite0, S3 stand-in):
+    the index reaches Ready with its conditions, the demo catalogue's indexing Job runs in a pod
+    and Succeeds, and a search through Traefik with a product's own image finds that product."""
+    started = time.monotonic()
+    cluster.kubectl("apply", "-f", str(REPO / "tests" / "e2e" / "traefik.yaml"))
+    cluster.kubectl("create", "namespace", SERVE_NS)
+    manifest = str(REPO / "tests" / "e2e" / "index-serving.yaml")
+    cluster.kubectl("apply", "-n", SERVE_NS, "-f", manifest)
+
+    def ready() -> dict:
+        index = cluster.json("get", "visualsearchindex", SERVE_INDEX, "-n", SERVE_NS)
+        return index if (index.get("status") or {}).get("phase") == "Ready" else {}
+
+    index = cluster.wait_for("the serving index to be Ready", ready, 300, every=2)
+    print("\n[e2e] index Ready; conditions:")
+    for cond in index["status"]["conditions"]:
+        print(f"  {cond['type']}={cond['status']} ({cond.get('reason')}): {cond.get('message')}")
+    assert all(c["status"] == "True" for c in index["status"]["conditions"]
+               if c["type"] in ("Ready", "StoresReady", "ServingReady"))  # fmt: skip
+    cluster.record("serving index Ready (pgvector, S3 stand-in, our images)", started)
+
+    started = time.monotonic()
+
+    def job_succeeded() -> list[str]:
+        jobs = cluster.json("get", "jobs", "-n", SERVE_NS)["items"]
+        failed = [j["metadata"]["name"] for j in jobs if (j.get("status") or {}).get("failed")]
+        assert not failed, f"indexing Job failed: {failed}"
+        return [j["metadata"]["name"] for j in jobs if (j.get("status") or {}).get("succeeded")]
+
+    jobs = cluster.wait_for("the demo catalogue's indexing Job to Succeed", job_succeeded, 600, 3)
+    source = cluster.json("get", "catalogsource", "demo-catalogue", "-n", SERVE_NS)["status"]
+    print(
+        f"\n[e2e] Job {jobs} Succeeded; source: {source.get('phase')}, "
+        f"{source.get('products')} products"
+    )
+    cluster.record("demo indexing Job Succeeded in a pod", started)
+
+    started = time.monotonic()
+    cluster.kubectl("rollout", "status", "deployment/traefik", "-n", TRAEFIK_NS,
+                    "--timeout=120s", timeout=150)  # fmt: skip
+    ip = cluster.json("get", "service", "traefik", "-n", TRAEFIK_NS)["spec"]["clusterIP"]
+    host = "visualsearch.localtest.me"
+
+    def fetch(path: str, data: bytes | None = None, ctype: str | None = None) -> tuple[int, bytes]:
+        headers = {"Host": host, **({"Content-Type": ctype} if ctype else {})}
+        request = urllib.request.Request(f"http://{ip}{path}", data=data, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return int(response.status), response.read()
+        except urllib.error.HTTPError as error:
+            return int(error.code), error.read()
+
+    def catalogue() -> dict:
+        status, body = fetch("/products/?limit=5&sort=name")
+        listing = json.loads(body) if status == 200 else {}
+        return listing if listing.get("total", 0) >= 200 else {}
+
+    listing = cluster.wait_for("the catalogue through the ingress", catalogue, 120, every=2)
+    product = listing["items"][3]
+    status, image = fetch(product["image_url"])
+    assert status == 200 and image, status
+    body, ctype = _multipart({"top_k": "5"}, image)
+    status, answer = fetch("/search", body, ctype)
+    assert status == 200, answer[:300]
+    results = json.loads(answer)["results"]
+    print(
+        f"\n[e2e] {listing['total']} products; search with {product['product_id']}'s image: "
+        f"{[(r['product_id'], round(r['score'], 3)) for r in results[:3]]}"
+    )
+    assert results[0]["product_id"] == product["product_id"]
+    cluster.record("search through the Traefik ingress found the product from its image", started)
+
+    cluster.kubectl("delete", "-n", SERVE_NS, "-f", manifest, "--wait=true", timeout=300)
+    cluster.wait_for("the serving index's objects to be gone", lambda: not cluster.kubectl(
+        "get", CHILD_KINDS, "-n", SERVE_NS, "-l", f"visualsearch.dev/index={SERVE_INDEX}",
+        "-o", "name").split(), 180)  # fmt: skip
+    cluster.kubectl("delete", "namespace", SERVE_NS, "--wait=true", timeout=300)
+    cluster.kubectl("delete", "-f", str(REPO / "tests" / "e2e" / "traefik.yaml"), "--wait=true",
+                    timeout=300)  # fmt: skip

@@ -52,3 +52,6 @@ build() { # $1 archive name, $2 image name, $3 context (default tests/e2e/images
 build visual-search visual-search:0.1.0 "$REPO"
 build redis docker.io/library/redis:7.2.6-alpine
 build postgres docker.io/library/postgres:16.4-alpine
+build s3 quay.io/minio/minio:RELEASE.2024-12-18T13-15-44Z
+# The same PostgreSQL stand-in (it ships pgvector) under the name of the operator's pgvector default.
+build pgvector docker.io/pgvector/pgvector:0.8.0-pg16 "$REPO/tests/e2e/images/postgres"
