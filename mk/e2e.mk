@@ -1,5 +1,6 @@
 # End to end on a real one-node Kubernetes cluster (tests/e2e, harness in tests/support/node).
-# Included by the Makefile. Needs root; prerequisites: .ci/install.d/60-e2e.sh. Not run by `make test`.
+# Included by the Makefile. Needs root; prerequisites: tools/k8s/install-e2e-prereqs.sh (run by
+# `make e2e-binaries`). Not run by `make test`, and not yet by .ci/run (see tests/e2e/README.md).
 
 E2E_CACHE   ?= $(HOME)/.cache/visualsearch/k8s
 E2E_IMAGES  ?= $(E2E_CACHE)/e2e-images
@@ -7,10 +8,8 @@ E2E_PYTHON  ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 
 .PHONY: e2e e2e-binaries e2e-images
 
-e2e-binaries: ## kubelet, kube-scheduler, kube-proxy (+ control plane, helm, kubectl, etcd), cached
-	tools/k8s/install-tools.sh
-	KEEP_SRC=1 tools/k8s/build-control-plane.sh
-	WHAT="cmd/kubelet cmd/kube-scheduler cmd/kube-proxy" KEEP_SRC=1 tools/k8s/build-control-plane.sh
+e2e-binaries: ## containerd/crun/buildah (apt) and kubelet, kube-scheduler, kube-proxy (+ control plane, helm, kubectl, etcd), cached
+	tools/k8s/install-e2e-prereqs.sh
 
 e2e-images: e2e-binaries ## Images of the e2e (pause, services, operator, Traefik, Redis and PostgreSQL stand-ins) as archives in $(E2E_IMAGES)
 	@mkdir -p $(E2E_IMAGES)
