@@ -118,3 +118,12 @@ def service(
         "metadata": metadata(name, owner, index_labels(owner.name, component)),
         "spec": spec,
     }
+
+
+MAX_NAME = 63
+"""Names that become label values (a Job's ``job-name`` on its pods) stop at 63 characters."""
+
+
+def bounded_name(prefix: str, suffix: str) -> str:
+    """``<prefix><suffix>``, the prefix cut so the whole fits in :data:`MAX_NAME`."""
+    return f"{prefix[: MAX_NAME - len(suffix)].rstrip('-')}{suffix}"

@@ -21,6 +21,7 @@ from visualsearch_operator.builders.common import (
     TMP_DIR,
     Manifest,
     Owner,
+    bounded_name,
     container_security_context,
     index_labels,
     metadata,
@@ -29,9 +30,6 @@ from visualsearch_operator.builders.common import (
 from visualsearch_operator.builders.platform import build_platform_env, component_name
 from visualsearch_operator.jobscripts import SYNC_SH, source_of
 from visualsearch_operator.spec import IndexSpec, SourceSpec
-
-MAX_NAME = 63
-"""Job names become the ``job-name`` label of their pods: label values stop at 63 characters."""
 
 FEED_DIR = "/feed"
 REPORT_PATH = "/dev/termination-log"
@@ -47,7 +45,7 @@ def spec_hash(source: SourceSpec) -> str:
 def sync_job_name(source: str, digest: str, slot: datetime | None = None) -> str:
     """``<source>-<hash>`` (``-<yyyymmddhhmm>`` for a scheduled run), at most 63 characters."""
     suffix = f"-{digest}" + (f"-{slot:%Y%m%d%H%M}" if slot else "")
-    return f"{source[: MAX_NAME - len(suffix)].rstrip('-')}{suffix}"
+    return bounded_name(source, suffix)
 
 
 def feed_file(source: SourceSpec) -> str:

@@ -14,6 +14,7 @@ from visualsearch_operator.builders.common import (
     TMP_DIR,
     Manifest,
     Owner,
+    bounded_name,
     container_security_context,
     index_labels,
     metadata,
@@ -21,8 +22,6 @@ from visualsearch_operator.builders.common import (
 )
 from visualsearch_operator.builders.platform import build_platform_env
 from visualsearch_operator.spec import IndexSpec
-
-MAX_NAME = 63
 
 
 def model_slot(model: str) -> str:
@@ -33,7 +32,7 @@ def model_slot(model: str) -> str:
 def reindex_job_name(index: str, model: str) -> str:
     """``<index>-reindex-<slot>``, at most 63 characters."""
     suffix = f"-reindex-{model_slot(model)}"
-    return f"{index[: MAX_NAME - len(suffix)].rstrip('-')}{suffix}"
+    return bounded_name(index, suffix)
 
 
 def build_reindex_job(owner: Owner, spec: IndexSpec) -> Manifest:

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -22,6 +21,7 @@ from typing import IO, Any, TypeVar
 import numpy as np
 
 from visualsearch.exceptions import ModelMismatchError, StoreUnavailableError
+from visualsearch.storage.qdrant import point_id  # the same point ids as the server adapter
 from visualsearch.storage.vectors import (
     STORE,
     VectorHit,
@@ -32,13 +32,8 @@ from visualsearch.storage.vectors import (
 )
 
 T = TypeVar("T")
-NAMESPACE = uuid.UUID("6f1c0a52-5b1e-4d0e-9c3a-7a1e1f0c2b11")  # the same ids as the server adapter
 OPTIMISE_EVERY = 1000  # points written before the HNSW graph is rebuilt
 HNSW_EF = 128
-
-
-def point_id(product_id: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, product_id))
 
 
 class QdrantEdgeVectorStore(VectorStore):
