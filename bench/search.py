@@ -198,7 +198,7 @@ def full_size_clip(directory: Path) -> Path:
     """A CLIP with a ViT-B/32-sized image tower and random weights, saved in the Hugging Face
     layout (with the tiny tokenizer of the tests: only image search is timed) for ``serve``."""
     import torch
-    from tests.embedding.tiny_clip import build_tiny_clip
+    from tests.support.tiny_clip import build_tiny_clip
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPVisionConfig
 
     build_tiny_clip(directory)

@@ -15,9 +15,9 @@ import pytest
 from tests.api.helpers import index, search
 from tests.api.test_jobs import worker_env
 from tests.conftest import SettingsFactory, start_api
-from tests.embedding.tiny_clip import build_tiny_clip
 from tests.support.images import jpeg, photo
 from tests.support.servers import free_port, wait_for_port
+from tests.support.tiny_clip import build_tiny_clip
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.embedding.tiny_clip import build_tiny_clip
 from tests.support.images import jpeg, photo
+from tests.support.tiny_clip import build_tiny_clip
 from visualsearch.embedding import loader
 from visualsearch.embedding.batcher import MicroBatcher
 from visualsearch.embedding.clip import ClipEmbedder

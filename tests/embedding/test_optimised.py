@@ -15,8 +15,8 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.embedding.tiny_clip import build_tiny_clip
 from tests.support.images import jpeg, photo
+from tests.support.tiny_clip import build_tiny_clip
 from visualsearch.embedding import optimised
 from visualsearch.embedding.clip import ClipEmbedder
 from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder

@@ -29,7 +29,7 @@ def served() -> Iterator[ServeProcess]:
         server = ServeProcess(root / "data", env={"VISUALSEARCH_RATE_LIMIT_PER_MINUTE": "0"})
         server.start()
         try:
-            server.wait_for_products(DEMO_MIN_PRODUCTS)
+            server.wait_indexed(DEMO_MIN_PRODUCTS)
             yield server
         finally:
             server.stop()

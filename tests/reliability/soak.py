@@ -15,10 +15,7 @@ import argparse
 import asyncio
 import io
 import json
-import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +26,8 @@ from typing import Any
 import httpx
 from PIL import Image, ImageEnhance
 
-from tests.support.servers import free_port
+from tests.support.serve import ServeProcess
+from visualsearch.services.catalogue_files import FIELDS
 
 DEMO = Path(__file__).resolve().parents[2] / "services" / "visualsearch" / "demo"
 RATE_LIMIT_PER_MINUTE = 120
@@ -103,56 +101,6 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
 
 
-class Serve:
-    """``visualsearch serve`` with its own data directory, on a free loopback port."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.data_dir = data_dir
-        self.log = data_dir.parent / "serve.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VISUALSEARCH_")}
-        env.update(
-            {
-                "HF_HUB_OFFLINE": "1",
-                "VISUALSEARCH_MODEL": "efficientnet-lite0",
-                "VISUALSEARCH_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT_PER_MINUTE),
-                "VISUALSEARCH_TRUSTED_PROXIES": '["127.0.0.1"]',
-                "VISUALSEARCH_LOG_LEVEL": "WARNING",
-            }
-        )
-        argv = [sys.executable, "-m", "visualsearch", "serve", "--no-seed"]
-        argv += ["--port", str(self.port), "--data-dir", str(data_dir)]
-        self.proc = subprocess.Popen(
-            argv, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
-        )
-
-    def wait_ready(self, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"serve exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"serve not ready:\n{self.log.read_text()[-3000:]}")
-
-    def key(self) -> str:
-        return (self.data_dir / "api-key").read_text().strip()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-
-
 class Load:
     def __init__(self, url: str, key: str, products: list[tuple[dict[str, Any], bytes]]) -> None:
         self.url = url
@@ -164,20 +112,8 @@ class Load:
         self.counter = 0
 
     def form(self, row: dict[str, Any], product_id: str) -> dict[str, str]:
-        fields = (
-            "name",
-            "price",
-            "category",
-            "brand",
-            "stock",
-            "rating",
-            "description",
-            "warranty",
-        )
-        return {
-            "product_id": product_id,
-            **{f: str(row[f]) for f in fields if row.get(f) is not None},
-        }
+        fields = {f: str(row[f]) for f in FIELDS if f != "product_id" and row.get(f) is not None}
+        return {"product_id": product_id, **fields}
 
     async def index(
         self, client: httpx.AsyncClient, product_id: str, row: dict[str, Any], data: bytes
@@ -306,12 +242,19 @@ class Load:
 
 
 async def soak(duration: float, concurrency: int, catalogue: int, workdir: Path) -> dict[str, Any]:
-    serve = Serve(workdir / "data")
+    serve = ServeProcess(
+        workdir / "data",
+        env={
+            "VISUALSEARCH_MODEL": "efficientnet-lite0",
+            "VISUALSEARCH_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT_PER_MINUTE),
+            "VISUALSEARCH_TRUSTED_PROXIES": '["127.0.0.1"]',
+            "VISUALSEARCH_LOG_LEVEL": "WARNING",
+        },
+        seed=False,
+    )
     try:
-        started = time.monotonic()
-        serve.wait_ready()
-        startup = time.monotonic() - started
-        load = Load(serve.url, serve.key(), catalogue_images(catalogue))
+        startup = serve.start(timeout=180)
+        load = Load(serve.url, serve.api_key(), catalogue_images(catalogue))
         async with httpx.AsyncClient(base_url=serve.url, timeout=60) as client:
             for row, data in load.products:
                 await load.index(client, row["product_id"], row, data)
@@ -324,13 +267,13 @@ async def soak(duration: float, concurrency: int, catalogue: int, workdir: Path)
         load.stats = Stats()
         load.stats.accepted_jobs = dict(warm_jobs)
         database = postgres_pids(serve.data_dir)
-        before, db_before = rss_mib([serve.proc.pid]), rss_mib(database)
+        before, db_before = rss_mib([serve.pid]), rss_mib(database)
         samples = [before]
 
         async def sample() -> None:
             while True:
                 await asyncio.sleep(1)
-                samples.append(rss_mib([serve.proc.pid]))
+                samples.append(rss_mib([serve.pid]))
 
         sampler = asyncio.create_task(sample())
         t0 = time.monotonic()
@@ -338,7 +281,7 @@ async def soak(duration: float, concurrency: int, catalogue: int, workdir: Path)
         elapsed = time.monotonic() - t0
         sampler.cancel()
         lost = await load.wait_indexed(300)
-        after, db_after = rss_mib([serve.proc.pid]), rss_mib(database)
+        after, db_after = rss_mib([serve.pid]), rss_mib(database)
         everything = [v for values in load.stats.latencies.values() for v in values]
         return {
             "duration_s": round(elapsed, 1),

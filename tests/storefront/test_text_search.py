@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.embedding.tiny_clip import build_tiny_clip
+from tests.support.tiny_clip import build_tiny_clip
 
 from .actions import (
     api,
