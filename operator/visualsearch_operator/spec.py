@@ -75,7 +75,7 @@ class IngressSpec:
     class_name: str | None = None
     controller: str = "nginx"
     rate_limit_per_minute: int = 60
-    burst_multiplier: int = 5
+    burst_multiplier: int = 1
     tls_secret_name: str | None = None
 
 
@@ -171,7 +171,7 @@ def parse_index_spec(spec: dict[str, Any]) -> IndexSpec:
         class_name=ingress.get("className"),
         controller=ingress.get("controller", "nginx"),
         rate_limit_per_minute=int(ingress.get("rateLimitPerMinute", 60)),
-        burst_multiplier=int(ingress.get("burstMultiplier", 5)),
+        burst_multiplier=int(ingress.get("burstMultiplier", 1)),
         tls_secret_name=ingress.get("tlsSecretName"),
     )
     if parsed_ingress.controller not in ("nginx", "traefik"):

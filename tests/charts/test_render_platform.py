@@ -133,7 +133,7 @@ def test_ingress_rate_limits_the_api_at_60_per_minute(default_objs: list[dict]) 
     api = named(default_objs, "Ingress", f"{FULL}-api")
     annotations = api["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/limit-rpm"] == "60"
-    assert annotations["nginx.ingress.kubernetes.io/limit-burst-multiplier"] == "5"
+    assert annotations["nginx.ingress.kubernetes.io/limit-burst-multiplier"] == "1"
     assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "11m"
     assert api["spec"]["ingressClassName"] == "nginx"
     assert api["spec"]["rules"][0]["host"] == "visual-search.localtest.me"
@@ -167,7 +167,7 @@ def test_traefik_middleware_carries_the_limit() -> None:
     objs = render(values={"ingress.controller": "traefik", "ingress.className": "traefik"})
     (middleware,) = of_kind(objs, "Middleware")
     assert middleware["apiVersion"] == "traefik.io/v1alpha1"
-    assert middleware["spec"]["rateLimit"] == {"average": 60, "period": "1m", "burst": 300}
+    assert middleware["spec"]["rateLimit"] == {"average": 60, "period": "1m", "burst": 60}
     api = named(objs, "Ingress", f"{FULL}-api")
     annotations = api["metadata"]["annotations"]
     name = middleware["metadata"]["name"]

@@ -86,7 +86,7 @@ def test_nginx_rate_limit_is_on_the_api_ingress_only() -> None:
     assert api["metadata"]["annotations"] == {
         "nginx.ingress.kubernetes.io/proxy-body-size": "11m",
         "nginx.ingress.kubernetes.io/limit-rpm": "90",
-        "nginx.ingress.kubernetes.io/limit-burst-multiplier": "5",
+        "nginx.ingress.kubernetes.io/limit-burst-multiplier": "1",
     }
     assert api["spec"]["ingressClassName"] == "nginx"
     (rule,) = api["spec"]["rules"]

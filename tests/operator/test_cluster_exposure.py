@@ -88,7 +88,7 @@ def test_traefik_middleware_and_http_route(
     middleware = kube.get("traefik.io/v1alpha1", "Middleware", ns, "demo-ratelimit")
     assert middleware is not None
     assert middleware["spec"]["rateLimit"]["average"] == 60
-    assert middleware["spec"]["rateLimit"]["burst"] == 300
+    assert middleware["spec"]["rateLimit"]["burst"] == 60
     ingress = kube.get("networking.k8s.io/v1", "Ingress", ns, "demo-api")
     annotations = ingress["metadata"]["annotations"]
     assert annotations["traefik.ingress.kubernetes.io/router.middlewares"] == (

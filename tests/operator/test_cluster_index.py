@@ -81,7 +81,7 @@ def test_demo_index_converges_to_ready(
     assert api_ingress is not None
     annotations = api_ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/limit-rpm"] == "60"
-    assert annotations["nginx.ingress.kubernetes.io/limit-burst-multiplier"] == "5"
+    assert annotations["nginx.ingress.kubernetes.io/limit-burst-multiplier"] == "1"
     assert api_ingress["spec"]["rules"][0]["host"] == "visualsearch.localtest.me"
     for store in STORES:
         sts = kube.get("apps/v1", "StatefulSet", ns, f"demo-{store}")
