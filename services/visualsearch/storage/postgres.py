@@ -3,10 +3,15 @@
 The catalogue, the pgvector index and the one-machine job queue each keep their own pool (they
 may point at different databases) but open and use it through these helpers, so an outage is
 always a ``StoreUnavailableError`` naming the store and bad input is always an ``InputError``.
+
+A pool that timed out is marked down: until it hands out a connection again, requests wait
+``DOWN_TIMEOUT`` for one instead of the pool's full timeout, so during an outage every request
+after the first is answered 503 at once rather than after seconds.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +23,11 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from visualsearch.exceptions import InputError, StoreUnavailableError
 
 Connection = psycopg.AsyncConnection[Any]
+
+DOWN_TIMEOUT = 0.5
+"""Seconds a request waits for a connection from a pool that last timed out."""
+
+_down: weakref.WeakSet[AsyncConnectionPool] = weakref.WeakSet()
 
 
 def create_pool(url: str, max_size: int, timeout: float = 5.0) -> AsyncConnectionPool:
@@ -44,9 +54,13 @@ async def open_pool(pool: AsyncConnectionPool, store: str) -> None:
 async def connection(pool: AsyncConnectionPool, store: str) -> AsyncIterator[Connection]:
     """A pooled connection; library errors leave as ours."""
     try:
-        async with pool.connection() as conn:
+        async with pool.connection(timeout=DOWN_TIMEOUT if pool in _down else None) as conn:
+            _down.discard(pool)
             yield conn
-    except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
+    except PoolTimeout as exc:
+        _down.add(pool)
+        raise StoreUnavailableError(store, str(exc).strip()) from exc
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
         raise StoreUnavailableError(store, str(exc).strip()) from exc
     except psycopg.DataError as exc:  # e.g. a NUL byte in an id or a filter: the input's fault
         raise InputError(f"The request contains a value the {store} cannot hold: {exc}") from exc
