@@ -1,6 +1,6 @@
 # End to end on a real one-node Kubernetes cluster (tests/e2e, harness in tests/support/node).
 # Included by the Makefile. Needs root; prerequisites: tools/k8s/install-e2e-prereqs.sh (run by
-# `make e2e-binaries`). Not run by `make test`, and not yet by .ci/run (see tests/e2e/README.md).
+# `make e2e-binaries`). Not run by `make test`; .ci/run runs it after the tests.
 
 E2E_CACHE   ?= $(HOME)/.cache/visualsearch/k8s
 E2E_IMAGES  ?= $(E2E_CACHE)/e2e-images

@@ -101,14 +101,17 @@ def _diagnostics() -> str:
     pods = json.loads(run("get", "pods", "-A", "-o", "json") or '{"items": []}')["items"]
     for pod in pods:
         statuses = pod.get("status", {}).get("containerStatuses") or []
-        if pod["status"].get("phase") == "Succeeded":
-            continue
-        if statuses and all(s.get("ready") for s in statuses):
-            continue
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-        parts += [f"== log of failing pod {ns}/{name} ==",
-                  run("logs", "-n", ns, name, "--all-containers", "--tail=80")]  # fmt: skip
-        parts += [run("logs", "-n", ns, name, "--all-containers", "--tail=40", "--previous")]
+        owners = {o.get("kind") for o in pod["metadata"].get("ownerReferences") or []}
+        if pod["status"].get("phase") != "Succeeded" and not (
+            statuses and all(s.get("ready") for s in statuses)
+        ):
+            parts += [f"== log of failing pod {ns}/{name} ==",
+                      run("logs", "-n", ns, name, "--all-containers", "--tail=80")]  # fmt: skip
+            parts += [run("logs", "-n", ns, name, "--all-containers", "--tail=40", "--previous")]
+        elif "StatefulSet" in owners:  # a store can fail its clients while its pod stays Ready
+            parts += [f"== log of store pod {ns}/{name} ==",
+                      run("logs", "-n", ns, name, "--all-containers", "--tail=40")]  # fmt: skip
     return "\n".join(parts)
 
 
