@@ -252,28 +252,39 @@ def test_05_search_through_traefik_and_the_61st_request_is_limited(cluster: Clus
                    started)  # fmt: skip
 
     started = time.monotonic()
-    time.sleep(5)  # the two limited requests above are refilled (one a second)
 
-    def info(_: object = None) -> int:
-        return _request(f"{ingress}/info", headers=host, timeout=10)[0]
+    def get(path: str) -> int:
+        return _request(f"{ingress}{path}", headers=host, timeout=10)[0]
 
-    # The first 60 at once (the bucket holds 60 and refills one a second), then the 61st.
-    with ThreadPoolExecutor(max_workers=12) as pool:
+    workers = 20
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # Warm Traefik's connections to the API on a path the limit does not count, and let the
+        # two limited requests above be refilled (one a second).
+        assert set(pool.map(get, ["/health"] * workers * 2)) == {200}
+        time.sleep(5)
+        # The first 60 at once (the bucket holds 60 and refills one a second), then the 61st.
+        # GET /search without a query: the API answers 422 at once, touching no store, so the
+        # 61 requests fit in well under the second after which the bucket would refill.
         t0 = time.monotonic()
-        first = list(pool.map(info, range(RATE_LIMIT)))
-        sixty_first = info()
+        first = list(pool.map(get, ["/search"] * RATE_LIMIT))
+        sixty_first = get("/search")
         at_61st = time.monotonic() - t0
-    after = [info() for _ in range(9)]
+    after = [get("/search") for _ in range(9)]
     elapsed = time.monotonic() - t0
-    passed = [*first, sixty_first, *after].count(200)
+    passed = sum(code != 429 for code in [*first, sixty_first, *after])
     print(f"\n[e2e] Middleware {limit}; 60 requests then the 61st within {at_61st:.2f} s: "
           f"{sorted(set(first))} then {sixty_first}; 70 in {elapsed:.1f} s, {passed} let "
           "through")  # fmt: skip
-    assert set(first) == {200}, first
+    assert set(first) == {422}, first  # every one answered by the API, none limited
     if at_61st < 1.0:  # no token refilled yet
         assert sixty_first == 429, sixty_first
     assert 429 in after and passed <= RATE_LIMIT + int(elapsed), (first, sixty_first, after)
-    cluster.record("the 61st request within a minute answered 429", started)
+    cluster.record(
+        "the 61st request within a minute answered 429"
+        if sixty_first == 429
+        else f"rate limit held: {passed} of 70 let through in {elapsed:.1f} s (one refill a second)",
+        started,
+    )
 
 
 def test_06_hpa_scales_the_embedder_under_search_load(cluster: Cluster) -> None:
