@@ -25,11 +25,10 @@ import json
 import os
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -47,6 +46,8 @@ CHILD_KINDS = "deployments,statefulsets,services,configmaps,secrets,persistentvo
     "horizontalpodautoscalers,ingresses,middlewares.traefik.io,jobs,pods"  # fmt: skip
 INDEX_SELECTOR = f"visualsearch.dev/index={INDEX}"
 NS = SHOP_NAMESPACE
+HTTP = httpx.Client(limits=httpx.Limits(max_connections=32))
+"""One client for the whole test, shared by its threads: a client per request costs ~50 ms."""
 
 
 # ---- helpers --------------------------------------------------------------------------------------
@@ -71,41 +72,26 @@ def _service_ip(cluster: Cluster, name: str, namespace: str) -> str:
     return str(cluster.json("get", "service", name, "-n", namespace)["spec"]["clusterIP"])
 
 
-def _request(
-    url: str,
-    data: bytes | None = None,
-    headers: dict[str, str] | None = None,
-    timeout: float = 60,
-) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return int(response.status), response.read()
-    except urllib.error.HTTPError as error:
-        return int(error.code), error.read()
+def _get(url: str, headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, bytes]:
+    response = HTTP.get(url, headers=headers, timeout=timeout)
+    return response.status_code, response.content
 
 
-def _multipart(fields: dict[str, str], file: bytes) -> tuple[bytes, str]:
-    boundary = "vs-e2e-boundary"
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-        for k, v in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="q.png"\r\n'
-        "Content-Type: image/png\r\n\r\n".encode()
-        + file
-        + b"\r\n"
+def _post_search(
+    base: str, image: bytes, headers: dict[str, str] | None = None, timeout: float = 60
+) -> httpx.Response:
+    files = {"file": ("q.png", image, "image/png")}
+    return HTTP.post(
+        f"{base}/search", files=files, data={"top_k": "5"}, headers=headers, timeout=timeout
     )
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def _search(base: str, image: bytes, headers: dict[str, str] | None = None) -> list[dict]:
-    body, ctype = _multipart({"top_k": "5"}, image)
-    status, answer = _request(f"{base}/search", body, {**(headers or {}), "Content-Type": ctype})
-    assert status == 200, f"search answered {status}: {answer[:300]!r}"
-    return list(json.loads(answer)["results"])
+    response = _post_search(base, image, headers)
+    assert response.status_code == 200, (
+        f"search answered {response.status_code}: {response.text[:300]}"
+    )
+    return list(response.json()["results"])
 
 
 def _noise_png(size: int = 96) -> bytes:
@@ -208,12 +194,12 @@ def test_04_demo_indexing_job_succeeds_and_products_are_searchable(cluster: Clus
 
     started = time.monotonic()
     api = f"http://{_service_ip(cluster, f'{INDEX}-api', NS)}:{API_PORT}"
-    status, body = _request(f"{api}/products/?limit=100&sort=name")
+    status, body = _get(f"{api}/products/?limit=100&sort=name")
     listing = json.loads(body)
     assert status == 200 and listing["total"] >= 200, (status, body[:300])
     products = listing["items"][::20]
     for product in products:
-        status, image = _request(f"{api}{product['image_url']}")
+        status, image = _get(f"{api}{product['image_url']}")
         assert status == 200 and image, status
         results = _search(api, image)
         assert results[0]["product_id"] == product["product_id"], (product, results[:3])
@@ -229,7 +215,7 @@ def test_05_search_through_traefik_and_the_61st_request_is_limited(cluster: Clus
     dashboard = f"http://{pod['status']['podIP']}:9000/api/http/middlewares"
 
     def middleware_on_search() -> dict:
-        status, body = _request(dashboard, timeout=5)
+        status, body = _get(dashboard, timeout=5)
         loaded = json.loads(body) if status == 200 else []
         return next((m["rateLimit"] for m in loaded
                      if m.get("rateLimit", {}).get("average") == RATE_LIMIT
@@ -239,10 +225,10 @@ def test_05_search_through_traefik_and_the_61st_request_is_limited(cluster: Clus
                              middleware_on_search, 120)  # fmt: skip
     ingress = f"http://{_service_ip(cluster, 'traefik', TRAEFIK_NS)}"
     host = {"Host": HOST}
-    status, body = _request(f"{ingress}/products/?limit=5&sort=name", headers=host)
+    status, body = _get(f"{ingress}/products/?limit=5&sort=name", headers=host)
     assert status == 200, (status, body[:300])
     product = json.loads(body)["items"][3]
-    status, image = _request(f"{ingress}{product['image_url']}", headers=host)
+    status, image = _get(f"{ingress}{product['image_url']}", headers=host)
     assert status == 200 and image, status
     results = _search(ingress, image, host)
     print(f"\n[e2e] through Traefik, {product['product_id']}'s image finds: "
@@ -254,7 +240,7 @@ def test_05_search_through_traefik_and_the_61st_request_is_limited(cluster: Clus
     started = time.monotonic()
 
     def get(path: str) -> int:
-        return _request(f"{ingress}{path}", headers=host, timeout=10)[0]
+        return _get(f"{ingress}{path}", headers=host, timeout=10)[0]
 
     workers = 20
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -305,10 +291,9 @@ def test_06_hpa_scales_the_embedder_under_search_load(cluster: Cluster) -> None:
 
     def load() -> None:
         while not stop.is_set():
-            body, ctype = _multipart({"top_k": "5"}, _noise_png())
             try:
-                status, _ = _request(f"{api}/search", body, {"Content-Type": ctype}, timeout=30)
-            except OSError:
+                status = _post_search(api, _noise_png(), timeout=30).status_code
+            except httpx.TransportError:
                 time.sleep(0.5)
                 continue
             answered.append(status)
