@@ -89,6 +89,20 @@ class Categories(BaseModel):
     categories: list[Category]
 
 
+class PriceRange(BaseModel):
+    min: float | None = Field(description="Lowest price among the counted products.")
+    max: float | None = Field(description="Highest price among the counted products.")
+
+
+class Facets(BaseModel):
+    """Counts over the products that pass the filters, each field without its own filter."""
+
+    category: dict[str, int] | None = None
+    brand: dict[str, int] | None = None
+    price: PriceRange | None = None
+    in_stock: int | None = Field(None, description="How many of them have stock > 0.")
+
+
 class SearchHit(Product):
     score: float = Field(description="Cosine similarity clamped to [0, 1].")
 
