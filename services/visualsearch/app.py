@@ -127,7 +127,7 @@ def _base_app(settings: Settings, lifespan) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["X-API-Key", "Content-Type"],
         )
     app.add_middleware(
@@ -136,3 +136,15 @@ def _base_app(settings: Settings, lifespan) -> FastAPI:
         overrides={"/index/bulk": BULK_MAX_BYTES},
     )
     return app
+
+
+def serve_http(app: Any, host: str, port: int) -> None:
+    """Run ``app`` under uvicorn: the one way every command (api, serve, embedder) serves HTTP.
+
+    uvicorn's own proxy-header handling is off: it would believe ``X-Forwarded-For`` from any
+    loopback peer. Whose forwarded address counts is decided in one place,
+    ``VISUALSEARCH_TRUSTED_PROXIES`` (the rate limiter's client address).
+    """
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=False)

@@ -76,25 +76,19 @@ def serve(host: str, port: int, data_dir: Path | None, no_seed: bool) -> None:
     show_default=True,
     help="Comma-separated route groups this instance serves.",
 )
-@click.option("--workers", default=1, show_default=True, help="Uvicorn worker processes.")
-def api(host: str, port: int, routes: str, workers: int) -> None:
-    """Run the HTTP API (search, catalogue, indexing) against the configured stores."""
-    import uvicorn
+def api(host: str, port: int, routes: str) -> None:
+    """Run the HTTP API (search, catalogue, indexing) against the configured stores.
 
-    from visualsearch.app import ROUTES, create_app
+    One process per instance: scale out with more instances (pods) behind a Service.
+    """
+    from visualsearch.app import ROUTES, create_app, serve_http
 
     chosen = [r.strip() for r in routes.split(",") if r.strip()]
     unknown = set(chosen) - set(ROUTES)
     if unknown:
         _fail(f"unknown route groups {sorted(unknown)}; choose from {sorted(ROUTES)}")
     settings = _settings()
-    uvicorn.run(
-        create_app(settings, routes=chosen),
-        host=host,
-        port=port,
-        log_config=None,
-        proxy_headers=False,
-    )
+    serve_http(create_app(settings, routes=chosen), host, port)
 
 
 @main.command()
@@ -102,11 +96,9 @@ def api(host: str, port: int, routes: str, workers: int) -> None:
 @click.option("--port", default=8001, show_default=True, help="Port to listen on.")
 def embedder(host: str, port: int) -> None:
     """Run the embedding service (model only) that API pods call via VISUALSEARCH_EMBEDDER_URL."""
-    import uvicorn
+    from visualsearch.app import create_embedder_app, serve_http
 
-    from visualsearch.app import create_embedder_app
-
-    uvicorn.run(create_embedder_app(_settings()), host=host, port=port, log_config=None)
+    serve_http(create_embedder_app(_settings()), host, port)
 
 
 @main.command()

@@ -60,9 +60,8 @@ def ensure_api_key(settings: Settings) -> tuple[str, bool]:
 
 
 def serve_one_machine(settings: Settings, host: str, port: int, seed_demo: bool = True) -> None:
-    import uvicorn
 
-    from visualsearch.app import create_app
+    from visualsearch.app import create_app, serve_http
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     key, generated = ensure_api_key(settings)
@@ -90,7 +89,7 @@ def serve_one_machine(settings: Settings, host: str, port: int, seed_demo: bool 
         f"{_url(host, port)}/docs, data: {settings.data_dir})",
         fg="green",
     )
-    uvicorn.run(app, host=host, port=port, log_config=None)
+    serve_http(app, host, port)
 
 
 def _url(host: str, port: int) -> str:

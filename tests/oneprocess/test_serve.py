@@ -181,6 +181,13 @@ def check_rate_limit(server: ServeProcess) -> None:
             assert limited.status_code == 429
             assert int(limited.headers["retry-after"]) >= 1
             assert "per minute" in limited.json()["detail"]
+            # No proxy is trusted (the default), so a forged X-Forwarded-For from this loopback
+            # client is not a new client: uvicorn's own proxy handling would have believed it.
+            forged = [
+                client.get("/products/", headers={"X-Forwarded-For": f"203.0.113.{i}"})
+                for i in range(3)
+            ]
+            assert [r.status_code for r in forged] == [429] * 3
             for free in ("/health", "/ready", "/metrics", "/"):
                 assert client.get(free).status_code == 200, free
     finally:
