@@ -23,13 +23,17 @@ install: $(STAMP) ## Create .venv and install the project with its dev tools
 run: $(STAMP) ## Run the whole platform on this machine (http://localhost:$(PORT))
 	$(BIN)/visualsearch serve --port $(PORT)
 
-test: $(STAMP) ## Run the test suite (real PostgreSQL, Redis, S3 and Qdrant on loopback)
+test-deps: $(STAMP) ## What the tests need beyond Python: Kubernetes tools + control plane, Chromium, PostgreSQL binaries (idempotent; needs root)
+	@set -e; for step in tools/test-deps/*.sh; do echo "-- $$step"; "$$step"; done
+
+test: test-deps ## Run the test suite (real PostgreSQL, Redis, S3 and Qdrant on loopback)
 	$(BIN)/pytest -q -ra
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy
+lint: $(STAMP) ## ruff (lint + format check), mypy and the import contracts (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff check --fix .
@@ -39,6 +43,6 @@ format: $(STAMP) ## Format the code with ruff
 clean: ## Remove caches (not .venv, not the data directory)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache artifacts
 
-.PHONY: help install run test lint format clean
+.PHONY: help install run test-deps test lint format clean
 
 -include mk/*.mk

@@ -4,14 +4,14 @@
 
 E2E_CACHE   ?= $(HOME)/.cache/visualsearch/k8s
 E2E_IMAGES  ?= $(E2E_CACHE)/e2e-images
-E2E_PYTHON  ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
+E2E_PYTHON  ?= $(BIN)/python
 
 .PHONY: e2e e2e-binaries e2e-images
 
 e2e-binaries: ## containerd/crun/buildah (apt) and kubelet, kube-scheduler, kube-proxy (+ control plane, helm, kubectl, etcd), cached
 	tools/k8s/install-e2e-prereqs.sh
 
-e2e-images: e2e-binaries ## Images of the e2e (pause, services, operator, Traefik, Redis and PostgreSQL stand-ins) as archives in $(E2E_IMAGES)
+e2e-images: $(STAMP) e2e-binaries ## Images of the e2e (pause, services, operator, Traefik, Redis and PostgreSQL stand-ins) as archives in $(E2E_IMAGES)
 	@mkdir -p $(E2E_IMAGES)
 	$(E2E_PYTHON) -m tests.support.node.pause $(E2E_IMAGES)
 	@# buildah cannot push over an existing docker-archive: export afresh (unchanged layers are reused).
@@ -21,7 +21,7 @@ e2e-images: e2e-binaries ## Images of the e2e (pause, services, operator, Traefi
 	ln -f $(E2E_CACHE)/images/archives/visual-search-operator.tar $(E2E_IMAGES)/visual-search-operator.tar
 	tools/k8s/build-e2e-images.sh $(E2E_IMAGES)
 
-e2e: e2e-images ## The end-to-end test on a one-node cluster in its own namespaces (timings printed)
+e2e: $(STAMP) e2e-images ## The end-to-end test on a one-node cluster in its own namespaces (timings printed)
 	@echo "stand-ins: the Python base image is Debian bookworm's Python 3.11 (debootstrap), not the official image"
 	time $(E2E_PYTHON) -m tests.support.node run --images $(E2E_IMAGES) -- \
 	  $(E2E_PYTHON) -m pytest -p no:cacheprovider -x -s -q tests/e2e/e2e_cluster.py

@@ -14,7 +14,7 @@ IMAGE_TAG      ?= dev
 VALUES         ?=
 INGRESS_NGINX_VERSION ?= controller-v1.12.0
 CHARTS         := $(wildcard charts/*/Chart.yaml)
-K8S_PYTHON     ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
+K8S_PYTHON     ?= $(BIN)/python
 
 .PHONY: k8s-help kube-tools images kind-up kind-load kind-down deps deploy undeploy deploy-seed \
         helm-lint helm-template test-charts control-plane skaffold-dev
@@ -22,7 +22,7 @@ K8S_PYTHON     ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 k8s-help: ## List the Kubernetes targets
 	@grep -hE '^[a-z0-9-]+:.*## ' mk/k8s.mk | sed -E 's/:.*## /\t/' | expand -t 18
 
-kube-tools: ## Install helm/kubectl/etcd and build kube-apiserver + controller-manager into $(K8S_CACHE)
+kube-tools: $(STAMP) ## Install helm/kubectl/etcd and build kube-apiserver + controller-manager into $(K8S_CACHE)
 	PIP="$(K8S_PYTHON) -m pip" tools/k8s/install-tools.sh
 	tools/k8s/build-control-plane.sh
 
@@ -63,10 +63,10 @@ helm-lint: deps ## helm lint every chart
 helm-template: deps ## Render the platform chart with default values to stdout
 	$(HELM) template $(RELEASE) charts/visual-search --namespace $(NAMESPACE)
 
-test-charts: ## Chart tests: lint, render, install into the loopback control plane
+test-charts: test-deps ## Chart tests: lint, render, install into the loopback control plane
 	$(K8S_PYTHON) -m pytest tests/charts -q
 
-control-plane: ## Run etcd + kube-apiserver + controller-manager on loopback until Ctrl-C
+control-plane: test-deps ## Run etcd + kube-apiserver + controller-manager on loopback until Ctrl-C
 	$(K8S_PYTHON) -m tests.support.kube
 
 skaffold-dev: ## skaffold dev with the dev profile (rebuild + redeploy on change)

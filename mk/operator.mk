@@ -2,7 +2,7 @@
 # Included by the Makefile (`-include mk/*.mk`). `make operator-help` lists the targets.
 
 OPERATOR_NAMESPACE ?=
-OPERATOR_PYTHON    ?= $(if $(wildcard .venv/bin/python),.venv/bin,$(dir $(shell command -v python3)))
+OPERATOR_PYTHON    ?= $(BIN)
 OPERATOR_KUBECTL   ?= $(if $(wildcard $(HOME)/.cache/visualsearch/k8s/bin/kubectl),$(HOME)/.cache/visualsearch/k8s/bin/kubectl,kubectl)
 DEMO_NAMESPACE     ?= shop
 
@@ -12,7 +12,7 @@ DEMO_NAMESPACE     ?= shop
 operator-help: ## List the operator targets
 	@grep -hE '^[a-z0-9-]+:.*## ' mk/operator.mk | sed -E 's/:.*## /\t/' | expand -t 22
 
-operator-run: ## Run the operator here against $KUBECONFIG (OPERATOR_NAMESPACE=ns, else all namespaces)
+operator-run: $(STAMP) ## Run the operator here against $KUBECONFIG (OPERATOR_NAMESPACE=ns, else all namespaces)
 	$(OPERATOR_PYTHON)/visualsearch-operator $(if $(OPERATOR_NAMESPACE),--namespace $(OPERATOR_NAMESPACE),--all-namespaces) --verbose
 
 operator-crds: ## Install or upgrade the CRDs (helm never upgrades a chart's crds/)
@@ -26,13 +26,13 @@ operator-demo: operator-crds ## Apply the demo index + demo catalogue into DEMO_
 operator-sync-crds: ## Copy crds/ into the operator chart (a test checks they are identical)
 	cp crds/*.yaml charts/visual-search-operator/crds/
 
-test-operator: ## Operator tests: unit + real kube-apiserver/controller-manager + kopf (about 2 min)
+test-operator: test-deps ## Operator tests: unit + real kube-apiserver/controller-manager + kopf (about 2 min)
 	$(OPERATOR_PYTHON)/pytest -q tests/operator
 
-test-operator-unit: ## Operator unit tests only (builders, schemas, schedules; seconds)
+test-operator-unit: $(STAMP) ## Operator unit tests only (builders, schemas, schedules; seconds)
 	$(OPERATOR_PYTHON)/pytest -q tests/operator -m "not slow"
 
-lint-operator: ## ruff + mypy on the operator package and its tests
+lint-operator: $(STAMP) ## ruff + mypy on the operator package and its tests
 	$(OPERATOR_PYTHON)/ruff check operator tests/operator
 	$(OPERATOR_PYTHON)/ruff format --check operator tests/operator
 	$(OPERATOR_PYTHON)/mypy operator/visualsearch_operator

@@ -4,7 +4,7 @@
 .PHONY: test-storefront storefront-chromium
 
 storefront-chromium: ## Install Debian's Chromium for the browser tests (needs root)
-	.ci/install.d/40-chromium.sh
+	tools/test-deps/chromium.sh
 
-test-storefront: $(STAMP) ## Browser tests of the storefront against `visualsearch serve` (screenshots: artifacts/storefront/)
+test-storefront: $(STAMP) storefront-chromium ## Browser tests of the storefront against `visualsearch serve` (screenshots: artifacts/storefront/)
 	$(BIN)/pytest -q -ra tests/storefront

@@ -65,7 +65,7 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     """Debian's Chromium (Playwright never downloads a browser here)."""
     if not CHROMIUM.exists():
         raise RuntimeError(
-            f"{CHROMIUM} is missing: install Debian's chromium (.ci/install.d/40-chromium.sh)"
+            f"{CHROMIUM} is missing: install Debian's chromium (make test-deps, or tools/test-deps/chromium.sh)"
         )
     instance = playwright_instance.chromium.launch(
         executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True

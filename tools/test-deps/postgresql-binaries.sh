@@ -16,6 +16,6 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     chmod +x /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
-apt-get update -q
-apt-get install -y -q --no-install-recommends postgresql-15 util-linux
+apt-get -o DPkg::Lock::Timeout=900 update -q
+apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends postgresql-15 util-linux
 /usr/lib/postgresql/15/bin/initdb --version
