@@ -50,24 +50,23 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        context = await Context.create(settings)
-        app.state.context = context
-        app.state.embedding = context.embedding
-        stop = asyncio.Event()
-        tasks = []
-        if run_worker_inside:
-            tasks.append(asyncio.create_task(run_worker(context, stop), name="worker"))
-        if on_ready is not None:
-            tasks.append(asyncio.create_task(on_ready(context), name="on-ready"))
-        try:
-            yield
-        finally:
-            stop.set()
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await context.aclose()
+        async with Context.open(settings) as context:
+            app.state.context = context
+            app.state.embedding = context.embedding
+            stop = asyncio.Event()
+            tasks = []
+            if run_worker_inside:
+                tasks.append(asyncio.create_task(run_worker(context, stop), name="worker"))
+            if on_ready is not None:
+                tasks.append(asyncio.create_task(on_ready(context), name="on-ready"))
+            try:
+                yield
+            finally:
+                stop.set()
+                for task in tasks:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     app = _base_app(settings, lifespan)
     app.include_router(meta.router)  # health, readiness, metrics and info are always there

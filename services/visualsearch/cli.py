@@ -115,15 +115,12 @@ def worker(concurrency: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        context = await Context.create(settings)
-        log.info(
-            "worker started",
-            extra={"model": context.embedding.info.name if context.embedding else None},
-        )
-        try:
+        async with Context.open(settings) as context:
+            log.info(
+                "worker started",
+                extra={"model": context.embedding.info.name if context.embedding else None},
+            )
             await run_worker(context, stop, concurrency)
-        finally:
-            await context.aclose()
 
     _run(run)
 
@@ -177,11 +174,8 @@ def seed(
         from visualsearch.factory import Context
 
         async def run() -> Any:
-            context = await Context.create(settings)
-            try:
+            async with Context.open(settings) as context:
                 return await seed_local(context, source, batch_size, not no_progress)
-            finally:
-                await context.aclose()
 
         summary = _run(run)
     print_summary(summary, click.echo)
@@ -197,8 +191,8 @@ def migrate(data_dir: Path | None) -> None:
     from visualsearch.factory import Context
 
     async def run() -> None:
-        context = await Context.create(_settings(data_dir=data_dir))
-        await context.aclose()
+        async with Context.open(_settings(data_dir=data_dir)):
+            pass  # opening migrates the schema and creates the collection
 
     _run(run)
     click.echo("Schema and collection are up to date.")
@@ -218,8 +212,7 @@ def doctor(repair: bool, data_dir: Path | None) -> None:
     from visualsearch.services.doctor import Doctor
 
     async def run() -> bool:
-        context = await Context.create(_settings(data_dir=data_dir), with_model=False)
-        try:
+        async with Context.open(_settings(data_dir=data_dir), with_model=False) as context:
             doc = Doctor(context)
             report = await doc.examine()
             for line in report.lines():
@@ -241,8 +234,6 @@ def doctor(repair: bool, data_dir: Path | None) -> None:
                 return True
             click.echo("Run with --repair to fix.")
             return False
-        finally:
-            await context.aclose()
 
     sys.exit(0 if _run(run) else 1)
 
@@ -269,20 +260,19 @@ def reindex(yes: bool, data_dir: Path | None) -> None:
     settings = _settings(data_dir=data_dir)
 
     async def run() -> int:
-        context = await Context.create(settings, with_model=False)
-        embedding = await create_embedding(settings)
-        try:
-            total = await context.catalog.count()
-            with tqdm(total=total, unit="product", desc="Re-embedding") as bar:
-                count = await Reindexer(
-                    context.catalog, context.objects, context.vectors, embedding
-                ).run(bar.update)
-            # products written while the new generation was built are queued again
-            await Doctor(context).requeue_missing_vectors()
-            return count
-        finally:
-            await embedding.close()
-            await context.aclose()
+        async with Context.open(settings, with_model=False) as context:
+            embedding = await create_embedding(settings)
+            try:
+                total = await context.catalog.count()
+                with tqdm(total=total, unit="product", desc="Re-embedding") as bar:
+                    count = await Reindexer(
+                        context.catalog, context.objects, context.vectors, embedding
+                    ).run(bar.update)
+                # products written while the new generation was built are queued again
+                await Doctor(context).requeue_missing_vectors()
+                return count
+            finally:
+                await embedding.close()
 
     count = _run(run)
     click.echo(f"Re-embedded {count} products with {settings.model}; search now uses them.")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 import psycopg
@@ -131,6 +132,16 @@ class Context:
     cache: ResultCache
     embedding: EmbeddingService | None
     _stack: AsyncExitStack = field(repr=False)
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: Settings, *, with_model: bool = True) -> AsyncIterator[Context]:
+        """``async with Context.open(settings) as context``: every store open, closed on exit."""
+        context = await cls.create(settings, with_model=with_model)
+        try:
+            yield context
+        finally:
+            await context.aclose()
 
     @classmethod
     async def create(cls, settings: Settings, *, with_model: bool = True) -> Context:
