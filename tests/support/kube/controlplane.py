@@ -13,7 +13,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -24,18 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from tests.support.ports import free_port
+
 from .binaries import find_binary
 from .pki import Pki, create_pki
 
 #: Service IP range of the test cluster (no traffic flows; Services only need addresses).
 SERVICE_CIDR = "10.96.0.0/12"
-
-
-def free_port() -> int:
-    """Ask the kernel for a free TCP port on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ControlPlaneError(RuntimeError):
