@@ -28,14 +28,17 @@ from visualsearch.services.catalog import CatalogService
 from visualsearch.services.indexing import IndexingService, VectorIndexer
 from visualsearch.services.ingest import BulkIngester
 from visualsearch.services.search import SearchService
-from visualsearch.storage.cache import MemoryResultCache, RedisResultCache, ResultCache
+from visualsearch.storage.cache.base import ResultCache
+from visualsearch.storage.cache.memory import MemoryResultCache
+from visualsearch.storage.cache.redis import RedisResultCache
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
-from visualsearch.storage.pgqueue import PostgresJobQueue
 from visualsearch.storage.pgvector import PgVectorStore
 from visualsearch.storage.qdrant import QdrantLayout, QdrantVectorStore
 from visualsearch.storage.qdrant_edge import QdrantEdgeVectorStore
-from visualsearch.storage.queue import JobQueue, QueuePolicy, RedisJobQueue
+from visualsearch.storage.queue.base import JobQueue, QueuePolicy
+from visualsearch.storage.queue.postgres import PostgresJobQueue
+from visualsearch.storage.queue.redis import RedisJobQueue
 from visualsearch.storage.vectors import VectorStore
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from visualsearch.imaging import SUPPORTED_FORMATS, ImageLimits, decode_image, s
 from visualsearch.schemas import ProductInput
 from visualsearch.storage.catalog import CatalogStore, ProductRecord
 from visualsearch.storage.objects import ObjectStore
-from visualsearch.storage.queue import Job, JobQueue
+from visualsearch.storage.queue.base import Job, JobQueue
 from visualsearch.storage.vectors import VectorStore
 
 log = logging.getLogger(__name__)

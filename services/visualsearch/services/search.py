@@ -11,7 +11,7 @@ from visualsearch import metrics
 from visualsearch.embedding.service import EmbeddingService
 from visualsearch.exceptions import InputError
 from visualsearch.schemas import Product, SearchHit, SearchResponse
-from visualsearch.storage.cache import ResultCache
+from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.vectors import VectorStore
 

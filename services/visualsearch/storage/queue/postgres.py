@@ -13,7 +13,7 @@ from typing import Any
 
 from visualsearch import metrics
 from visualsearch.storage.postgres import connection, create_pool, open_pool
-from visualsearch.storage.queue import Job, JobQueue, QueuePolicy
+from visualsearch.storage.queue.base import Job, JobQueue, QueuePolicy
 
 STORE = "job queue"
 

@@ -1,0 +1,1 @@
+"""The search result cache: ``base`` (the interface), ``redis``, ``memory``."""

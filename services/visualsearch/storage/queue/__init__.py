@@ -1,0 +1,1 @@
+"""The indexing job queue: ``base`` (the interface and its guarantees), ``redis``, ``postgres``."""
