@@ -11,6 +11,7 @@ from tests.api.helpers import index, product_form, search
 from tests.conftest import Api, SettingsFactory, start_api
 from tests.support.images import encode, jpeg
 from tests.support.servers import ManagedProcess
+from visualsearch.imaging import ImageLimits, decode_image
 
 
 async def post_search(
@@ -176,21 +177,69 @@ async def test_s3_down_during_index_writes_nothing(api: Api, s3_proc: ManagedPro
     assert (await api.client.get("/products/s3-down")).status_code == 200
 
 
-async def test_exif_rotation_and_transparency_are_handled(api: Api) -> None:
+async def test_exif_rotation_is_applied_before_embedding(api: Api) -> None:
+    """The catalogue holds the upright photo AND its sideways twin: only EXIF tells them apart."""
     base = Image.open(io.BytesIO(jpeg(seed=60, size=(120, 80))))
-    await index(api, "oriented", encode(base, "JPEG"))
+    await index(api, "upright", encode(base, "JPEG", quality=95))
+    stored = base.rotate(-90, expand=True)  # the pixels as a phone held sideways stores them
+    await index(api, "sideways", encode(stored, "JPEG", quality=95))
     exif = Image.Exif()
-    exif[0x0112] = 6  # "rotate 90 CW to display": the stored pixels are the rotated-back image
-    rotated = encode(base.rotate(90, expand=True), "JPEG", exif=exif.tobytes(), quality=95)
-    assert (await search(api, rotated))["results"][0]["product_id"] == "oriented"
-    rgba = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
-    rgba.paste((200, 10, 10, 255), (16, 16, 48, 48))
-    assert (await post_search(api, encode(rgba, "PNG"), "t.png", "image/png")).status_code == 200
+    exif[0x0112] = 8  # "rotate 90 CCW to display"
+    tagged = encode(stored, "JPEG", exif=exif.tobytes(), quality=95)
+    ranked = [r["product_id"] for r in (await search(api, tagged))["results"]]
+    assert ranked[0] == "upright", ranked  # ignoring the tag would find "sideways" first
+
+
+async def test_transparency_is_flattened_onto_white(api: Api) -> None:
+    """A cut-out product shot matches the same product on white, not the same shape on black."""
+
+    def square(background: tuple[int, ...], mode: str = "RGB") -> Image.Image:
+        image = Image.new(mode, (96, 96), background)
+        image.paste((200, 10, 10) + ((255,) if mode == "RGBA" else ()), (24, 24, 72, 72))
+        return image
+
+    await index(api, "on-white", encode(square((255, 255, 255)), "JPEG", quality=95))
+    await index(api, "on-black", encode(square((0, 0, 0)), "JPEG", quality=95))
+    cut_out = encode(square((0, 0, 0, 0), "RGBA"), "PNG")  # transparent black around it
+    response = await post_search(api, cut_out, "t.png", "image/png")
+    assert response.status_code == 200
+    assert response.json()["results"][0]["product_id"] == "on-white"
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("cmyk", (255, 0, 0)), ("sixteen-bit", (117, 117, 117)), ("gif", (10, 10, 10))],
+)
+def test_unusual_modes_decode_to_the_right_rgb(kind: str, expected: tuple[int, int, int]) -> None:
+    """CMYK, 16-bit grey and an animated GIF (first frame only) decode to the colours shown."""
+    if kind == "cmyk":
+        data = encode(Image.new("CMYK", (40, 40), (0, 255, 255, 0)), "TIFF")
+        data = encode(Image.open(io.BytesIO(data)), "JPEG", quality=100)
+    elif kind == "sixteen-bit":
+        data = encode(Image.new("I;16", (40, 40), 30000), "PNG")
+    else:
+        frames = [Image.new("L", (30, 30), level).convert("P") for level in (10, 200)]
+        buffer = io.BytesIO()
+        frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
+        data = buffer.getvalue()
+    decoded = decode_image(data, ImageLimits(max_bytes=1 << 20, max_pixels=1 << 20))
+    assert decoded.mode == "RGB"
+    pixel = decoded.getpixel((decoded.width // 2, decoded.height // 2))
+    assert all(abs(a - b) <= 6 for a, b in zip(pixel, expected, strict=True)), pixel
+
+
+async def test_unusual_modes_are_searchable(api: Api) -> None:
+    await index(api, "any", jpeg(seed=61))
     cmyk = encode(Image.new("CMYK", (40, 40), (0, 255, 255, 0)), "JPEG")
-    assert (await post_search(api, cmyk, "c.jpg", "image/jpeg")).status_code == 200
     sixteen = encode(Image.new("I;16", (40, 40), 30000), "PNG")
-    assert (await post_search(api, sixteen, "s.png", "image/png")).status_code == 200
     frames = [Image.new("P", (30, 30), i) for i in (10, 200)]
     gif = io.BytesIO()
     frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:])
-    assert (await post_search(api, gif.getvalue(), "a.gif", "image/gif")).status_code == 200
+    for data, name, ctype in (
+        (cmyk, "c.jpg", "image/jpeg"),
+        (sixteen, "s.png", "image/png"),
+        (gif.getvalue(), "a.gif", "image/gif"),
+    ):
+        response = await post_search(api, data, name, ctype)
+        assert response.status_code == 200, (name, response.text)
+        assert [r["product_id"] for r in response.json()["results"]] == ["any"]
