@@ -82,6 +82,13 @@ class Categories(BaseModel):
     categories: list[Category]
 
 
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, Literal["ok", "timeout", "unavailable"]] = Field(
+        description="Each store's answer: catalogue, vectors, objects, queue, cache."
+    )
+
+
 class PriceRange(BaseModel):
     min: float | None = Field(description="Lowest price among the counted products.")
     max: float | None = Field(description="Highest price among the counted products.")

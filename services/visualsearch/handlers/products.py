@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from pydantic import StringConstraints
 
-from visualsearch.filters import MAX_PRICE, parse_facets, parse_filter
+from visualsearch.filters import MAX_PRICE, MAX_VALUE_LENGTH, MAX_VALUES, parse_facets, parse_filter
 from visualsearch.handlers.dependencies import CatalogDep, WriteAccess
 from visualsearch.schemas import (
     PRODUCT_ID_PATTERN,
@@ -26,7 +27,13 @@ FACETS_PATTERN = (
     r"(category|brand|price|in_stock)(,(category|brand|price|in_stock))*)$"
 )
 PRICE = {"ge": 0, "le": float(MAX_PRICE)}
-LIST_HELP = "One value, a comma-separated list, or the parameter repeated (any of them matches)."
+LIST_HELP = (
+    "One value, a comma-separated list, or the parameter repeated (any of them matches); "
+    f"at most {MAX_VALUES} values of at most {MAX_VALUE_LENGTH} characters."
+)
+NO_NUL = r"^[^\x00]*$"
+RAW_LENGTH = MAX_VALUES * (MAX_VALUE_LENGTH + 1)  # one parameter may carry a whole comma list
+Values = list[Annotated[str, StringConstraints(max_length=RAW_LENGTH, pattern=NO_NUL)]]
 
 
 @router.get("/", response_model=ProductPage, response_model_exclude_unset=True)
@@ -34,8 +41,8 @@ async def list_products(
     service: CatalogDep,
     skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 40,
-    category: Annotated[list[str] | None, Query(description=LIST_HELP)] = None,
-    brand: Annotated[list[str] | None, Query(description=LIST_HELP)] = None,
+    category: Annotated[Values, Query(max_length=MAX_VALUES, description=LIST_HELP)] = [],  # noqa: B006
+    brand: Annotated[Values, Query(max_length=MAX_VALUES, description=LIST_HELP)] = [],  # noqa: B006
     price_min: Annotated[float | None, Query(**PRICE, description="Lowest price, inclusive.")] = (
         None
     ),
@@ -71,7 +78,9 @@ async def list_categories(service: CatalogDep) -> Categories:
 @router.get("/batch", response_model=list[Product])
 async def get_batch(
     service: CatalogDep,
-    ids: Annotated[str, Query(max_length=10_000, description="Comma-separated product ids.")],
+    ids: Annotated[
+        str, Query(max_length=10_000, pattern=NO_NUL, description="Comma-separated product ids.")
+    ],
 ) -> list[Product]:
     """Several products in one call, in the order asked (unknown ids are left out)."""
     wanted = [i.strip() for i in ids.split(",") if i.strip()][:200]
