@@ -20,6 +20,7 @@ from visualsearch.factory import Context, create_embedding
 from visualsearch.handlers import embed, indexing, meta, products, search
 from visualsearch.handlers.errors import install_error_handlers
 from visualsearch.handlers.middleware import BodyLimitMiddleware, RateLimitMiddleware
+from visualsearch.handlers.openapi import install_openapi
 from visualsearch.worker import run_worker
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ def _base_app(settings: Settings, lifespan) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app, rate_limited=settings.rate_limit_per_minute > 0)
     # Outermost first: the body limit applies before anything reads the body.
     if settings.rate_limit_per_minute:
         app.add_middleware(

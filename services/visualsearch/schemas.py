@@ -73,13 +73,6 @@ class Product(BaseModel):
         )
 
 
-class ProductPage(BaseModel):
-    items: list[Product]
-    total: int
-    skip: int
-    limit: int
-
-
 class Category(BaseModel):
     name: str
     count: int
@@ -87,6 +80,13 @@ class Category(BaseModel):
 
 class Categories(BaseModel):
     categories: list[Category]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, Literal["ok", "timeout", "unavailable"]] = Field(
+        description="Each store's answer: catalogue, vectors, objects, queue, cache."
+    )
 
 
 class PriceRange(BaseModel):
@@ -101,6 +101,16 @@ class Facets(BaseModel):
     brand: dict[str, int] | None = None
     price: PriceRange | None = None
     in_stock: int | None = Field(None, description="How many of them have stock > 0.")
+
+
+class ProductPage(BaseModel):
+    items: list[Product]
+    total: int = Field(description="How many products pass the filters.")
+    skip: int
+    limit: int
+    facets: Facets | None = Field(
+        default=None, description="Present with `facets=true` (or a list of facet names)."
+    )
 
 
 class SearchHit(Product):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, UploadFile
+from fastapi import Depends, Request, Security, UploadFile
+from fastapi.security import APIKeyHeader
 
 from visualsearch.exceptions import AuthenticationError, ImageTooLargeError
 from visualsearch.factory import Context
@@ -33,9 +34,13 @@ def indexing_service(context: ContextDep) -> IndexingService:
     return context.indexing_service()
 
 
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="The deployment's write key."
+)
+
+
 def require_api_key(
-    context: ContextDep,
-    x_api_key: Annotated[str | None, Header(description="The deployment's write key.")] = None,
+    context: ContextDep, x_api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None
 ) -> None:
     """Writes need the configured key (compared in constant time; never logged)."""
     expected = context.settings.api_key

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +21,20 @@ def error_response(
     status: int, detail: str, code: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
+
+
+def allowed_methods(schema: dict[str, Any], path: str) -> list[str]:
+    """The methods of the documented path ``path`` falls under (a literal segment wins)."""
+    best: tuple[int, list[str]] | None = None
+    for template, item in schema.get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if template.endswith("{key}"):  # the images route takes a path
+            pattern = pattern[: -len("[^/]+")] + ".+"
+        if re.fullmatch(pattern, path):
+            params = template.count("{")
+            if best is None or params < best[0]:
+                best = (params, [m.upper() for m in item])
+    return best[1] if best else []
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -50,7 +66,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, str(exc.detail), code, exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route's methods; a path served by several routes
+            # (GET and POST /search) allows them all: the documented path it matches says which
+            allowed = allowed_methods(request.app.openapi(), request.url.path)
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
+        return error_response(exc.status_code, str(exc.detail), code, headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

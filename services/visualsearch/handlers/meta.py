@@ -13,8 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from visualsearch import metrics
 from visualsearch.exceptions import VisualSearchError
 from visualsearch.handlers.dependencies import ContextDep
-from visualsearch.schemas import ErrorBody, Info
-from visualsearch.storage.objects import validate_key
+from visualsearch.schemas import ErrorBody, Info, Readiness
+from visualsearch.storage.objects import KEY_PATTERN, validate_key
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
@@ -27,7 +27,11 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", responses={503: {"description": "A store does not answer."}})
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A store does not answer."}},
+)
 async def ready(context: ContextDep) -> JSONResponse:
     """Readiness: every store answers (PostgreSQL, the vector index, objects, queue, cache)."""
     checks = {
@@ -81,8 +85,28 @@ async def info(context: ContextDep) -> Info:
     )
 
 
-@images.get("/images/{key:path}", responses={404: {"model": ErrorBody}}, response_class=Response)
-async def image(context: ContextDep, key: Annotated[str, Path(max_length=512)]) -> Response:
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp")
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+@images.get(
+    "/images/{key:path}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The image's bytes, typed by its extension.",
+            "content": {
+                **{t: BINARY for t in IMAGE_TYPES},
+                "application/octet-stream": BINARY,
+            },
+        },
+        400: {"model": ErrorBody, "description": "The key is not a valid image key."},
+        404: {"model": ErrorBody, "description": "No image under this key."},
+    },
+)
+async def image(
+    context: ContextDep, key: Annotated[str, Path(max_length=512, pattern=KEY_PATTERN.pattern)]
+) -> Response:
     """A product image from the object store (keys are content-addressed: cache forever)."""
     data, content_type = await context.objects.get(validate_key(key))
     return Response(

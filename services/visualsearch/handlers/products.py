@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from pydantic import StringConstraints
 
+from visualsearch.filters import MAX_PRICE, MAX_VALUE_LENGTH, MAX_VALUES, parse_facets, parse_filter
 from visualsearch.handlers.dependencies import CatalogDep, WriteAccess
 from visualsearch.schemas import (
     PRODUCT_ID_PATTERN,
@@ -20,16 +22,51 @@ router = APIRouter(prefix="/products", tags=["products"])
 ProductId = Annotated[str, Path(pattern=PRODUCT_ID_PATTERN, description="The product's id.")]
 
 
-@router.get("/", response_model=ProductPage)
+FACETS_PATTERN = (
+    r"^(true|false|1|0|yes|no|on|off|"
+    r"(category|brand|price|in_stock)(,(category|brand|price|in_stock))*)$"
+)
+PRICE = {"ge": 0, "le": float(MAX_PRICE)}
+LIST_HELP = (
+    "One value, a comma-separated list, or the parameter repeated (any of them matches); "
+    f"at most {MAX_VALUES} values of at most {MAX_VALUE_LENGTH} characters."
+)
+NO_NUL = r"^[^\x00]*$"
+RAW_LENGTH = MAX_VALUES * (MAX_VALUE_LENGTH + 1)  # one parameter may carry a whole comma list
+Values = list[Annotated[str, StringConstraints(max_length=RAW_LENGTH, pattern=NO_NUL)]]
+
+
+@router.get("/", response_model=ProductPage, response_model_exclude_unset=True)
 async def list_products(
     service: CatalogDep,
     skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 40,
-    category: Annotated[str | None, Query(max_length=100)] = None,
+    category: Annotated[Values, Query(max_length=MAX_VALUES, description=LIST_HELP)] = [],  # noqa: B006
+    brand: Annotated[Values, Query(max_length=MAX_VALUES, description=LIST_HELP)] = [],  # noqa: B006
+    price_min: Annotated[float | None, Query(**PRICE, description="Lowest price, inclusive.")] = (
+        None
+    ),
+    price_max: Annotated[
+        float | None, Query(**PRICE, description="Highest price, inclusive.")
+    ] = None,
+    in_stock: Annotated[bool, Query(description="Only products with stock > 0.")] = False,
     sort: SortKey = "name",
+    facets: Annotated[
+        str | None,
+        Query(
+            pattern=FACETS_PATTERN,
+            description="`true` for every facet, or a comma list of "
+            "`category`, `brand`, `price`, `in_stock`.",
+        ),
+    ] = None,
 ) -> ProductPage:
-    """One page of the catalogue with the total count."""
-    return await service.page(skip, limit, category or None, sort)
+    """One page of the filtered catalogue with the total count, and its facets when asked.
+
+    Each facet counts the products that pass every filter but its own field's, so selecting
+    a brand still shows the other brands' counts.
+    """
+    flt = parse_filter(category, brand, price_min, price_max, in_stock)
+    return await service.page(skip, limit, flt, sort, parse_facets(facets))
 
 
 @router.get("/categories", response_model=Categories)
@@ -41,7 +78,9 @@ async def list_categories(service: CatalogDep) -> Categories:
 @router.get("/batch", response_model=list[Product])
 async def get_batch(
     service: CatalogDep,
-    ids: Annotated[str, Query(max_length=10_000, description="Comma-separated product ids.")],
+    ids: Annotated[
+        str, Query(max_length=10_000, pattern=NO_NUL, description="Comma-separated product ids.")
+    ],
 ) -> list[Product]:
     """Several products in one call, in the order asked (unknown ids are left out)."""
     wanted = [i.strip() for i in ids.split(",") if i.strip()][:200]

@@ -5,7 +5,16 @@ from __future__ import annotations
 import logging
 
 from visualsearch.exceptions import NotFoundError, StoreUnavailableError
-from visualsearch.schemas import Categories, Category, Product, ProductPage, SortKey
+from visualsearch.filters import FacetField, ProductFilter
+from visualsearch.schemas import (
+    Categories,
+    Category,
+    Facets,
+    PriceRange,
+    Product,
+    ProductPage,
+    SortKey,
+)
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.objects import ObjectStore
 from visualsearch.storage.vectors import VectorStore
@@ -19,11 +28,41 @@ class CatalogService:
         self._vectors = vectors
         self._objects = objects
 
-    async def page(self, skip: int, limit: int, category: str | None, sort: SortKey) -> ProductPage:
-        records, total = await self._catalog.page(skip, limit, category, sort)
-        return ProductPage(
-            items=[Product.from_record(r) for r in records], total=total, skip=skip, limit=limit
-        )
+    async def page(
+        self,
+        skip: int,
+        limit: int,
+        flt: ProductFilter,
+        sort: SortKey,
+        facets: tuple[FacetField, ...] = (),
+    ) -> ProductPage:
+        """A page of the filtered catalogue; ``facets`` names the facets to count (one query)."""
+        result = await self._catalog.browse(flt, sort, skip, limit, facets=bool(facets))
+        items = [Product.from_record(r) for r in result.records]
+        page = ProductPage(items=items, total=result.total, skip=skip, limit=limit)
+        if result.facets is not None:
+            counts = result.facets
+            wanted: dict[str, object] = {}
+            if "category" in facets:
+                wanted["category"] = counts.category
+            if "brand" in facets:
+                wanted["brand"] = counts.brand
+            if "price" in facets:
+                wanted["price"] = PriceRange(
+                    min=None if counts.price_min is None else float(counts.price_min),
+                    max=None if counts.price_max is None else float(counts.price_max),
+                )
+            if "in_stock" in facets:
+                wanted["in_stock"] = counts.in_stock
+            # set only when asked, so a page without facets keeps the seed's exact shape
+            page = ProductPage(
+                items=items,
+                total=result.total,
+                skip=skip,
+                limit=limit,
+                facets=Facets.model_validate(wanted),
+            )
+        return page
 
     async def categories(self) -> Categories:
         rows = await self._catalog.categories()

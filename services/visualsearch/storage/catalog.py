@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from visualsearch.exceptions import ModelMismatchError
+from visualsearch.filters import FacetField, ProductFilter
 from visualsearch.storage.postgres import Connection, connection, create_pool, open_pool
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,13 @@ MIGRATIONS: list[str] = [
     """,
     # An identity per index, so indexes sharing one Redis never share cached results.
     "ALTER TABLE index_state ADD COLUMN index_id uuid NOT NULL DEFAULT gen_random_uuid();",
+    # Catalogue pages filter by brand, price and stock and sort by name, price or rating.
+    """
+    CREATE INDEX products_brand_name ON products (brand, name, product_id);
+    CREATE INDEX products_price ON products (price, product_id);
+    CREATE INDEX products_rating ON products (rating DESC NULLS LAST, product_id);
+    CREATE INDEX products_in_stock_name ON products (name, product_id) WHERE stock > 0;
+    """,
 ]
 
 SORTS = {
@@ -83,6 +91,53 @@ class ProductRecord:
 
     def values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, f) for f in FIELDS)
+
+
+@dataclass(frozen=True)
+class FacetCounts:
+    """Facet counts over the filtered catalogue, each field counted without its own filter."""
+
+    category: dict[str, int]
+    brand: dict[str, int]
+    price_min: Decimal | None
+    price_max: Decimal | None
+    in_stock: int
+
+
+@dataclass(frozen=True)
+class BrowseResult:
+    records: list[ProductRecord]
+    total: int
+    facets: FacetCounts | None
+
+
+def filter_conditions(flt: ProductFilter) -> tuple[dict[FacetField, str], dict[str, Any]]:
+    """One SQL condition per facet field the filter sets, with its named parameters."""
+    conditions: dict[FacetField, str] = {}
+    params: dict[str, Any] = {}
+    if flt.categories:
+        conditions["category"] = "category = ANY(%(categories)s)"
+        params["categories"] = list(flt.categories)
+    if flt.brands:
+        conditions["brand"] = "brand = ANY(%(brands)s)"
+        params["brands"] = list(flt.brands)
+    prices = []
+    if flt.price_min is not None:
+        prices.append("price >= %(price_min)s")
+        params["price_min"] = flt.price_min
+    if flt.price_max is not None:
+        prices.append("price <= %(price_max)s")
+        params["price_max"] = flt.price_max
+    if prices:
+        conditions["price"] = " AND ".join(prices)
+    if flt.in_stock:
+        conditions["in_stock"] = "stock > 0"
+    return conditions, params
+
+
+def _all(conditions: dict[FacetField, str], *, but: FacetField | None = None) -> str:
+    parts = [f"({c})" for f, c in conditions.items() if f != but]
+    return " AND ".join(parts) or "TRUE"
 
 
 class CatalogStore:
@@ -170,23 +225,84 @@ class CatalogStore:
     async def page(
         self, skip: int, limit: int, category: str | None, sort: str
     ) -> tuple[list[ProductRecord], int]:
-        """One page of products and the total count of the filtered catalogue."""
-        where, params = ("WHERE category = %s", [category]) if category else ("", [])
+        """One page of products (of one category, or all) and the total count."""
+        flt = ProductFilter(categories=(category,) if category else ())
+        result = await self.browse(flt, sort, skip, limit)
+        return result.records, result.total
+
+    async def browse(
+        self, flt: ProductFilter, sort: str, skip: int, limit: int, facets: bool = False
+    ) -> BrowseResult:
+        """One page of the filtered catalogue, its total count and (optionally) its facets.
+
+        ONE query whatever is asked: a single summary row (the total and, with facets, the
+        counts) left-joined to the page, so an empty page still carries its total. Facets are
+        counted with ``GROUPING SETS ((category), (brand), ())`` over the rows that fail at most
+        one filter, each aggregate keeping (``FILTER``) the rows that pass every other field's
+        filter: selecting a brand still shows the other brands' counts.
+        """
+        conditions, params = filter_conditions(flt)
+        where = _all(conditions)
+        if facets:
+            ok = {f: conditions.get(f, "TRUE") for f in ("category", "brand", "price", "in_stock")}
+            misses = " + ".join(f"(NOT ({c}))::int" for c in conditions.values())
+            scope_where = f"WHERE {misses} <= 1" if len(conditions) > 1 else ""
+            # only code-made conditions are spliced in; every value travels as a parameter
+            summary = f"""
+            scope AS (
+                SELECT category, brand, price, stock,
+                       {ok["category"]} AS ok_category, {ok["brand"]} AS ok_brand,
+                       {ok["price"]} AS ok_price, {ok["in_stock"]} AS ok_in_stock
+                FROM products {scope_where}
+            ),
+            counts AS (
+                SELECT GROUPING(category, brand) AS level, category, brand,
+                       count(*) FILTER (WHERE ok_brand AND ok_price AND ok_in_stock) AS n_category,
+                       count(*) FILTER (WHERE ok_category AND ok_price AND ok_in_stock) AS n_brand,
+                       min(price) FILTER (WHERE ok_category AND ok_brand AND ok_in_stock)
+                           AS facet_price_min,
+                       max(price) FILTER (WHERE ok_category AND ok_brand AND ok_in_stock)
+                           AS facet_price_max,
+                       count(*) FILTER (WHERE ok_category AND ok_brand AND ok_price AND stock > 0)
+                           AS facet_in_stock,
+                       count(*) FILTER (WHERE ok_category AND ok_brand AND ok_price AND ok_in_stock)
+                           AS n_all
+                FROM scope GROUP BY GROUPING SETS ((category), (brand), ())
+            ),
+            summary AS (
+                SELECT (SELECT n_all FROM counts WHERE level = 3) AS total,
+                       (SELECT json_object_agg(category, n_category ORDER BY category)
+                          FROM counts WHERE level = 1 AND n_category > 0) AS facet_category,
+                       (SELECT json_object_agg(brand, n_brand ORDER BY brand)
+                          FROM counts WHERE level = 2 AND n_brand > 0 AND brand <> '')
+                           AS facet_brand,
+                       t.facet_price_min, t.facet_price_max, t.facet_in_stock
+                FROM counts t WHERE t.level = 3
+            )"""  # noqa: S608
+        else:
+            summary = f"summary AS (SELECT count(*) AS total FROM products WHERE {where})"  # noqa: S608
+        sql = (
+            f"WITH {summary} "  # noqa: S608
+            f"SELECT s.*, p.* FROM summary s LEFT JOIN LATERAL ("
+            f"SELECT {COLUMNS} FROM products WHERE {where} "
+            f"ORDER BY {SORTS[sort]} OFFSET %(skip)s LIMIT %(limit)s) p ON true "
+            f"ORDER BY {SORTS[sort]}"
+        )
         async with self._conn() as conn:
-            cur = await conn.execute(
-                f"SELECT {COLUMNS}, count(*) OVER () AS total FROM products {where} "  # noqa: S608
-                f"ORDER BY {SORTS[sort]} OFFSET %s LIMIT %s",
-                [*params, skip, limit],
-            )
+            cur = await conn.execute(sql, {**params, "skip": skip, "limit": limit})
             rows = await cur.fetchall()
-            if rows:
-                total = int(rows[0].pop("total"))
-                for r in rows[1:]:
-                    r.pop("total")
-            else:
-                cur = await conn.execute(f"SELECT count(*) AS n FROM products {where}", params)  # noqa: S608
-                total = int((await cur.fetchone() or {"n": 0})["n"])
-        return [ProductRecord(**r) for r in rows], total
+        head: dict[str, Any] = rows[0] if rows else {"total": 0}
+        records = [ProductRecord(**{f: r[f] for f in FIELDS}) for r in rows if r["product_id"]]
+        counts = None
+        if facets:
+            counts = FacetCounts(
+                category=dict(head.get("facet_category") or {}),
+                brand=dict(head.get("facet_brand") or {}),
+                price_min=head.get("facet_price_min"),
+                price_max=head.get("facet_price_max"),
+                in_stock=int(head.get("facet_in_stock") or 0),
+            )
+        return BrowseResult(records=records, total=int(head["total"] or 0), facets=counts)
 
     async def categories(self) -> list[tuple[str, int]]:
         async with self._conn() as conn:
