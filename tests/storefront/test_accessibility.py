@@ -4,12 +4,13 @@ desktop and phone width. No serious or critical finding is allowed; all findings
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
 from .a11y import assert_accessible
-from .actions import api, open_shop, paste, product_image, wait_for_results
+from .actions import api, open_shop, paste, product_image, screenshot, wait_for_results
 from .shop import Shop
 
 
@@ -24,7 +25,9 @@ def test_catalogue_is_accessible(page: Page, shop: Shop) -> None:
     assert_accessible(page, "the catalogue")
 
 
-def test_catalogue_with_filters_and_errors_is_accessible(page: Page, shop: Shop) -> None:
+def test_catalogue_with_filters_and_errors_is_accessible(
+    page: Page, shop: Shop, artifacts: Path
+) -> None:
     product = _product(shop)
     open_shop(page, shop, f"?brand={product['brand']}&in_stock=true&sort=price_desc&page=1")
     page.fill("#catalogue-filters input[name=price_min]", "90")
@@ -32,6 +35,7 @@ def test_catalogue_with_filters_and_errors_is_accessible(page: Page, shop: Shop)
     page.press("#catalogue-filters input[name=price_max]", "Enter")
     expect(page.locator("#catalogue-filters .field__error")).to_be_visible()
     assert_accessible(page, "the filter panel (filters set, a price error shown)")
+    screenshot(page, artifacts, "desktop-filters-price-error")
 
 
 def test_search_drawer_with_results_is_accessible(page: Page, shop: Shop) -> None:
@@ -51,12 +55,13 @@ def test_product_modal_is_accessible(page: Page, shop: Shop) -> None:
     assert_accessible(page, "the product modal", include="#product-modal")
 
 
-def test_phone_views_are_accessible(phone_page: Page, shop: Shop) -> None:
+def test_phone_views_are_accessible(phone_page: Page, shop: Shop, artifacts: Path) -> None:
     page = phone_page
     open_shop(page, shop)
     # on a phone the filter panel starts folded; open it as a shopper would
     page.click("#catalogue-filters summary")
     assert_accessible(page, "the catalogue on a phone")
+    screenshot(page, artifacts, "phone-catalogue-filters-open", full_page=True)
     paste(page, product_image(shop, _product(shop, 9)))
     wait_for_results(page)
     assert_accessible(page, "the search drawer on a phone", include="#search-drawer")
