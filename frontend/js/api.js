@@ -69,14 +69,37 @@ async function request(path, init = {}) {
   return response.json();
 }
 
+/** The parameters, empty ones left out; a list becomes one comma list (the API splits it). */
+function cleanParams(params) {
+  const out = [];
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === '' || value === false) continue;
+    if (Array.isArray(value)) {
+      if (value.length) out.push([key, value.join(',')]);
+    } else out.push([key, String(value)]);
+  }
+  return out;
+}
+
 /** Builds a query string, leaving out empty values. */
 function query(params) {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
-  }
-  const text = search.toString();
+  const text = new URLSearchParams(cleanParams(params)).toString();
   return text ? `?${text}` : '';
+}
+
+/**
+ * The API's filter parameters for a Filter (see state/url.js): `category`, `brand`,
+ * `price_min`, `price_max`, `in_stock`.
+ * @param {Partial<import('./state/url.js').Filter>} [filter]
+ */
+export function filterParams(filter = {}) {
+  return {
+    category: filter.category || '',
+    brand: filter.brands ?? [],
+    price_min: filter.priceMin ?? '',
+    price_max: filter.priceMax ?? '',
+    in_stock: filter.inStock ? 'true' : '',
+  };
 }
 
 /** `GET /info`: model, dimension, whether text search works, counts and a warning. */
@@ -90,9 +113,13 @@ export async function getCategories() {
   return body.categories ?? [];
 }
 
-/** `GET /products/` → `{items, total, skip, limit}`. */
-export function listProducts({ skip = 0, limit, category, sort }, { signal } = {}) {
-  return request(`products/${query({ skip, limit, category, sort })}`, { signal });
+/**
+ * `GET /products/` → `{items, total, skip, limit, facets?}`; `facets` asks for the counts of
+ * each filter field (an older API leaves them out).
+ */
+export function listProducts({ skip = 0, limit, sort, filter = {}, facets = false }, { signal } = {}) {
+  const params = { skip, limit, sort, ...filterParams(filter), facets: facets ? 'true' : '' };
+  return request(`products/${query(params)}`, { signal });
 }
 
 /** `GET /products/{id}`. */
@@ -101,18 +128,26 @@ export function getProduct(productId) {
 }
 
 /**
- * `POST /search` (an image, optionally with words) or `GET /search` (words only).
- * @returns {Promise<{results: object[], cache: boolean, count: number}>}
+ * `POST /search` (an image, optionally with words) or `GET /search` (words only), with the
+ * filters, a page (`offset`, `topK`) and, with `facets`, the counts of each filter field.
+ * @returns {Promise<{results: object[], cache: boolean, count: number, offset?: number,
+ *   has_more?: boolean, facets?: object}>}
  */
-export function search({ file = null, text = '', category = '', topK }, { signal } = {}) {
-  if (!file) {
-    return request(`search${query({ q: text, top_k: topK, category })}`, { signal });
-  }
+export function search(
+  { file = null, text = '', topK, offset = 0, filter = {}, facets = false },
+  { signal } = {},
+) {
+  const params = {
+    q: text,
+    top_k: topK,
+    offset: offset || '',
+    ...filterParams(filter),
+    facets: facets ? 'true' : '',
+  };
+  if (!file) return request(`search${query(params)}`, { signal });
   const form = new FormData();
   form.append('file', file, file.name || 'query-image');
-  if (text) form.append('q', text);
-  if (category) form.append('category', category);
-  if (topK) form.append('top_k', String(topK));
+  for (const [key, value] of cleanParams(params)) form.append(key, value);
   return request('search', { method: 'POST', body: form, signal });
 }
 

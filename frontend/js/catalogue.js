@@ -1,15 +1,18 @@
 /**
- * Catalogue browsing: category chips, sort, the product grid, the total count and pagination.
- * It renders whatever the store's catalogue fields (category, sort, page) say, and changes
- * them (with a history entry) when the shopper clicks; the URL follows through the store.
+ * Catalogue browsing: category chips, the filter panel (brand, price, stock), sort, the product
+ * grid, the total count and pagination. It renders whatever the store's catalogue fields
+ * (category, filters, sort, page) say, and changes them (with a history entry) when the shopper
+ * clicks; the URL follows through the store. Counts come from the API's `facets` when it sends
+ * them (each field counted without its own filter), else from `/products/categories`.
  */
 import { listProducts } from './api.js';
 import { emptyState, productCard, skeletonCards } from './card.js';
 import { DEFAULT_SORT, PAGE_SIZE, SORTS } from './config.js';
 import { byId, h, setMessage } from './dom.js';
 import { describeLoadError } from './errors.js';
+import { createFilterPanel } from './filters.js';
 import { categoryLabel } from './format.js';
-import { serializeState } from './state/url.js';
+import { activeFilterCount, clearedFilter, filterKey, filterOf, filterPatch, serializeState } from './state/url.js';
 
 /**
  * Page numbers to show around `current`, with null for a gap: 1 … 4 5 6 … 9.
@@ -40,8 +43,17 @@ export function createCatalogue({ store, openProduct }) {
   const errorBox = byId('catalogue-error');
 
   let categories = [];
+  let categoryFacets = null;
   let controller = null;
   let lastKey = '';
+
+  const panel = createFilterPanel(byId('catalogue-filters'), {
+    id: 'catalogue-filter',
+    label: 'Filters',
+    onChange(patch) {
+      store.update({ ...filterPatch('catalogue', patch), page: 1 }, { push: true, reason: 'catalogue' });
+    },
+  });
 
   sortSelect.replaceChildren(...SORTS.map(([value, label]) => h('option', { value, textContent: label })));
   sortSelect.addEventListener('change', () => {
@@ -63,8 +75,16 @@ export function createCatalogue({ store, openProduct }) {
 
   function renderChips() {
     const { category } = store.get();
-    const total = categories.reduce((sum, c) => sum + (Number(c.count) || 0), 0);
-    const all = [{ name: '', count: total }, ...categories];
+    // with facets, a chip counts the products that pass the other filters
+    const countOf = (c) => (categoryFacets ? Number(categoryFacets[c.name]) || 0 : c.count);
+    const listed = categories.map((c) => ({ name: c.name, count: countOf(c) }));
+    if (categoryFacets) {
+      for (const name of Object.keys(categoryFacets)) {
+        if (!listed.some((c) => c.name === name)) listed.push({ name, count: Number(categoryFacets[name]) || 0 });
+      }
+    }
+    const total = listed.reduce((sum, c) => sum + (Number(c.count) || 0), 0);
+    const all = [{ name: '', count: total }, ...listed];
     chips.replaceChildren(
       ...all.map((c) => {
         const link = linkTo({ category: c.name, page: 1 }, () =>
@@ -121,8 +141,10 @@ export function createCatalogue({ store, openProduct }) {
   }
 
   async function load() {
-    const { category, sort, page } = store.get();
-    const key = `${category}|${sort}|${page}`;
+    const state = store.get();
+    const { category, sort, page } = state;
+    const filter = filterOf(state, 'catalogue');
+    const key = `${filterKey(filter)}|${sort}|${page}`;
     if (key === lastKey) return;
     lastKey = key;
     controller?.abort();
@@ -131,15 +153,19 @@ export function createCatalogue({ store, openProduct }) {
     title.textContent = categoryLabel(category);
     sortSelect.value = sort || DEFAULT_SORT;
     renderChips();
+    panel.setFilter(filter);
     setMessage(errorBox, '');
     grid.setAttribute('aria-busy', 'true');
     grid.replaceChildren(...skeletonCards(Math.min(PAGE_SIZE, 8)));
 
     try {
       const body = await listProducts(
-        { skip: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE, category, sort },
+        { skip: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE, sort, filter, facets: true },
         { signal: controller.signal },
       );
+      categoryFacets = body.facets?.category ?? null;
+      panel.update(filter, body.facets ?? null);
+      renderChips();
       const total = Number(body.total) || 0;
       const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
       const first = total ? (page - 1) * PAGE_SIZE + 1 : 0;
@@ -157,7 +183,12 @@ export function createCatalogue({ store, openProduct }) {
                 label: 'Go to the first page',
                 onClick: () => store.update({ page: 1 }, { push: true, reason: 'catalogue' }),
               })
-            : emptyState('No products here yet', 'Try another category.', category
+            : activeFilterCount(filter)
+              ? emptyState('No products match these filters', 'Try fewer brands, a wider price range or another category.', {
+                  label: 'Clear filters',
+                  onClick: () => store.update({ ...clearedFilter('catalogue'), category, page: 1 }, { push: true, reason: 'catalogue' }),
+                })
+              : emptyState('No products here yet', 'Try another category.', category
                 ? { label: 'Show all products', onClick: () => store.update({ category: '', page: 1 }, { push: true, reason: 'catalogue' }) }
                 : undefined),
         );
@@ -185,7 +216,11 @@ export function createCatalogue({ store, openProduct }) {
   }
 
   store.subscribe((state, previous) => {
-    if (state.category !== previous.category || state.sort !== previous.sort || state.page !== previous.page) {
+    if (
+      filterKey(filterOf(state, 'catalogue')) !== filterKey(filterOf(previous, 'catalogue')) ||
+      state.sort !== previous.sort ||
+      state.page !== previous.page
+    ) {
       load();
     }
   });

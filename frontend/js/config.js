@@ -17,8 +17,11 @@ export const CONFIDENCE_THRESHOLDS = Object.freeze({
 /** Products per catalogue page (the API's `limit`). */
 export const PAGE_SIZE = 24;
 
-/** Results asked of `/search` (the API default is 12, its maximum 50). */
+/** Results asked of `/search` per page, and per "Show more" (the API default is 12, its maximum 50). */
 export const SEARCH_TOP_K = 24;
+
+/** Brands listed in a filter panel before "Show all brands" (the chosen ones always show). */
+export const BRANDS_SHOWN = 8;
 
 /** Client-side upload checks; the server enforces its own limit too (413 / 415). */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;

@@ -12,6 +12,7 @@ import { applyInfo } from './info.js';
 import { createModal } from './modal.js';
 import { createSearch } from './search.js';
 import { createStore } from './state/store.js';
+import { activeFilterCount, clearedFilter, filterOf } from './state/url.js';
 
 const store = createStore();
 
@@ -97,6 +98,10 @@ async function start() {
   search.setCategories(categories, categoryLabel);
   const state = store.get();
   if (state.q || state.similar) search.syncFromState(state);
+  else if (state.scat || activeFilterCount(filterOf(state, 'search'))) {
+    // filters of a search that cannot come back (a pasted image is not in the URL)
+    store.update(clearedFilter('search'), { reason: 'search' });
+  }
   if (state.product) modal.open(state.product);
   document.documentElement.dataset.ready = 'true';
 }

@@ -1,17 +1,20 @@
 /**
  * The search drawer: takes a query (an image from the picker, a drop or a paste; words; or a
  * product's own image for "find similar"), checks it, shows its preview, runs `/search` with the
- * category chosen in the drawer, and hands the answer to the results view. Errors are told in
- * the shopper's words: unsupported or oversized files, the server's `detail` for a 4xx, and
- * when to retry after a 429.
+ * category chosen in the drawer and the filters of the results' panel (brand, price, stock; all
+ * kept in the URL), and hands the answer to the results view; "Show more" asks for the next
+ * page. Errors are told in the shopper's words: unsupported or oversized files, the server's
+ * `detail` for a 4xx, and when to retry after a 429.
  */
 import { ApiError, fetchImage, getProduct, search } from './api.js';
 import { SEARCH_TOP_K } from './config.js';
 import { byId, h, setMessage } from './dom.js';
 import { describeError } from './errors.js';
 import { FileRejected, named, validateImage } from './files.js';
-import { formatBytes } from './format.js';
+import { createFilterPanel } from './filters.js';
+import { categoryLabel, formatBytes } from './format.js';
 import { createResults } from './results.js';
+import { activeFilterCount, clearedFilter, filterKey, filterOf, filterPatch } from './state/url.js';
 
 /**
  * @param {{store: object, openProduct: (p: object) => void, closeProduct: () => void}} deps
@@ -30,6 +33,15 @@ export function createSearch({ store, openProduct, closeProduct }) {
   const submit = byId('search-submit');
   const errorBox = byId('search-error');
   const results = createResults({ store, openProduct });
+  const moreButton = byId('results-more');
+  const filterPanel = createFilterPanel(byId('search-filters'), {
+    id: 'search-filter',
+    label: 'Filter matches',
+    onChange(patch) {
+      store.update(filterPatch('search', patch), { push: true, reason: 'search' });
+      if (current.file || current.text) run();
+    },
+  });
 
   /** The query now shown: its image (a File) and/or words, and what the image came from. */
   let current = { file: null, text: '', similar: null };
@@ -38,6 +50,8 @@ export function createSearch({ store, openProduct, closeProduct }) {
   let retryTimer = 0;
   let textSearch = true;
   let returnFocus = null;
+  /** What the results now shown were asked with (query and filters), to tell a re-run is due. */
+  let lastRunKey = '';
 
   results.reset();
 
@@ -57,8 +71,11 @@ export function createSearch({ store, openProduct, closeProduct }) {
   drawer.addEventListener('close', () => {
     document.body.classList.remove('has-drawer');
     controller?.abort();
-    const { q, similar, scat } = store.get();
-    if (q || similar || scat) store.update({ q: '', similar: '', scat: '' }, { push: true, reason: 'search' });
+    const state = store.get();
+    if (state.q || state.similar || state.scat || activeFilterCount(filterOf(state, 'search'))) {
+      store.update({ q: '', similar: '', ...clearedFilter('search') }, { push: true, reason: 'search' });
+    }
+    categorySelect.value = '';
     if (returnFocus instanceof HTMLElement && returnFocus.isConnected) returnFocus.focus();
   });
   // A click on the backdrop (outside the panel) closes the drawer.
@@ -122,9 +139,30 @@ export function createSearch({ store, openProduct, closeProduct }) {
     if (error instanceof ApiError && error.status === 429 && error.retryAfter) startRetryCountdown(error.retryAfter);
   }
 
-  /** Runs the current query with the drawer's category; renders results or an error. */
-  async function run() {
-    const category = categorySelect.value;
+  /** The filter of the results: the drawer's category and the panel's fields (in the store). */
+  function currentFilter() {
+    return { ...filterOf(store.get(), 'search'), category: categorySelect.value };
+  }
+
+  function runKey(filter) {
+    return JSON.stringify([current.file ? `${current.file.name}:${current.file.size}` : '', current.text, filterKey(filter)]);
+  }
+
+  /** Shows the counts of an answer beside each category of the drawer's select. */
+  function labelCategories(counts) {
+    for (const option of categorySelect.options) {
+      if (!option.value) continue;
+      const label = categoryLabel(option.value);
+      option.textContent = counts ? `${label} (${Number(counts[option.value]) || 0})` : label;
+    }
+  }
+
+  /**
+   * Runs the current query with the drawer's category and filters; renders results or an
+   * error. `more` asks for the next page and appends it.
+   */
+  async function run({ more = false } = {}) {
+    const filter = currentFilter();
     const text = textSearch ? current.text : '';
     if (!current.file && !text) {
       showError(new FileRejected(textSearch
@@ -135,24 +173,56 @@ export function createSearch({ store, openProduct, closeProduct }) {
     controller?.abort();
     controller = new AbortController();
     setMessage(errorBox, '');
-    results.loading();
+    if (more) results.loadingMore();
+    else {
+      lastRunKey = runKey(filter);
+      results.loading();
+      filterPanel.setFilter(filter);
+    }
     const started = performance.now();
     try {
       const body = await search(
-        { file: current.file, text, category, topK: SEARCH_TOP_K },
+        {
+          file: current.file,
+          text,
+          topK: SEARCH_TOP_K,
+          offset: more ? results.nextOffset : 0,
+          filter,
+          facets: !more,
+        },
         { signal: controller.signal },
       );
+      if (more) {
+        const first = results.append(body);
+        // keyboard users carry on from the first new match; if the button went, from the last
+        if (first) first.focus();
+        else if (!results.hasMore) results.lastLink()?.focus();
+        return;
+      }
+      filterPanel.update(filter, body.facets ?? null);
+      labelCategories(body.facets?.category ?? null);
       results.show(body, {
         kind: current.file ? 'image' : 'text',
-        category,
+        category: filter.category,
         elapsedMs: performance.now() - started,
+        filtered: activeFilterCount(filter) > 0,
+        onClearFilters: () => {
+          store.update(clearedFilter('search'), { push: true, reason: 'search' });
+          categorySelect.value = '';
+          run();
+        },
       });
     } catch (error) {
       if (error?.name === 'AbortError') return;
-      results.failed();
+      if (more) results.moreFailed();
+      else results.failed();
       showError(error);
     }
   }
+
+  moreButton.addEventListener('click', () => {
+    if (results.hasMore) run({ more: true });
+  });
 
   /** Searches with an image file from the picker, a drop or a paste. */
   function searchFile(file) {
@@ -236,7 +306,7 @@ export function createSearch({ store, openProduct, closeProduct }) {
     else run();
   });
   categorySelect.addEventListener('change', () => {
-    if (store.get().q || store.get().similar) store.update({ scat: categorySelect.value }, { reason: 'search' });
+    store.update({ scat: categorySelect.value }, { push: true, reason: 'search' });
     if (current.file || current.text) run();
   });
 
@@ -257,6 +327,8 @@ export function createSearch({ store, openProduct, closeProduct }) {
       }
     } else if (!state.q && !state.similar && drawer.open && (current.similar || (current.text && !current.file))) {
       close();
+    } else if (drawer.open && (current.file || current.text) && runKey(currentFilter()) !== lastRunKey) {
+      run(); // Back/Forward over a change of the filters
     }
   }
 

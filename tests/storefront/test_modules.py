@@ -22,13 +22,23 @@ def test_url_state_round_trips_and_ignores_garbage(page: Page, shop: Shop) -> No
         page,
         """
         const url = await import('./js/state/url.js');
-        const full = { category: 'womens-bags', sort: 'price_desc', page: 3, q: 'red shoes',
-                       similar: '', scat: 'tops', product: 'demo-0001' };
+        const full = { ...url.defaultState(), category: 'womens-bags', sort: 'price_desc', page: 3,
+                       q: 'red shoes', similar: '', scat: 'tops', product: 'demo-0001' };
+        const filtered = { ...url.defaultState(), brand: ['Acme & Co', 'Zest'], price_min: '5',
+                           price_max: '80.5', in_stock: true, sbrand: ['Quill'],
+                           sprice_max: '20', sin_stock: true };
         return {
           text: url.serializeState(full),
           back: url.parseState(url.serializeState(full)),
           empty: url.serializeState(url.defaultState()),
           garbage: url.parseState('?sort=cheapest&page=-4&page=x&category=%20beauty%20'),
+          filtered: url.serializeState(filtered),
+          filteredBack: url.parseState(url.serializeState(filtered)),
+          badFilters: url.parseState(
+            '?brand=A,B&brand=A&price_min=-3&price_max=abc&in_stock=yes&sprice_min=50&sprice_max=10'),
+          catalogueFilter: url.filterOf(filtered, 'catalogue'),
+          searchFilter: url.filterOf({ ...filtered, scat: 'tops' }, 'search'),
+          prices: ['', ' 7 ', '7.', '.5', '1e3', '-1', '12.345', 'x'].map(url.normalizePrice),
         };
         """,
     )
@@ -43,7 +53,37 @@ def test_url_state_round_trips_and_ignores_garbage(page: Page, shop: Shop) -> No
         "similar": "",
         "scat": "tops",
         "product": "demo-0001",
+        "brand": [],
+        "price_min": "",
+        "price_max": "",
+        "in_stock": False,
+        "sbrand": [],
+        "sprice_min": "",
+        "sprice_max": "",
+        "sin_stock": False,
     }
+    assert out["filtered"] == (
+        "?brand=Acme+%26+Co&brand=Zest&price_min=5&price_max=80.5&in_stock=true"
+        "&sbrand=Quill&sprice_max=20&sin_stock=true"
+    )
+    back = out["filteredBack"]
+    assert back["brand"] == ["Acme & Co", "Zest"] and back["sbrand"] == ["Quill"]
+    assert (back["price_min"], back["price_max"], back["in_stock"]) == ("5", "80.5", True)
+    assert (back["sprice_min"], back["sprice_max"], back["sin_stock"]) == ("", "20", True)
+    bad = out["badFilters"]
+    assert bad["brand"] == ["A", "B"]
+    assert (bad["price_min"], bad["price_max"], bad["in_stock"]) == ("", "", False)
+    assert (bad["sprice_min"], bad["sprice_max"]) == ("10", "50")  # a reversed range is swapped
+    assert out["catalogueFilter"] == {
+        "category": "",
+        "brands": ["Acme & Co", "Zest"],
+        "priceMin": "5",
+        "priceMax": "80.5",
+        "inStock": True,
+    }
+    assert out["searchFilter"]["category"] == "tops"
+    assert out["searchFilter"]["brands"] == ["Quill"]
+    assert out["prices"] == ["", "7", "7", "0.5", None, None, "12.35", None]
     assert out["empty"] == ""
     assert out["garbage"]["sort"] == "name"
     assert out["garbage"]["page"] == 1
