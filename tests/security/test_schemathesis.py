@@ -106,6 +106,8 @@ def test_every_answer_is_the_one_the_schema_declares(
         )
     output = result.stdout + result.stderr
     print(output[-4000:])
+    (Path(__file__).parents[2] / "artifacts").mkdir(exist_ok=True)
+    (Path(__file__).parents[2] / "artifacts" / "schemathesis.txt").write_text(output)
     assert result.returncode == 0, output[-6000:]
     tested = re.search(r"Tested: (\d+)", output)
     cases = re.search(r"(\d+) generated, (\d+) passed", output)
