@@ -70,4 +70,4 @@ def source_job_event(labels: kopf.Labels, namespace: str | None, memo: kopf.Memo
         # The index counts the products its sources indexed.
         index = ((before.get("spec") or {}).get("indexRef") or {}).get("name")
         if index:
-            ctx.indexes.refresh_by_name(namespace, index)
+            ctx.index_status.refresh_by_name(namespace, index)

@@ -1,4 +1,5 @@
-"""kopf handlers of VisualSearchIndex: translate events into IndexService calls."""
+"""kopf handlers of VisualSearchIndex: translate events into IndexService (reconcile, cleanup)
+and IndexStatusService (status) calls."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: Any) -> None:
     ctx = context(memo)
     raw = plain(body)
     result = reporting(
-        ctx, raw, lambda: ctx.indexes.reconcile(raw), lambda exc: ctx.indexes.fail(raw, exc)
+        ctx, raw, lambda: ctx.indexes.reconcile(raw), lambda exc: ctx.index_status.fail(raw, exc)
     )
     if result.applied:
         ctx.events.normal(
@@ -93,7 +94,7 @@ def _child_changed(
             if body is not None:
                 ctx.events.normal(body, "DriftRepaired", f"re-created {', '.join(result.applied)}")
         return
-    refreshed = ctx.indexes.refresh_by_name(namespace, index)
+    refreshed = ctx.index_status.refresh_by_name(namespace, index)
     if refreshed is not None:
         phase_event(ctx, *refreshed)
 
