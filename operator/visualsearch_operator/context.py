@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from visualsearch_operator.events import EventRecorder
 from visualsearch_operator.kube import KubeClient, load_api_client
 from visualsearch_operator.services.catalog_service import CatalogService
-from visualsearch_operator.services.index_service import IndexService
+from visualsearch_operator.services.index_reconcile import IndexService
+from visualsearch_operator.services.index_status import IndexStatusService
 from visualsearch_operator.settings import OperatorSettings
 
 
@@ -19,6 +20,7 @@ class OperatorContext:
     kube: KubeClient
     events: EventRecorder
     indexes: IndexService
+    index_status: IndexStatusService
     sources: CatalogService
 
     @classmethod
@@ -26,11 +28,13 @@ class OperatorContext:
         """Connect to the cluster (in-cluster account or kubeconfig) and build the services."""
         settings = settings or OperatorSettings()  # type: ignore[call-arg]  # from the env
         kube = KubeClient(load_api_client(), timeout=settings.request_timeout)
+        index_status = IndexStatusService(kube)
         return cls(
             settings=settings,
             kube=kube,
             events=EventRecorder(kube),
-            indexes=IndexService(kube, retry_delay=settings.retry_delay),
+            indexes=IndexService(kube, index_status, retry_delay=settings.retry_delay),
+            index_status=index_status,
             sources=CatalogService(
                 kube, retry_delay=settings.retry_delay, job_history=settings.job_history
             ),

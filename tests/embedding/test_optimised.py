@@ -17,6 +17,7 @@ from PIL import Image
 
 from tests.support.images import jpeg, photo
 from tests.support.tiny_clip import build_tiny_clip
+from visualsearch.config import Settings
 from visualsearch.embedding import optimised
 from visualsearch.embedding.clip import ClipEmbedder
 from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
@@ -24,6 +25,7 @@ from visualsearch.embedding.loader import load_embedder
 from visualsearch.embedding.optimised import OnnxEmbedder, cosine_rows, optimise
 from visualsearch.embedding.service import LocalEmbeddingService
 from visualsearch.exceptions import ModelLoadError
+from visualsearch.factory import create_embedding
 from visualsearch.imaging import ImageLimits, to_rgb
 
 PHOTOS = (
@@ -172,12 +174,18 @@ def test_the_gate_refuses_int8_that_disagrees(
     assert isinstance(refused, OnnxEmbedder) and refused.backend == "onnx"
 
 
-def test_backend_from_the_environment_and_unknown_names(
+async def test_backend_from_the_settings_and_unknown_names(
     tiny_clip_dir: Path, onnx_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # VISUALSEARCH_EMBED_BACKEND is a setting: the factory hands it to the loader.
     monkeypatch.setenv("VISUALSEARCH_EMBED_BACKEND", "torch")
-    plain, _ = load_embedder(str(tiny_clip_dir), "cpu", onnx_cache)
-    assert isinstance(plain, ClipEmbedder)
+    settings = Settings(model=str(tiny_clip_dir), device="cpu", model_cache_dir=onnx_cache)
+    embedding = await create_embedding(settings)
+    try:
+        assert isinstance(embedding, LocalEmbeddingService)
+        assert isinstance(embedding.embedder, ClipEmbedder)
+    finally:
+        await embedding.close()
     with pytest.raises(ModelLoadError, match="Unknown embedding backend"):
         load_embedder(str(tiny_clip_dir), "cpu", onnx_cache, backend="tensorrt")
 

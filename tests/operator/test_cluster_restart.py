@@ -18,7 +18,8 @@ from tests.operator.conftest import OPERATOR_ENV, wait_for
 from tests.support.kube.controlplane import ControlPlane
 from visualsearch_operator.kube import KubeClient
 from visualsearch_operator.services.catalog_service import CatalogService
-from visualsearch_operator.services.index_service import IndexService
+from visualsearch_operator.services.index_reconcile import IndexService
+from visualsearch_operator.services.index_status import IndexStatusService
 
 OPERATOR = Path(sys.executable).with_name("visualsearch-operator")
 CHILD_KINDS = [
@@ -72,7 +73,7 @@ def test_reconciling_twice_changes_nothing(
 ) -> None:
     ns = kube_namespace
     kube.create(index_body("demo", ns, {}))
-    service = IndexService(kube)
+    service = IndexService(kube, IndexStatusService(kube))
     first = service.reconcile(kube.get(V, "VisualSearchIndex", ns, "demo"))
     assert len(first.applied) == CHILDREN
     before = our_writes(kube, ns, "demo")
@@ -89,7 +90,7 @@ def test_reconciling_twice_changes_nothing(
     assert kube.get("v1", "Secret", ns, "demo-credentials")["data"] == secret["data"]
 
     # A source syncing into it: the second reconcile adopts the first one's Job.
-    service.write_status(ns, "demo", {"phase": "Ready"})
+    service.status.write_status(ns, "demo", {"phase": "Ready"})
     kube.create(
         {
             "apiVersion": V,
@@ -112,7 +113,7 @@ def test_a_passed_schedule_slot_launches_one_more_sync(
 ) -> None:
     ns = kube_namespace
     kube.create(index_body("demo", ns, {}))
-    IndexService(kube).write_status(ns, "demo", {"phase": "Ready"})
+    IndexStatusService(kube).write_status(ns, "demo", {"phase": "Ready"})
     kube.create(
         {
             "apiVersion": V,

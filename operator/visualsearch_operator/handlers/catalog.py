@@ -10,7 +10,26 @@ from visualsearch_operator import constants as c
 from visualsearch_operator.handlers.common import context, phase_event, plain, reporting
 
 
-def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: Any) -> None:
+# The ids are the names these handlers had as separate functions: kopf keys its progress
+# annotations (visualsearch.dev/<id>) by handler id, and an upgrade during a retry must find
+# them (it would otherwise restart the retries and leave the old annotations behind for good).
+@kopf.on.create(c.GROUP, c.VERSION, c.SOURCE_PLURAL, id="source_create")
+@kopf.on.update(c.GROUP, c.VERSION, c.SOURCE_PLURAL, field="spec", id="source_update")
+@kopf.on.resume(c.GROUP, c.VERSION, c.SOURCE_PLURAL, id="source_resume")
+@kopf.timer(
+    c.GROUP,
+    c.VERSION,
+    c.SOURCE_PLURAL,
+    interval=30,
+    initial_delay=30,
+    idle=15,
+    id="source_schedule",
+)
+def source_reconcile(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """Launch the sync the source calls for: a new source (once its index serves), a changed
+    spec (a new spec hash, so a new Job; an unchanged hash launches nothing), an operator restart
+    (adopt the Job a previous run launched, or launch the missing one), and every 30 s a
+    scheduled re-sync when a slot has passed, catching up on status."""
     ctx = context(memo)
     raw = plain(body)
     decision = reporting(
@@ -20,30 +39,6 @@ def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: Any) -> None:
         why = f"schedule slot {decision.slot:%Y-%m-%d %H:%M}" if decision.slot else "spec changed"
         ctx.events.normal(raw, "SyncStarted", f"launched Job {decision.job_name} ({why})")
         logger.info("launched %s", decision.job_name)
-
-
-@kopf.on.create(c.GROUP, c.VERSION, c.SOURCE_PLURAL)
-def source_create(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    """A new source: index it once its index serves."""
-    _reconcile(body, memo, logger)
-
-
-@kopf.on.update(c.GROUP, c.VERSION, c.SOURCE_PLURAL, field="spec")
-def source_update(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    """A changed source: a new spec hash, so a new Job (an unchanged hash launches nothing)."""
-    _reconcile(body, memo, logger)
-
-
-@kopf.on.resume(c.GROUP, c.VERSION, c.SOURCE_PLURAL)
-def source_resume(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    """Operator restarted: adopt the Job a previous run launched, or launch the missing one."""
-    _reconcile(body, memo, logger)
-
-
-@kopf.timer(c.GROUP, c.VERSION, c.SOURCE_PLURAL, interval=30, initial_delay=30, idle=15)
-def source_schedule(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    """Every 30 s: launch a scheduled re-sync when a slot has passed; catch up on status."""
-    _reconcile(body, memo, logger)
 
 
 @kopf.on.delete(c.GROUP, c.VERSION, c.SOURCE_PLURAL)
@@ -70,4 +65,4 @@ def source_job_event(labels: kopf.Labels, namespace: str | None, memo: kopf.Memo
         # The index counts the products its sources indexed.
         index = ((before.get("spec") or {}).get("indexRef") or {}).get("name")
         if index:
-            ctx.indexes.refresh_by_name(namespace, index)
+            ctx.index_status.refresh_by_name(namespace, index)

@@ -1,4 +1,5 @@
-"""kopf handlers of VisualSearchIndex: translate events into IndexService calls."""
+"""kopf handlers of VisualSearchIndex: translate events into IndexService (reconcile, cleanup)
+and IndexStatusService (status) calls."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: Any) -> None:
     ctx = context(memo)
     raw = plain(body)
     result = reporting(
-        ctx, raw, lambda: ctx.indexes.reconcile(raw), lambda exc: ctx.indexes.fail(raw, exc)
+        ctx, raw, lambda: ctx.indexes.reconcile(raw), lambda exc: ctx.index_status.fail(raw, exc)
     )
     if result.applied:
         ctx.events.normal(
@@ -43,21 +44,15 @@ def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: Any) -> None:
     )
 
 
-@kopf.on.create(c.GROUP, c.VERSION, c.INDEX_PLURAL)
-def index_create(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    """A new index: stand up its stores and services."""
-    _reconcile(body, memo, logger)
-
-
-@kopf.on.update(c.GROUP, c.VERSION, c.INDEX_PLURAL, field="spec")
-def index_update(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    """A changed spec: converge the children to it."""
-    _reconcile(body, memo, logger)
-
-
-@kopf.on.resume(c.GROUP, c.VERSION, c.INDEX_PLURAL)
-def index_resume(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    """Operator restarted: converge whatever a previous run left half-done."""
+# The ids are the names these handlers had as three functions: kopf keys its progress
+# annotations (visualsearch.dev/<id>) by handler id, and an upgrade during a retry must find
+# them (it would otherwise restart the retries and leave the old annotations behind for good).
+@kopf.on.create(c.GROUP, c.VERSION, c.INDEX_PLURAL, id="index_create")
+@kopf.on.update(c.GROUP, c.VERSION, c.INDEX_PLURAL, field="spec", id="index_update")
+@kopf.on.resume(c.GROUP, c.VERSION, c.INDEX_PLURAL, id="index_resume")
+def index_reconcile(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """A new index, a changed spec, or an operator restart (whatever a previous run left
+    half-done): converge the children to the spec."""
     _reconcile(body, memo, logger)
 
 
@@ -93,7 +88,7 @@ def _child_changed(
             if body is not None:
                 ctx.events.normal(body, "DriftRepaired", f"re-created {', '.join(result.applied)}")
         return
-    refreshed = ctx.indexes.refresh_by_name(namespace, index)
+    refreshed = ctx.index_status.refresh_by_name(namespace, index)
     if refreshed is not None:
         phase_event(ctx, *refreshed)
 

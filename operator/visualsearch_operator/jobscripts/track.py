@@ -4,7 +4,8 @@ The set of product ids of the source's last successful sync is kept in the index
 ``_sources/<namespace>/<source>.json``: that is how a source knows which products are its own,
 so pruning never touches products that came from another source or from ``POST /index``.
 Usage: ``track.py FEED PRUNE STATE_KEY`` (FEED a file or ``--demo``; PRUNE ``1`` or ``0``).
-Prints ``pruned=N`` last.
+Prints ``pruned=N`` last. The object store and the API key are the service's own settings
+(``visualsearch.config.Settings``, from the Job's ``VISUALSEARCH_*`` variables).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import urllib.parse
 import urllib.request
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from visualsearch.config import Settings
 
 
 def feed_ids(feed: str) -> set[str]:
@@ -38,16 +42,20 @@ def left_the_source(previous: set[str], current: set[str]) -> list[str]:
     return sorted(previous - current)
 
 
-def _store() -> tuple[Any, str]:
+def object_store(settings: Settings) -> tuple[Any, str]:
+    """A client of the index's object store and its bucket, as the service reaches them."""
     from minio import Minio
 
+    if not settings.s3_endpoint:
+        raise SystemExit("VISUALSEARCH_S3_ENDPOINT is not set: the index has no object store")
     client = Minio(
-        os.environ["VISUALSEARCH_S3_ENDPOINT"],
-        access_key=os.environ["VISUALSEARCH_S3_ACCESS_KEY"],
-        secret_key=os.environ["VISUALSEARCH_S3_SECRET_KEY"],
-        secure=os.environ.get("VISUALSEARCH_S3_SECURE", "false") == "true",
+        settings.s3_endpoint,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key.get_secret_value(),
+        secure=settings.s3_secure,
+        region=settings.s3_region,
     )
-    return client, os.environ.get("VISUALSEARCH_S3_BUCKET", "products")
+    return client, settings.s3_bucket
 
 
 def _previous(client: Any, bucket: str, key: str) -> set[str]:
@@ -82,12 +90,17 @@ def delete_product(api: str, key: str, product_id: str) -> None:
 
 def main(feed: str, prune: str, state_key: str) -> None:
     """Prune (when asked) against the recorded set, then record the new one."""
+    from visualsearch.config import Settings
+
+    settings = Settings()  # type: ignore[call-arg]  # from the Job's environment
     current = feed_ids(feed)
-    client, bucket = _store()
+    client, bucket = object_store(settings)
     gone: list[str] = []
     if prune == "1":
         gone = left_the_source(_previous(client, bucket, state_key), current)
-        api, key = os.environ["VS_API_URL"], os.environ["VISUALSEARCH_API_KEY"]
+        if settings.api_key is None:
+            raise SystemExit("VISUALSEARCH_API_KEY is not set: products cannot be pruned")
+        api, key = os.environ["VS_API_URL"], settings.api_key.get_secret_value()
         for product_id in gone:
             delete_product(api, key, product_id)
     body = json.dumps(sorted(current)).encode()

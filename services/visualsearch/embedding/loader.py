@@ -40,18 +40,17 @@ def load_embedder(
     model: str,
     device: str = "auto",
     cache_dir: Path | None = None,
-    backend: str | None = None,
+    backend: str = "auto",
 ) -> tuple[Embedder, str | None]:
     """The loaded embedder for ``model`` and a warning for people, if one is due.
 
     ``auto`` tries CLIP ViT-B/32 and falls back to EfficientNet-Lite0 with a loud warning; any
     explicitly named model that cannot be loaded is an error (never a silent fallback). The
-    image tower then runs on ``backend`` (``VISUALSEARCH_EMBED_BACKEND`` when not given; see
+    image tower then runs on ``backend`` (the factory passes ``Settings.embed_backend``; see
     ``optimised``): the fastest path that agrees with fp32 by default, exact fp32 with ``torch``.
     """
-    chosen = backend or os.environ.get("VISUALSEARCH_EMBED_BACKEND", "auto")
     base, warning = _load_base(model, device, cache_dir)
-    return optimise(base, chosen, default_cache_dir(cache_dir)), warning
+    return optimise(base, backend, default_cache_dir(cache_dir)), warning
 
 
 def _load_base(model: str, device: str, cache_dir: Path | None) -> tuple[Embedder, str | None]:
