@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from visualsearch_operator.events import EventRecorder
 from visualsearch_operator.kube import KubeClient, load_api_client
-from visualsearch_operator.services.catalog_service import CatalogService
 from visualsearch_operator.services.index_reconcile import IndexService
 from visualsearch_operator.services.index_status import IndexStatusService
+from visualsearch_operator.services.source_sync import CatalogSourceService
 from visualsearch_operator.settings import OperatorSettings
 
 
@@ -21,7 +21,7 @@ class OperatorContext:
     events: EventRecorder
     indexes: IndexService
     index_status: IndexStatusService
-    sources: CatalogService
+    sources: CatalogSourceService
 
     @classmethod
     def create(cls, settings: OperatorSettings | None = None) -> OperatorContext:
@@ -35,7 +35,7 @@ class OperatorContext:
             events=EventRecorder(kube),
             indexes=IndexService(kube, index_status, retry_delay=settings.retry_delay),
             index_status=index_status,
-            sources=CatalogService(
+            sources=CatalogSourceService(
                 kube, retry_delay=settings.retry_delay, job_history=settings.job_history
             ),
         )

@@ -17,9 +17,9 @@ from tests.operator.cluster import V, index_body, phase_is, status_of
 from tests.operator.conftest import OPERATOR_ENV, wait_for
 from tests.support.kube.controlplane import ControlPlane
 from visualsearch_operator.kube import KubeClient
-from visualsearch_operator.services.catalog_service import CatalogService
 from visualsearch_operator.services.index_reconcile import IndexService
 from visualsearch_operator.services.index_status import IndexStatusService
+from visualsearch_operator.services.source_sync import CatalogSourceService
 
 OPERATOR = Path(sys.executable).with_name("visualsearch-operator")
 CHILD_KINDS = [
@@ -99,7 +99,7 @@ def test_reconciling_twice_changes_nothing(
             "spec": {"indexRef": {"name": "demo"}, "type": "Demo"},
         }
     )
-    sources = CatalogService(kube)
+    sources = CatalogSourceService(kube)
     launched = sources.reconcile(kube.get(V, "CatalogSource", ns, "cat"))
     again = sources.reconcile(kube.get(V, "CatalogSource", ns, "cat"))
     assert launched is not None and launched.launched
@@ -122,7 +122,7 @@ def test_a_passed_schedule_slot_launches_one_more_sync(
             "spec": {"indexRef": {"name": "demo"}, "type": "Demo", "schedule": "30 2 * * *"},
         }
     )
-    sources = CatalogService(kube)
+    sources = CatalogSourceService(kube)
     start = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
     first = sources.reconcile(kube.get(V, "CatalogSource", ns, "nightly"), now=start)
     assert first is not None and first.launched and first.slot is None

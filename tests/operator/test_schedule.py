@@ -8,7 +8,7 @@ import pytest
 
 from visualsearch_operator.exceptions import InvalidSpecError
 from visualsearch_operator.schedule import next_fire, parse_cron
-from visualsearch_operator.services.catalog_service import due_slot
+from visualsearch_operator.services.source_sync import due_slot
 
 T0 = datetime(2025, 1, 31, 23, 59, 30, tzinfo=UTC)  # a Friday
 

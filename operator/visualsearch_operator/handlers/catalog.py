@@ -1,4 +1,4 @@
-"""kopf handlers of CatalogSource: translate events into CatalogService calls."""
+"""kopf handlers of CatalogSource: translate events into CatalogSourceService calls."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ class SyncDecision:
 
 
 @dataclass
-class CatalogService:
+class CatalogSourceService:
     """Drives a CatalogSource; a rerun with the same spec launches nothing."""
 
     kube: KubeClient
@@ -243,4 +243,4 @@ class CatalogService:
         return removed
 
 
-__all__ = ["CatalogService", "SyncDecision", "due_slot", "sync_job_name"]
+__all__ = ["CatalogSourceService", "SyncDecision", "due_slot", "sync_job_name"]
