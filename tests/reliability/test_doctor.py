@@ -44,7 +44,7 @@ async def wait_for_vectors(settings: Settings, expected: int, timeout: float = 6
 
 
 async def test_doctor_finds_and_repairs_each_kind_of_drift(make_settings: SettingsFactory) -> None:
-    settings = make_settings()
+    settings = make_settings(orphan_grace_seconds=0)  # the orphan below is old enough at once
     await index_products(settings, ["d-1", "d-2", "d-3"])
     clean = run_cli(settings, "doctor")
     assert clean.returncode == 0, clean.stdout + clean.stderr
