@@ -83,10 +83,11 @@ class IndexingService:
         """
         fmt, sha = await asyncio.to_thread(validate_image, data, self._limits)
         stored = StoredImage(image_key(product_id, sha, fmt), sha, SUPPORTED_FORMATS[fmt])
-        if await self._objects.refresh(stored.key):
+        existed = await self._objects.exists(stored.key)
+        if existed and await self._objects.refresh(stored.key):
             return stored, False
-        await self._objects.put(stored.key, data, stored.content_type)
-        return stored, True
+        await self._objects.put(stored.key, data, stored.content_type)  # new, or written again
+        return stored, not existed
 
     async def submit(self, product: ProductInput, data: bytes) -> Job:
         """Store the image and the row, then enqueue the job, or leave nothing half-written.

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import urllib3
 from minio import Minio
-from minio.commonconfig import REPLACE, CopySource
 from minio.error import InvalidResponseError, S3Error
 
 from visualsearch.exceptions import InputError, NotFoundError, StoreUnavailableError
@@ -187,22 +186,9 @@ class S3ObjectStore(ObjectStore):
         return await self._run(listing)
 
     async def refresh(self, key: str) -> bool:
-        try:
-            stat = await self._run(self._client.stat_object, self.bucket, validate_key(key))
-        except NotFoundError:
-            return False
-        try:  # a copy onto itself is S3's touch: a new Last-Modified, no bytes sent
-            await self._run(
-                self._client.copy_object,
-                self.bucket,
-                key,
-                CopySource(self.bucket, key),
-                metadata={"Content-Type": stat.content_type or _content_type(key)},
-                metadata_directive=REPLACE,
-            )
-        except (StoreUnavailableError, NotFoundError):
-            return False  # not supported here (or just gone): the caller writes it again
-        return True
+        # S3 has no touch that every server supports (a copy onto itself is refused or mangled
+        # by some), so the caller writes the same bytes again: that sets a new Last-Modified.
+        return False
 
     async def delete_if_older(self, key: str, cutoff: float) -> bool:
         try:
