@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     job_claim_idle_seconds: float = Field(
         60.0, gt=0, description="A job held this long by a silent worker is reclaimed."
     )
+    orphan_grace_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="An image that no catalogue row refers to is removed (by the worker's "
+        "start-up sweep and by doctor --repair) only once it is this old: indexing writes the "
+        "image before its row, so a younger one may be an upload whose row is being written.",
+    )
 
     # Process
     data_dir: Path = Field(

@@ -30,17 +30,37 @@ def find_frontend(settings: Settings) -> Path | None:
 
 
 async def seed_demo_if_empty(context: Context) -> None:
-    """Load the demo catalogue when the catalogue is empty (so a restart never re-indexes)."""
+    """Load the demo catalogue into a new shop, and finish that load on every start until done.
+
+    The catalogue's PostgreSQL records that the load began and, after its last batch, that it
+    completed (``demo_load``). A start after an interrupted load (Ctrl+C, a crash) runs it
+    again, which only writes what is missing; once completed it never runs again, so what the
+    shop deleted or changed since stays so. A catalogue that holds products without a load
+    ever begun is the shop's own and is never seeded.
+    """
+    from visualsearch.exceptions import VisualSearchError
     from visualsearch.seeding import DEMO_CATALOGUE, print_summary, seed_local
 
-    if await context.catalog.count() > 0:
-        log.info("catalogue present; not seeding")
+    state = await context.catalog.demo_load_state()
+    if state == "completed":
+        log.info("demo catalogue loaded on an earlier start; not seeding")
         return
     if not DEMO_CATALOGUE.is_file():
         log.warning("no demo catalogue shipped; start with an empty catalogue")
         return
-    log.info("first start: loading the demo catalogue")
-    summary = await seed_local(context, DEMO_CATALOGUE)
+    if state is None:
+        if not await context.catalog.begin_demo_load():
+            log.info("catalogue present; not seeding")
+            return
+        log.info("first start: loading the demo catalogue")
+    else:
+        log.info("resuming the demo catalogue load that an earlier start did not finish")
+    try:
+        summary = await seed_local(context, DEMO_CATALOGUE)
+    except VisualSearchError as exc:
+        log.error("demo catalogue load stopped; the next start resumes it: %s", exc.message)
+        return
+    await context.catalog.complete_demo_load()
     print_summary(summary, lambda line: log.info(line))
 
 

@@ -24,7 +24,8 @@ def consumer_name() -> str:
 
 
 async def run_worker(context: Context, stop: asyncio.Event, concurrency: int = 4) -> None:
-    """Process jobs until ``stop`` is set; requeue catalogue rows that lack vectors first."""
+    """Process jobs until ``stop`` is set; requeue catalogue rows that lack vectors first, and
+    sweep the images no row refers to (what a crash between an image and its row left)."""
     try:
         requeued = await Doctor(context).requeue_missing_vectors()
         if requeued:
@@ -32,7 +33,33 @@ async def run_worker(context: Context, stop: asyncio.Event, concurrency: int = 4
     except StoreUnavailableError as exc:
         log.warning("start-up sweep skipped", extra={"error": exc.message})
     consumer = consumer_name()
-    await asyncio.gather(*(_loop(context, stop, f"{consumer}-{i}") for i in range(concurrency)))
+    await asyncio.gather(
+        _sweep_orphans(context, stop),
+        *(_loop(context, stop, f"{consumer}-{i}") for i in range(concurrency)),
+    )
+
+
+async def _sweep_orphans(context: Context, stop: asyncio.Event) -> None:
+    """Remove orphan images at start-up; those still within the grace period (maybe an upload
+    whose row is being written) are looked at again once it has passed, then no more."""
+    grace = context.settings.orphan_grace_seconds
+    for attempt in range(2):
+        try:
+            deleted, young = await Doctor(context).sweep_orphans()
+        except StoreUnavailableError as exc:
+            log.warning("orphan sweep skipped", extra={"error": exc.message})
+            return
+        except Exception:  # the sweep is housekeeping: it must never stop the worker
+            log.exception("orphan sweep failed")
+            return
+        if deleted:
+            log.info("removed images no product refers to", extra={"count": deleted})
+        if not young or attempt:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), grace + 1)
+        if stop.is_set():
+            return
 
 
 async def _loop(context: Context, stop: asyncio.Event, consumer: str) -> None:

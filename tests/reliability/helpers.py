@@ -24,6 +24,7 @@ def store_env(settings: Settings) -> dict[str, str]:
         "QUEUE_STREAM": settings.queue_stream,
         "MODEL": settings.model,
         "DATA_DIR": settings.data_dir,
+        "ORPHAN_GRACE_SECONDS": settings.orphan_grace_seconds,
     }
     env.update({f"VISUALSEARCH_{k}": str(v) for k, v in values.items() if v is not None})
     env["HF_HUB_OFFLINE"] = "1"

@@ -6,6 +6,7 @@ The one runner of the tests, the soak (``tests/reliability/soak.py``) and the be
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -13,10 +14,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from tests.support.servers import free_port
+
+if TYPE_CHECKING:
+    import psutil
 
 STAGE = re.compile(r'^visualsearch_stage_seconds_(sum|count)\{stage="([a-z_]+)"\} ([0-9.e+-]+)$')
 
@@ -26,7 +31,8 @@ class ServeProcess:
 
     The environment is the caller's without its ``VISUALSEARCH_*`` settings (the server gets its
     own embedded stores), with ``HF_HUB_OFFLINE=1``, then ``env`` on top. Output goes to a log
-    file beside ``data_dir``.
+    file beside ``data_dir``. With ``session=True`` it runs in a session (and process group) of
+    its own, as from a terminal of its own, so a test can signal or kill it as a whole.
     """
 
     start_timeout = 120.0  # seconds start() waits for /ready unless told
@@ -39,6 +45,7 @@ class ServeProcess:
         port: int | None = None,
         *,
         seed: bool = True,
+        session: bool = False,
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
@@ -52,6 +59,7 @@ class ServeProcess:
             self.argv.append("--no-seed")
         self.proc: subprocess.Popen[bytes] | None = None
         self.started = 0.0
+        self.session = session
 
     def start(self, timeout: float | None = None) -> float:
         """Start and wait until ``/ready`` answers 200; return the seconds it took."""
@@ -59,7 +67,11 @@ class ServeProcess:
         self.started = time.perf_counter()
         with self.log.open("ab") as handle:
             self.proc = subprocess.Popen(
-                self.argv, stdout=handle, stderr=subprocess.STDOUT, env=self.env
+                self.argv,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=self.session,
             )
         while time.perf_counter() - self.started < timeout:
             self._check_alive()
@@ -116,6 +128,24 @@ class ServeProcess:
         if self.proc is not None and self.proc.poll() is not None:
             raise RuntimeError(f"serve exited with {self.proc.returncode}:\n{self.tail()}")
 
+    def interrupt(self, timeout: float = 60) -> int:
+        """Ctrl+C: SIGINT to its process group (as a terminal sends it); wait for the exit."""
+        assert self.proc is not None and self.session, "interrupt() needs session=True"
+        os.killpg(self.proc.pid, signal.SIGINT)
+        code = self.proc.wait(timeout)
+        self.proc = None
+        return code
+
+    def kill_all(self) -> None:
+        """SIGKILL its process group and every process working on its data directory (the
+        embedded PostgreSQL runs in a session of its own): a power cut, as near as one gets."""
+        assert self.proc is not None and self.session, "kill_all() needs session=True"
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self.proc = None
+        kill_processes_of(self.data_dir)
+
     def stop(self) -> None:
         """SIGTERM, then kill after 30 s."""
         if self.proc is not None and self.proc.poll() is None:
@@ -126,3 +156,28 @@ class ServeProcess:
                 self.proc.kill()
                 self.proc.wait(10)
         self.proc = None
+
+
+def processes_of(data_dir: Path) -> list[psutil.Process]:
+    """The processes whose command line names ``data_dir`` (serve, doctor, the embedded
+    PostgreSQL's postmaster), this one excepted."""
+    import psutil
+
+    needle = str(data_dir.resolve())
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if proc.pid != os.getpid() and any(needle in arg for arg in cmdline):
+            found.append(proc)
+    return found
+
+
+def kill_processes_of(data_dir: Path) -> None:
+    """SIGKILL what works on ``data_dir`` and wait until it is gone."""
+    import psutil
+
+    procs = processes_of(data_dir)
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(procs, timeout=10)

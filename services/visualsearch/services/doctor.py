@@ -2,13 +2,18 @@
 
 ``visualsearch doctor`` reports drift and, with ``--repair``, fixes it: rows without a current
 vector are re-queued, vectors without a row are deleted, images no row refers to are deleted.
-The worker runs the first repair at start-up, so jobs lost with a Redis that kept nothing on
-disk are recovered too.
+The worker runs the first repair and an orphan sweep at start-up, so jobs lost with a Redis that
+kept nothing on disk are recovered too and a crash leaves no drift behind.
+
+An image no row refers to is an orphan only once it is older than ``orphan_grace_seconds``:
+indexing stores the image first and writes its row second, so a younger one is an upload whose
+row may be on its way. It is counted apart (``images being written``) and is not drift.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,17 +30,28 @@ class DriftReport:
     vectors_without_row: list[str] = field(default_factory=list)
     orphan_objects: list[str] = field(default_factory=list)
     rows_without_image: list[str] = field(default_factory=list)
+    # not drift: unreferenced images younger than the grace period (their row may be coming)
+    young_objects: list[str] = field(default_factory=list)
+
+    def _drift(self) -> dict[str, list[str]]:
+        return {k: v for k, v in vars(self).items() if k != "young_objects"}
 
     @property
     def clean(self) -> bool:
-        return not any(vars(self).values())
+        return not any(self._drift().values())
 
     def lines(self) -> list[str]:
-        return [
+        lines = [
             f"{name.replace('_', ' ')}: {len(items)}"
             + (f" (e.g. {', '.join(items[:5])})" if items else "")
-            for name, items in vars(self).items()
+            for name, items in self._drift().items()
         ]
+        if self.young_objects:
+            lines.append(
+                f"images being written (unreferenced, within the grace period; not drift): "
+                f"{len(self.young_objects)}"
+            )
+        return lines
 
 
 class Doctor:
@@ -43,9 +59,13 @@ class Doctor:
         self._ctx = context
 
     async def examine(self) -> DriftReport:
+        # The objects are listed BEFORE the rows are read: indexing writes the object first, so
+        # every listed object whose row has committed by now is seen as referenced.
+        now = time.time()
+        listed = await self._ctx.objects.listing("products/")
+        keys = set(listed)
         rows = await self._ctx.catalog.all_ids_and_images()
         vectors = await self._ctx.vectors.all_ids()
-        keys = set(await self._ctx.objects.keys("products/"))
         report = DriftReport()
         for pid, (key, sha) in sorted(rows.items()):
             if pid not in vectors:
@@ -56,7 +76,9 @@ class Doctor:
                 report.rows_without_image.append(pid)
         report.vectors_without_row = sorted(set(vectors) - set(rows))
         referenced = {key for key, _ in rows.values()}
-        report.orphan_objects = sorted(keys - referenced)
+        cutoff = now - self._ctx.settings.orphan_grace_seconds
+        for key in sorted(keys - referenced):
+            (report.orphan_objects if listed[key] < cutoff else report.young_objects).append(key)
         return report
 
     async def repair(self, report: DriftReport) -> None:
@@ -65,10 +87,27 @@ class Doctor:
             if pid not in report.rows_without_image:
                 await self._ctx.queue.enqueue(pid)
         await self._ctx.vectors.delete(report.vectors_without_row)
-        for key in report.orphan_objects:
-            await self._ctx.objects.delete(key)
+        await self._delete_orphans(report.orphan_objects)
         if report.vectors_without_row:
             await self._ctx.catalog.bump_version()
+
+    async def sweep_orphans(self) -> tuple[int, int]:
+        """Delete the images no row refers to that are older than the grace period.
+
+        Returns (deleted, kept because younger than the grace period).
+        """
+        report = await self.examine()
+        deleted = await self._delete_orphans(report.orphan_objects)
+        return deleted, len(report.young_objects)
+
+    async def _delete_orphans(self, keys: list[str]) -> int:
+        # An orphan refreshed since it was listed (its product is being indexed again with the
+        # same image) is newer than the cutoff now and is kept.
+        cutoff = time.time() - self._ctx.settings.orphan_grace_seconds
+        deleted = 0
+        for key in keys:
+            deleted += await self._ctx.objects.delete_if_older(key, cutoff)
+        return deleted
 
     async def requeue_missing_vectors(self) -> int:
         """Queue every row whose vector is missing or stale, unless a job is already pending."""

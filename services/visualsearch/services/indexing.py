@@ -76,13 +76,18 @@ class IndexingService:
         self._limits = limits
 
     async def store_image(self, product_id: str, data: bytes) -> tuple[StoredImage, bool]:
-        """Validate and store an image; the flag says whether this call created the object."""
+        """Validate and store an image; the flag says whether this call created the object.
+
+        An image already stored is refreshed, not skipped: its row is about to be written, and
+        the orphan sweep must see a new object (its grace period starts now), not an old one.
+        """
         fmt, sha = await asyncio.to_thread(validate_image, data, self._limits)
         stored = StoredImage(image_key(product_id, sha, fmt), sha, SUPPORTED_FORMATS[fmt])
-        if await self._objects.exists(stored.key):
+        existed = await self._objects.exists(stored.key)
+        if existed and await self._objects.refresh(stored.key):
             return stored, False
-        await self._objects.put(stored.key, data, stored.content_type)
-        return stored, True
+        await self._objects.put(stored.key, data, stored.content_type)  # new, or written again
+        return stored, not existed
 
     async def submit(self, product: ProductInput, data: bytes) -> Job:
         """Store the image and the row, then enqueue the job, or leave nothing half-written.

@@ -58,6 +58,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX products_rating ON products (rating DESC NULLS LAST, product_id);
     CREATE INDEX products_in_stock_name ON products (name, product_id) WHERE stock > 0;
     """,
+    # The demo load of a first start: begun (completed_at NULL) until its last batch is written.
+    """
+    CREATE TABLE demo_load (
+        id           integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+        started_at   timestamptz NOT NULL DEFAULT now(),
+        completed_at timestamptz
+    );
+    """,
 ]
 
 SORTS = {
@@ -324,6 +332,36 @@ class CatalogStore:
             return {
                 r["product_id"]: (r["image_key"], r["image_sha256"]) for r in await cur.fetchall()
             }
+
+    # -- the demo load of a first start ----------------------------------------------------
+
+    async def demo_load_state(self) -> str | None:
+        """``None`` (never begun), ``"started"`` (begun, not finished) or ``"completed"``."""
+        async with self._conn() as conn:
+            cur = await conn.execute("SELECT completed_at FROM demo_load WHERE id = 1")
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return "started" if row["completed_at"] is None else "completed"
+
+    async def begin_demo_load(self) -> bool:
+        """Record that the demo load begins, only into an empty catalogue that never had one.
+
+        False when the catalogue holds products (the shop's own) or a load was begun already.
+        """
+        async with self.transaction() as conn:
+            await conn.execute("LOCK TABLE demo_load IN EXCLUSIVE MODE")
+            cur = await conn.execute(
+                "INSERT INTO demo_load (id) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM products) "
+                "ON CONFLICT (id) DO NOTHING"
+            )
+            return bool(cur.rowcount)
+
+    async def complete_demo_load(self) -> None:
+        async with self._conn() as conn:
+            await conn.execute(
+                "UPDATE demo_load SET completed_at = now() WHERE id = 1 AND completed_at IS NULL"
+            )
 
     # -- index state -----------------------------------------------------------------------
 

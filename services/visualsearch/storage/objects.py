@@ -11,6 +11,7 @@ import io
 import os
 import re
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -32,7 +33,13 @@ def validate_key(key: str) -> str:
 
 
 class ObjectStore(ABC):
-    """put / get / delete / list of bytes by key."""
+    """put / get / delete / list of bytes by key.
+
+    Every object has a modification time, which the orphan sweep reads: an image that no row
+    refers to is removed only once it is older than a grace period, because indexing writes
+    the image first and its row second. ``refresh`` makes an object that is about to be
+    referenced again count as new, so the sweep never takes an image whose row is being written.
+    """
 
     @abstractmethod
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
@@ -51,6 +58,19 @@ class ObjectStore(ABC):
 
     @abstractmethod
     async def ping(self) -> None: ...
+
+    @abstractmethod
+    async def listing(self, prefix: str = "") -> dict[str, float]:
+        """Every key under ``prefix`` with its modification time (seconds since the epoch)."""
+
+    @abstractmethod
+    async def refresh(self, key: str) -> bool:
+        """Set the object's modification time to now; False when there is no such object (or
+        the store cannot: then the caller writes it again, which refreshes it as well)."""
+
+    @abstractmethod
+    async def delete_if_older(self, key: str, cutoff: float) -> bool:
+        """Delete the object if it was last modified before ``cutoff``; True if deleted."""
 
     async def open(self) -> None:
         return None
@@ -154,6 +174,32 @@ class S3ObjectStore(ObjectStore):
     async def ping(self) -> None:
         await self._run(self._client.bucket_exists, self.bucket)
 
+    async def listing(self, prefix: str = "") -> dict[str, float]:
+        def listing() -> dict[str, float]:
+            objects = self._client.list_objects(self.bucket, prefix=prefix, recursive=True)
+            return {
+                o.object_name: o.last_modified.timestamp() if o.last_modified else time.time()
+                for o in objects
+                if o.object_name
+            }
+
+        return await self._run(listing)
+
+    async def refresh(self, key: str) -> bool:
+        # S3 has no touch that every server supports (a copy onto itself is refused or mangled
+        # by some), so the caller writes the same bytes again: that sets a new Last-Modified.
+        return False
+
+    async def delete_if_older(self, key: str, cutoff: float) -> bool:
+        try:
+            stat = await self._run(self._client.stat_object, self.bucket, validate_key(key))
+        except NotFoundError:
+            return False
+        if stat.last_modified is None or stat.last_modified.timestamp() >= cutoff:
+            return False
+        await self.delete(key)
+        return True
+
 
 class LocalObjectStore(ObjectStore):
     """Objects as files under a directory (the one-machine mode); writes are atomic renames."""
@@ -209,6 +255,48 @@ class LocalObjectStore(ObjectStore):
     async def ping(self) -> None:
         if not self.root.is_dir():
             raise StoreUnavailableError(STORE, f"{self.root} is missing")
+
+    async def listing(self, prefix: str = "") -> dict[str, float]:
+        def walk() -> dict[str, float]:
+            found = {}
+            for path in self.root.rglob("*"):
+                if path.name.startswith(".tmp-"):
+                    continue
+                key = str(path.relative_to(self.root))
+                if not key.startswith(prefix):
+                    continue
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:  # deleted while listing
+                    continue
+                if path.is_file():
+                    found[key] = stat.st_mtime
+            return found
+
+        return await asyncio.to_thread(walk)
+
+    async def refresh(self, key: str) -> bool:
+        try:
+            os.utime(self._path(key))
+        except FileNotFoundError:
+            return False
+        return True
+
+    async def delete_if_older(self, key: str, cutoff: float) -> bool:
+        """Race-free against ``refresh``: the file is first renamed aside (atomic), so a refresh
+        either happened before (the renamed file is new: it is put back) or finds nothing and
+        the caller writes the image again."""
+        path = self._path(key)
+        aside = path.with_name(f".tmp-sweep-{path.name}")
+        try:
+            os.replace(path, aside)
+        except FileNotFoundError:
+            return False
+        if aside.stat().st_mtime >= cutoff:
+            os.replace(aside, path)  # refreshed meanwhile: keep it
+            return False
+        aside.unlink(missing_ok=True)
+        return True
 
 
 class _NoSuchBucket(StoreUnavailableError):
