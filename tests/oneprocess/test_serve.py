@@ -7,6 +7,7 @@ through the real HTTP API, seeding through the CLI, restarts and the rate limit.
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,8 +19,11 @@ import pytest
 from tests.support.images import jpeg
 from tests.support.serve import ServeProcess
 from tests.support.servers import shared_tmpdir
+from visualsearch.seeding import DEMO_CATALOGUE
 
-DEMO_MIN_PRODUCTS = 194
+#: Every product the demo catalogue ships (at least the seed's 194, SPEC §5): all must load, so
+#: a rejected demo row fails the tests instead of passing unnoticed.
+DEMO_PRODUCTS = len(json.loads(DEMO_CATALOGUE.read_text())["products"])
 DEMO_MIN_CATEGORIES = 24
 
 
@@ -29,7 +33,7 @@ def served() -> Iterator[ServeProcess]:
         server = ServeProcess(root / "data", env={"VISUALSEARCH_RATE_LIMIT_PER_MINUTE": "0"})
         server.start()
         try:
-            server.wait_indexed(DEMO_MIN_PRODUCTS)
+            server.wait_indexed(DEMO_PRODUCTS)
             yield server
         finally:
             server.stop()
@@ -51,7 +55,8 @@ def test_first_start_generates_a_key_and_seeds_the_demo(served: ServeProcess) ->
     assert len(key) >= 32 and key in output  # printed once, with how to use it
     assert "X-API-Key" in output and "open http://localhost" in output
     info = httpx.get(f"{served.url}/info").json()
-    assert info["products"] >= DEMO_MIN_PRODUCTS and info["vectors"] == info["products"]
+    assert DEMO_PRODUCTS >= 194
+    assert info["products"] == DEMO_PRODUCTS and info["vectors"] == info["products"]
     assert info["model"] == "efficientnet-lite0" and info["warning"]  # CLIP is not available here
     categories = httpx.get(f"{served.url}/products/categories").json()["categories"]
     assert len(categories) >= DEMO_MIN_CATEGORIES
