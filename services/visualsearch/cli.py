@@ -201,14 +201,24 @@ def seed(
     "--data-dir", type=click.Path(path_type=Path), help="Data directory of embedded stores."
 )
 def migrate(data_dir: Path | None) -> None:
-    """Create or upgrade the catalogue schema and the vector collection, then exit."""
+    """Create or upgrade the catalogue schema and the vector collection, then exit.
+
+    Vector payloads that lack what filters need (brand, price, stock) or disagree with the
+    catalogue are rewritten from it, without re-embedding.
+    """
     from visualsearch.factory import Context
+    from visualsearch.services.doctor import Doctor
 
-    async def run() -> None:
+    async def run() -> int:
         context = await Context.create(_settings(data_dir=data_dir))
-        await context.aclose()
+        try:
+            return await Doctor(context).sync_payloads()
+        finally:
+            await context.aclose()
 
-    _run(run)
+    synced = _run(run)
+    if synced:
+        click.echo(f"Rewrote {synced} vector payloads from the catalogue.")
     click.echo("Schema and collection are up to date.")
 
 
@@ -238,7 +248,8 @@ def doctor(repair: bool, data_dir: Path | None) -> None:
             if repair:
                 await doc.repair(report)
                 click.echo(
-                    "Repaired: rows were requeued and orphans removed; the worker embeds the rest."
+                    "Repaired: rows were requeued, orphans removed and payloads rewritten; "
+                    "the worker embeds the rest."
                 )
                 if report.rows_without_image:  # only the shop can fix these: drift remains
                     click.echo(

@@ -17,6 +17,7 @@ from tests.reliability.helpers import run_cli
 from tests.support.images import jpeg
 from visualsearch.config import Settings
 from visualsearch.factory import Context
+from visualsearch.storage.vectors import VectorItem
 
 ORPHAN_KEY = "products/never-committed/0123456789abcdef0123456789abcdef.jpg"
 
@@ -54,7 +55,7 @@ async def test_doctor_finds_and_repairs_each_kind_of_drift(make_settings: Settin
     try:
         await context.vectors.delete(["d-1"])  # a row without a vector
         ghost = np.ones(1280, dtype=np.float32) / np.sqrt(1280)
-        await context.vectors.upsert([("ghost", ghost, {"category": "x", "image_sha256": "0"})])
+        await context.vectors.upsert([VectorItem("ghost", ghost, "x", image_sha256="0")])
         await context.objects.put(ORPHAN_KEY, jpeg(seed=999), "image/jpeg")  # an orphan object
     finally:
         await context.aclose()

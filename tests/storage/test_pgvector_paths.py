@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from tests.storage.test_vector_stores import category_of, exact, fill, unit_vectors
+from visualsearch.filters import ProductFilter
 from visualsearch.storage.pgvector import PgVectorStore
 
 
@@ -22,7 +23,7 @@ async def test_filtered_paths_agree_with_numpy(pgvector_url: str, exact_below: i
             allowed = [i for i in range(3000) if category_of(i) == category]
             for q in range(4):
                 query = unit_vectors(1, seed=300 + q)[0]
-                hits = await store.search(query, 12, category=category)
+                hits = await store.search(query, 12, ProductFilter(categories=(category,)))
                 assert [h.product_id for h in hits] == exact(vectors, query, 12, allowed)
                 best = float(max(vectors[allowed] @ query))
                 assert hits[0].score == pytest.approx(best, abs=1e-3)

@@ -1,9 +1,11 @@
 """Consistency between the catalogue, the vector index and the object store.
 
 ``visualsearch doctor`` reports drift and, with ``--repair``, fixes it: rows without a current
-vector are re-queued, vectors without a row are deleted, images no row refers to are deleted.
-The worker runs the first repair at start-up, so jobs lost with a Redis that kept nothing on
-disk are recovered too.
+vector are re-queued, vectors without a row are deleted, images no row refers to are deleted,
+and vector payloads that disagree with their row (category, brand, price, stock) are rewritten
+from the row, without re-embedding. The worker runs the first and the last repair at start-up,
+so jobs lost with a Redis that kept nothing on disk are recovered, and a collection written
+before payloads carried brand, price and stock is backfilled (as ``visualsearch migrate`` does).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from visualsearch.storage.vectors import VectorPayload
 
 if TYPE_CHECKING:
     from visualsearch.factory import Context
@@ -25,6 +29,7 @@ class DriftReport:
     vectors_without_row: list[str] = field(default_factory=list)
     orphan_objects: list[str] = field(default_factory=list)
     rows_without_image: list[str] = field(default_factory=list)
+    stale_payloads: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -57,6 +62,7 @@ class Doctor:
         report.vectors_without_row = sorted(set(vectors) - set(rows))
         referenced = {key for key, _ in rows.values()}
         report.orphan_objects = sorted(keys - referenced)
+        report.stale_payloads = sorted(await self.payload_drift())
         return report
 
     async def repair(self, report: DriftReport) -> None:
@@ -69,6 +75,30 @@ class Doctor:
             await self._ctx.objects.delete(key)
         if report.vectors_without_row:
             await self._ctx.catalog.bump_version()
+        if report.stale_payloads:
+            await self.sync_payloads()
+
+    async def payload_drift(self) -> dict[str, VectorPayload]:
+        """Vectors whose payload disagrees with their row (or lacks a field), with the payload
+        each should have."""
+        stored = await self._ctx.vectors.payloads()
+        ids = sorted(stored)
+        wrong: dict[str, VectorPayload] = {}
+        for start in range(0, len(ids), 1000):
+            rows = await self._ctx.catalog.get_many(ids[start : start + 1000])
+            for pid, record in rows.items():
+                wanted = VectorPayload.of(record)
+                if stored[pid] != wanted:
+                    wrong[pid] = wanted
+        return wrong
+
+    async def sync_payloads(self) -> int:
+        """Rewrite every payload that disagrees with its row; return how many."""
+        wrong = await self.payload_drift()
+        if wrong:
+            await self._ctx.vectors.set_payloads(wrong)
+            await self._ctx.catalog.bump_version()
+        return len(wrong)
 
     async def requeue_missing_vectors(self) -> int:
         """Queue every row whose vector is missing or stale, unless a job is already pending."""
