@@ -157,6 +157,13 @@ class PgVectorStore(VectorStore):
         """The payload columns and their indexes (idempotent: an older generation gets them;
         its missing price and stock stay NULL until ``Doctor.sync_payloads`` fills them)."""
         t = sql.Identifier(name)
+        cur = await conn.execute(
+            "SELECT count(*) AS n FROM pg_indexes WHERE tablename = %s AND indexname = %s",
+            [name, f"{name}_stock"],
+        )
+        row = await cur.fetchone()
+        if row and row["n"]:  # up to date: no ALTER (and no exclusive lock) on every start
+            return
         await conn.execute(
             sql.SQL(
                 "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS brand text NOT NULL DEFAULT '', "
