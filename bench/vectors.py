@@ -219,7 +219,10 @@ class PgVector:
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
     def search(self, query: np.ndarray, category: str | None) -> list[int]:
-        hits = self.loop.run_until_complete(self.store.search(query, TOP_K, category))
+        from visualsearch.filters import ProductFilter
+
+        only = ProductFilter(categories=(category,) if category else ())
+        hits = self.loop.run_until_complete(self.store.search(query, TOP_K, only))
         return [int(h.product_id) for h in hits]
 
     def close(self) -> None:

@@ -187,14 +187,22 @@ def seed(
     "--data-dir", type=click.Path(path_type=Path), help="Data directory of embedded stores."
 )
 def migrate(data_dir: Path | None) -> None:
-    """Create or upgrade the catalogue schema and the vector collection, then exit."""
+    """Create or upgrade the catalogue schema and the vector collection, then exit.
+
+    Vector payloads that lack what filters need (brand, price, stock) or disagree with the
+    catalogue are rewritten from it, without re-embedding.
+    """
     from visualsearch.factory import Context
+    from visualsearch.services.doctor import Doctor
 
-    async def run() -> None:
-        async with Context.open(_settings(data_dir=data_dir)):
-            pass  # opening migrates the schema and creates the collection
+    async def run() -> int:
+        # opening migrates the schema and creates the collection; then payloads follow rows
+        async with Context.open(_settings(data_dir=data_dir)) as context:
+            return await Doctor(context).sync_payloads()
 
-    _run(run)
+    synced = _run(run)
+    if synced:
+        click.echo(f"Rewrote {synced} vector payloads from the catalogue.")
     click.echo("Schema and collection are up to date.")
 
 
@@ -223,7 +231,8 @@ def doctor(repair: bool, data_dir: Path | None) -> None:
             if repair:
                 await doc.repair(report)
                 click.echo(
-                    "Repaired: rows were requeued and orphans removed; the worker embeds the rest."
+                    "Repaired: rows were requeued, orphans removed and payloads rewritten; "
+                    "the worker embeds the rest."
                 )
                 if report.rows_without_image:  # only the shop can fix these: drift remains
                     click.echo(

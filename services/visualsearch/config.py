@@ -121,6 +121,13 @@ class Settings(BaseSettings):
     )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
     default_top_k: int = Field(12, ge=1, le=50, description="Results returned by default.")
+    facet_depth: int = Field(
+        200,
+        ge=1,
+        le=1000,
+        description="Search facets (facets=true) count over this many best-ranked candidates "
+        "that pass the filters.",
+    )
 
     # Worker
     job_max_attempts: int = Field(5, ge=1, description="Attempts before a job is dead-lettered.")

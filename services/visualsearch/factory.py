@@ -237,7 +237,12 @@ class Context:
 
     def search_service(self) -> SearchService:
         return SearchService(
-            self._model(), self.vectors, self.catalog, self.cache, self.settings.redis_cache_ttl
+            self._model(),
+            self.vectors,
+            self.catalog,
+            self.cache,
+            self.settings.redis_cache_ttl,
+            self.settings.facet_depth,
         )
 
     def catalog_service(self) -> CatalogService:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from visualsearch.storage.catalog import ProductRecord
 
@@ -43,6 +43,43 @@ class ProductInput(BaseModel):
             except ArithmeticError:
                 return value
         return value
+
+
+class ProductPatch(BaseModel):
+    """Fields of a product to change (``PATCH /products/{id}``); the image and id stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=300)
+    brand: str | None = Field(None, max_length=200)
+    price: Decimal | None = Field(None, ge=0, le=Decimal("9999999999.99"), decimal_places=2)
+    category: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f/\\]+$")
+    stock: int | None = Field(None, ge=0, le=10_000_000)
+    rating: float | None = Field(None, ge=0, le=5, description="null clears the rating.")
+    description: str | None = Field(None, max_length=5000)
+    warranty: str | None = Field(None, max_length=300)
+
+    @field_validator("name", "category", "brand", "description", "warranty", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _round_price(cls, value: object) -> object:
+        return ProductInput._round_price(value)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> ProductPatch:
+        if not self.model_fields_set:
+            raise ValueError(f"send at least one of {', '.join(type(self).model_fields)}")
+        nulls = [f for f in self.model_fields_set if f != "rating" and getattr(self, f) is None]
+        if nulls:
+            raise ValueError(f"{', '.join(sorted(nulls))} may not be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in type(self).model_fields if f in self.model_fields_set}
 
 
 class Product(BaseModel):
@@ -119,8 +156,16 @@ class SearchHit(Product):
 
 class SearchResponse(BaseModel):
     results: list[SearchHit]
-    cache: bool
-    count: int
+    cache: bool = Field(description="Answered from the result cache.")
+    count: int = Field(description="Results in this page.")
+    offset: int = Field(0, description="Rank of the first result (0-based).")
+    has_more: bool = Field(False, description="Another page follows this one.")
+    facets: Facets | None = Field(
+        None,
+        description="With facets=...: counts over the best-ranked candidates that pass the "
+        "filters (up to VISUALSEARCH_FACET_DEPTH, 200 by default), each field counted "
+        "without its own filter.",
+    )
 
 
 class JobOut(BaseModel):
@@ -167,6 +212,12 @@ class Info(BaseModel):
     products: int
     vectors: int
     index_version: int
+    vector_store: str = Field(
+        description="The vector index in use: qdrant, pgvector or qdrant-edge."
+    )
+    embed_backend: str = Field(
+        description="Image-tower runtime: torch, onnx, int8, or remote (a separate embedder)."
+    )
     warning: str | None = None
 
 

@@ -24,12 +24,17 @@ def consumer_name() -> str:
 
 
 async def run_worker(context: Context, stop: asyncio.Event, concurrency: int = 4) -> None:
-    """Process jobs until ``stop`` is set; requeue catalogue rows that lack vectors first, and
-    sweep the images no row refers to (what a crash between an image and its row left)."""
+    """Process jobs until ``stop`` is set. First requeue catalogue rows that lack vectors,
+    rewrite vector payloads that disagree with their rows, and sweep the images no row refers
+    to (what a crash between an image and its row left)."""
     try:
-        requeued = await Doctor(context).requeue_missing_vectors()
+        doctor = Doctor(context)
+        requeued = await doctor.requeue_missing_vectors()
         if requeued:
             log.info("requeued products without vectors", extra={"count": requeued})
+        synced = await doctor.sync_payloads()  # e.g. a collection from before brand/price/stock
+        if synced:
+            log.info("vector payloads rewritten from the catalogue", extra={"count": synced})
     except StoreUnavailableError as exc:
         log.warning("start-up sweep skipped", extra={"error": exc.message})
     consumer = consumer_name()

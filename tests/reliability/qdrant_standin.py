@@ -93,10 +93,17 @@ def create_standin(path: str) -> FastAPI:
                 name,
                 query=vector,
                 limit=q.limit or 10,
+                offset=q.offset,
                 query_filter=q.filter,
+                score_threshold=q.score_threshold,
                 with_payload=q.with_payload if q.with_payload is not None else True,
             )
         )
+
+    @app.post("/collections/{name}/points/batch")
+    async def batch(name: str, request: Request) -> dict[str, Any]:
+        b = await body(request, models.UpdateOperations)
+        return ok(client.batch_update_points(name, update_operations=b.operations))
 
     @app.post("/collections/{name}/points/delete")
     async def delete(name: str, request: Request) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from tests.reliability.helpers import run_cli
 from tests.support.images import jpeg
 from visualsearch.config import Settings
 from visualsearch.factory import Context
+from visualsearch.storage.vectors import VectorItem
 
 ORPHAN_KEY = "products/never-committed/0123456789abcdef0123456789abcdef.jpg"
 
@@ -57,7 +58,7 @@ async def test_doctor_finds_and_repairs_each_kind_of_drift(make_settings: Settin
     try:
         await context.vectors.delete(["d-1"])  # a row without a vector
         ghost = np.ones(1280, dtype=np.float32) / np.sqrt(1280)
-        await context.vectors.upsert([("ghost", ghost, {"category": "x", "image_sha256": "0"})])
+        await context.vectors.upsert([VectorItem("ghost", ghost, "x", image_sha256="0")])
         await context.objects.put(ORPHAN_KEY, jpeg(seed=999), "image/jpeg")  # an orphan object
     finally:
         await context.aclose()
@@ -110,3 +111,60 @@ async def test_doctor_reports_rows_whose_image_is_gone(make_settings: SettingsFa
         assert await context.queue.pending() == 0  # and no job that can only fail
     finally:
         await context.aclose()
+
+
+async def test_payloads_that_disagree_are_repaired_and_old_ones_backfilled_at_start(
+    make_settings: SettingsFactory,
+) -> None:
+    """A payload edited behind the catalogue's back is reported and rewritten by --repair; a
+    payload from before brand/price/stock (an older collection) is backfilled at start-up."""
+    from qdrant_client import models
+
+    from visualsearch.storage.qdrant import QdrantVectorStore, point_id
+    from visualsearch.storage.vectors import VectorPayload
+
+    settings = make_settings()
+    await index_products(settings, ["s-1", "s-2", "s-3"])
+    context = await Context.create(settings, with_model=False)
+    try:
+        await context.vectors.set_payload("s-2", VectorPayload("elsewhere", "Other", 0.0, 0))
+    finally:
+        await context.aclose()
+    found = run_cli(settings, "doctor")
+    assert found.returncode == 1 and "stale payloads: 1 (e.g. s-2)" in found.stdout
+    repaired = run_cli(settings, "doctor", "--repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "Everything agrees." in run_cli(settings, "doctor").stdout
+
+    context = await Context.create(settings, with_model=False)
+    try:  # what a collection written by an earlier version holds: category and hash only
+        store = context.vectors
+        assert isinstance(store, QdrantVectorStore)
+        record = await context.catalog.get("s-3")
+        assert record is not None
+        await store._client.overwrite_payload(
+            store.collection,
+            payload={
+                "product_id": "s-3",
+                "category": record.category,
+                "image_sha256": record.image_sha256,
+            },
+            points=models.PointIdsList(points=[point_id("s-3")]),
+        )
+        assert (await store.payloads())["s-3"] is None
+    finally:
+        await context.aclose()
+    api, lifespan = await start_api(settings)  # the worker's start-up sweep backfills
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while (await api.context.vectors.payloads())["s-3"] is None:
+            assert asyncio.get_running_loop().time() < deadline, "payload not backfilled"
+            await asyncio.sleep(0.2)
+        found = await api.client.post(
+            "/search?brand=Acme&in_stock=true&top_k=5",
+            files={"file": ("q.jpg", jpeg(seed=902), "image/jpeg")},
+        )
+        assert found.json()["results"][0]["product_id"] == "s-3"
+    finally:
+        await api.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]

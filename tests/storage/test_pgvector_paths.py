@@ -4,10 +4,12 @@ agree with an exact numpy ranking."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import pytest
 
 from tests.storage.test_vector_stores import category_of, exact, fill, unit_vectors
+from visualsearch.filters import ProductFilter
 from visualsearch.storage.pgvector import PgVectorStore
 
 
@@ -22,10 +24,57 @@ async def test_filtered_paths_agree_with_numpy(pgvector_url: str, exact_below: i
             allowed = [i for i in range(3000) if category_of(i) == category]
             for q in range(4):
                 query = unit_vectors(1, seed=300 + q)[0]
-                hits = await store.search(query, 12, category=category)
+                hits = await store.search(query, 12, ProductFilter(categories=(category,)))
                 assert [h.product_id for h in hits] == exact(vectors, query, 12, allowed)
                 best = float(max(vectors[allowed] @ query))
                 assert hits[0].score == pytest.approx(best, abs=1e-3)
+    finally:
+        await store.drop_collection()
+        await store.close()
+
+
+async def test_an_older_table_gains_the_payload_columns(pgvector_url: str) -> None:
+    """A generation from before brand/price/stock: ensure_collection adds the columns and their
+    indexes, its rows read as incomplete (for doctor to backfill), then filter normally."""
+    import psycopg
+    from psycopg import sql
+
+    from tests.storage.test_vector_stores import DIM
+    from visualsearch.storage.vectors import VectorPayload
+
+    name = f"t{uuid.uuid4().hex[:10]}"
+    store = PgVectorStore(name, pgvector_url)
+    await store.open()
+    table = f"{name}__g1"
+    vectors = unit_vectors(20, seed=2)
+    try:
+        async with await psycopg.AsyncConnection.connect(pgvector_url, autocommit=True) as conn:
+            await conn.execute(
+                sql.SQL(
+                    "CREATE TABLE {t} (product_id text PRIMARY KEY, category text NOT NULL, "
+                    "image_sha256 text NOT NULL DEFAULT '', embedding vector({d}) NOT NULL)"
+                ).format(t=sql.Identifier(table), d=sql.Literal(DIM))
+            )
+            for i, v in enumerate(vectors):
+                literal = "[" + ",".join(f"{x:.7g}" for x in v.tolist()) + "]"
+                await conn.execute(
+                    sql.SQL("INSERT INTO {} VALUES (%s, 'c', 'h', %s::vector)").format(
+                        sql.Identifier(table)
+                    ),
+                    [f"p{i}", literal],
+                )
+            await conn.execute(
+                "INSERT INTO vector_collections VALUES (%s, %s, %s)", [name, table, DIM]
+            )
+        await store.ensure_collection(DIM)
+        await store.ensure_collection(DIM)  # and again: nothing left to do
+        assert set((await store.payloads()).values()) == {None}
+        await store.set_payloads(
+            {f"p{i}": VectorPayload("c", "b", float(i), i % 2) for i in range(20)}
+        )
+        hits = await store.search(vectors[3], 5, ProductFilter(in_stock=True, price_max=Decimal(9)))
+        assert hits[0].product_id == "p3"
+        assert all(int(h.product_id[1:]) % 2 == 1 and int(h.product_id[1:]) <= 9 for h in hits)
     finally:
         await store.drop_collection()
         await store.close()

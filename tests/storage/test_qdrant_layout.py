@@ -15,6 +15,7 @@ from qdrant_client import models
 from visualsearch.config import Settings
 from visualsearch.factory import create_vector_store
 from visualsearch.storage.qdrant import QdrantLayout, QdrantVectorStore, quantization_config
+from visualsearch.storage.vectors import VectorItem
 
 
 async def test_layout_from_settings_is_carried_to_each_generation(tmp_path: Path) -> None:
@@ -32,7 +33,7 @@ async def test_layout_from_settings_is_carried_to_each_generation(tmp_path: Path
         assert store.layout == QdrantLayout(2, 2, "scalar", True)
         await store.ensure_collection(8)
         vectors = np.eye(8, dtype=np.float32)
-        await store.upsert([(f"p{i}", v, {"category": "c"}) for i, v in enumerate(vectors)])
+        await store.upsert([VectorItem(f"p{i}", v, "c") for i, v in enumerate(vectors)])
         assert [h.product_id for h in await store.search(vectors[3], 1)] == ["p3"]
         builder = await store.begin_rebuild(8)
         assert isinstance(builder, QdrantVectorStore) and builder.layout == store.layout

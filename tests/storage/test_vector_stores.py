@@ -1,12 +1,16 @@
-"""One contract for every vector store, run against both adapters on real engines."""
+"""One contract for every vector store, run against all three adapters on real engines."""
 
 from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
 
 import numpy as np
 import pytest
 
 from visualsearch.exceptions import ModelMismatchError
-from visualsearch.storage.vectors import VectorStore
+from visualsearch.filters import FACET_FIELDS, ProductFilter
+from visualsearch.storage.vectors import VectorItem, VectorPayload, VectorStore
 
 DIM = 32
 
@@ -21,12 +25,39 @@ def category_of(i: int) -> str:
     return "rare" if i % 20 == 0 else f"c{i % 3}"  # "rare" keeps 5 % of the catalogue
 
 
+def payload_of(i: int) -> VectorPayload:
+    """Product ``p{i}``: 7 brands, prices 0.0 .. 99.9, a quarter out of stock."""
+    return VectorPayload(category_of(i), f"b{i % 7}", ((i * 37) % 1000) / 10, i % 4)
+
+
+def item(i: int, vector: np.ndarray, payload: VectorPayload | None = None) -> VectorItem:
+    p = payload or payload_of(i)
+    return VectorItem(f"p{i}", vector, p.category, p.brand, p.price, p.stock, f"h{i}")
+
+
+def passing(count: int, product_filter: ProductFilter) -> list[int]:
+    """The reference semantics: which products pass, by ``ProductFilter.matches``."""
+    return [
+        i
+        for i in range(count)
+        if product_filter.matches(
+            payload_of(i).category,
+            payload_of(i).brand,
+            Decimal(str(payload_of(i).price)),
+            payload_of(i).stock,
+        )
+    ]
+
+
 async def fill(store: VectorStore, vectors: np.ndarray) -> None:
     await store.ensure_collection(vectors.shape[1])
-    items = [(f"p{i}", v, {"category": category_of(i), "image_sha256": f"h{i}"})
-             for i, v in enumerate(vectors)]  # fmt: skip
+    items = [item(i, v) for i, v in enumerate(vectors)]
     for start in range(0, len(items), 500):
         await store.upsert(items[start : start + 500])
+
+
+def only(*categories: str) -> ProductFilter:
+    return ProductFilter(categories=categories or ("rare",))
 
 
 def exact(
@@ -58,22 +89,23 @@ async def test_category_filter_never_leaks_and_still_fills_top_k(store: VectorSt
     rare = [i for i in range(2000) if category_of(i) == "rare"]
     for q in range(5):
         query = unit_vectors(1, seed=200 + q)[0]
-        hits = await store.search(query, 12, category="rare")
+        hits = await store.search(query, 12, only())
         assert len(hits) == 12
         assert all(category_of(int(h.product_id[1:])) == "rare" for h in hits)
         assert [h.product_id for h in hits] == exact(vectors, query, 12, rare)
-    assert await store.search(unit_vectors(1)[0], 12, category="nothing-here") == []
+    assert await store.search(unit_vectors(1)[0], 12, only("nothing-here")) == []
 
 
 async def test_upsert_replaces_and_delete_takes_effect(store: VectorStore) -> None:
     vectors = unit_vectors(50)
     await fill(store, vectors)
-    await store.upsert([("p3", vectors[10], {"category": "moved", "image_sha256": "new"})])
+    moved = VectorItem("p3", vectors[10], "moved", "b", 1.0, 1, "new")
+    await store.upsert([moved])
     assert await store.count() == 50
     assert (await store.existing(["p3", "p4", "nope"])) == {"p3": "new", "p4": "h4"}
     hits = await store.search(vectors[10], 2)
     assert {h.product_id for h in hits} == {"p3", "p10"}
-    assert [h.product_id for h in await store.search(vectors[10], 5, category="moved")] == ["p3"]
+    assert [h.product_id for h in await store.search(vectors[10], 5, only("moved"))] == ["p3"]
     await store.delete(["p3", "p10"])
     assert await store.count() == 48
     assert "p3" not in await store.all_ids()
@@ -93,15 +125,11 @@ async def test_rebuild_switches_without_a_gap(store: VectorStore) -> None:
     await fill(store, old)
     builder = await store.begin_rebuild(DIM * 2)
     new = unit_vectors(40, dim=DIM * 2, seed=2)
-    await builder.upsert(
-        [(f"p{i}", v, {"category": "c", "image_sha256": "n"}) for i, v in enumerate(new[:20])]
-    )
+    await builder.upsert([item(i, v) for i, v in enumerate(new[:20])])
     # while the new generation fills, searches still answer from the old one
     assert (await store.search(old[5], 1))[0].product_id == "p5"
     assert await store.count() == 40
-    await builder.upsert(
-        [(f"p{i}", v, {"category": "c", "image_sha256": "n"}) for i, v in enumerate(new[20:], 20)]
-    )
+    await builder.upsert([item(i, v) for i, v in enumerate(new[20:], 20)])
     await store.commit_rebuild(builder)
     assert await store.count() == 40
     assert (await store.search(new[33], 1))[0].product_id == "p33"
@@ -131,6 +159,140 @@ async def test_recall_on_a_larger_set(store: VectorStore) -> None:
         got = {h.product_id for h in await store.search(query, 12)}
         recalls.append(len(got & set(exact(vectors, query, 12))) / 12)
     assert sum(recalls) / len(recalls) >= 0.95
+
+
+FILTERS = {
+    "category": ProductFilter(categories=("rare",)),
+    "categories": ProductFilter(categories=("c1", "rare")),
+    "brand": ProductFilter(brands=("b2",)),
+    "brands": ProductFilter(brands=("b1", "b5")),
+    "price_min": ProductFilter(price_min=Decimal("80")),
+    "price_max": ProductFilter(price_max=Decimal("12.5")),
+    "price_range": ProductFilter(price_min=Decimal("10"), price_max=Decimal("30.1")),
+    "in_stock": ProductFilter(in_stock=True),
+    "combined": ProductFilter(
+        categories=("c0", "c2"),
+        brands=("b1", "b3", "b4"),
+        price_min=Decimal("20"),
+        price_max=Decimal("70"),
+        in_stock=True,
+    ),
+    "nothing": ProductFilter(brands=("b1",), categories=("nowhere",)),
+}
+
+
+async def test_every_filter_alone_and_combined_is_exact_and_never_leaks(
+    store: VectorStore,
+) -> None:
+    vectors = unit_vectors(2000, seed=3)
+    await fill(store, vectors)
+    for name, product_filter in FILTERS.items():
+        allowed = passing(2000, product_filter)
+        for q in range(3):
+            query = unit_vectors(1, seed=400 + q)[0]
+            hits = await store.search(query, 12, product_filter)
+            want = exact(vectors, query, 12, allowed) if allowed else []
+            assert [h.product_id for h in hits] == want, name
+            for hit in hits:  # the payload that comes back is the one stored, and passes
+                assert hit.payload == payload_of(int(hit.product_id[1:]))
+                assert hit.payload.matches(product_filter), name
+    # the price bounds are inclusive, on the exact stored value
+    on_the_bound = ProductFilter(price_min=Decimal("3.7"), price_max=Decimal("3.7"))
+    hits = await store.search(vectors[1], 50, on_the_bound)
+    assert sorted(h.product_id for h in hits) == sorted(
+        f"p{i}" for i in passing(2000, on_the_bound)
+    )
+    assert hits  # p1 costs 3.7
+
+
+async def test_top_k_is_filled_under_a_filter_keeping_two_percent(store: VectorStore) -> None:
+    data = clustered_vectors(4_020, dim=128, clusters=60, seed=11)
+    vectors, queries = data[:4000], data[4000:]
+    await fill(store, vectors)
+    two_percent = ProductFilter(brands=("b3",), price_max=Decimal("20"), in_stock=True)
+    allowed = passing(4000, two_percent)
+    assert 0.015 < len(allowed) / 4000 < 0.025
+    recalls = []
+    for query in queries:
+        hits = await store.search(query, 12, two_percent)
+        assert len(hits) == 12
+        assert all(int(h.product_id[1:]) in allowed for h in hits)
+        want = set(exact(vectors, query, 12, allowed))
+        recalls.append(len({h.product_id for h in hits} & want) / 12)
+    assert sum(recalls) / len(recalls) >= 0.95
+
+
+async def test_facets_equal_counts_over_the_same_ranked_candidates(store: VectorStore) -> None:
+    vectors = unit_vectors(400, seed=4)
+    await fill(store, vectors)
+    product_filter = ProductFilter(brands=("b1", "b2"), price_max=Decimal("60"), in_stock=True)
+    for q, depth in ((0, 40), (1, 400)):
+        query = unit_vectors(1, seed=500 + q)[0]
+        facets = await store.facets(query, product_filter, FACET_FIELDS, depth)
+        expected: dict[str, object] = {}
+        for field in FACET_FIELDS:
+            ranked = exact(vectors, query, depth, passing(400, product_filter.without(field)))
+            payloads = [payload_of(int(p[1:])) for p in ranked]
+            if field == "category":
+                expected[field] = dict(Counter(p.category for p in payloads))
+            elif field == "brand":
+                expected[field] = dict(Counter(p.brand for p in payloads))
+            elif field == "price":
+                expected[field] = (min(p.price for p in payloads), max(p.price for p in payloads))
+            else:
+                expected[field] = sum(1 for p in payloads if p.stock > 0)
+        assert facets.category == expected["category"]
+        assert facets.brand == expected["brand"]  # other brands counted despite the filter
+        assert len(facets.brand or {}) > 2
+        assert facets.price == expected["price"]
+        assert facets.in_stock == expected["in_stock"]
+    only = await store.facets(unit_vectors(1)[0], product_filter, ("brand",), 10)
+    assert only.category is None and only.price is None and only.brand
+
+
+async def test_pages_tile_and_min_score_cuts(store: VectorStore) -> None:
+    vectors = unit_vectors(2000, seed=6)
+    await fill(store, vectors)
+    query = unit_vectors(1, seed=600)[0]
+    for product_filter in (ProductFilter(), FILTERS["in_stock"], FILTERS["combined"]):
+        whole = await store.search(query, 36, product_filter)
+        pages = []
+        for offset in (0, 12, 24):
+            pages += await store.search(query, 12, product_filter, offset=offset)
+        assert [h.product_id for h in pages] == [h.product_id for h in whole]
+        beyond = len(passing(2000, product_filter)) + 5
+        assert await store.search(query, 10, product_filter, offset=beyond) == []
+    ranked = await store.search(query, 50)
+    cut = (ranked[20].score + ranked[21].score) / 2  # clear of float rounding at the boundary
+    kept = await store.search(query, 50, min_score=cut)
+    assert [h.product_id for h in kept] == [h.product_id for h in ranked[:21]]
+    assert all(h.score >= cut for h in kept)
+    assert await store.search(query, 12, min_score=0.999) == []
+
+
+async def test_set_payload_is_seen_by_the_next_search(store: VectorStore) -> None:
+    vectors = unit_vectors(300, seed=8)
+    await fill(store, vectors)
+    query = vectors[5]
+    assert (await store.search(query, 1, ProductFilter(in_stock=True)))[0].product_id == "p5"
+    await store.set_payload("p5", VectorPayload("moved", "newbrand", 1234.5, 0))
+    assert (await store.search(query, 1))[0].product_id == "p5"  # the vector is untouched
+    assert all(
+        h.product_id != "p5" for h in await store.search(query, 20, ProductFilter(in_stock=True))
+    )
+    found = await store.search(query, 5, ProductFilter(brands=("newbrand",)))
+    assert [h.product_id for h in found] == ["p5"]
+    assert found[0].payload == VectorPayload("moved", "newbrand", 1234.5, 0)
+    pricey = ProductFilter(categories=("moved",), price_min=Decimal("1234.5"))
+    assert [h.product_id for h in await store.search(query, 5, pricey)] == ["p5"]
+    await store.set_payloads(
+        {"p6": VectorPayload("c0", "b0", 1.0, 3), "missing": VectorPayload("x", "y", 1.0, 1)}
+    )
+    payloads = await store.payloads()
+    assert len(payloads) == 300 and "missing" not in payloads
+    assert payloads["p6"] == VectorPayload("c0", "b0", 1.0, 3)
+    assert payloads["p7"] == payload_of(7)
+    assert await store.existing(["p5"]) == {"p5": "h5"}  # the image hash stays
 
 
 async def test_an_embedded_edge_index_has_one_owner(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -25,6 +25,8 @@ class EmbeddingService(ABC):
 
     info: ModelInfo
     warning: str | None = None
+    backend: str = "torch"
+    """The image tower's runtime: torch, onnx, int8, or remote."""
 
     @abstractmethod
     async def embed_image(self, data: bytes) -> np.ndarray: ...
@@ -49,6 +51,7 @@ class LocalEmbeddingService(EmbeddingService):
     ) -> None:
         self.embedder = embedder
         self.info = embedder.info
+        self.backend = str(getattr(embedder, "backend", "torch"))
         self.warning = warning
         self._limits = limits
         self._decode_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="decode")
@@ -82,6 +85,8 @@ class LocalEmbeddingService(EmbeddingService):
 
 class RemoteEmbeddingService(EmbeddingService):
     """Client of ``visualsearch embedder`` (the Deployment the HPA scales in Kubernetes)."""
+
+    backend = "remote"
 
     def __init__(self, url: str, timeout: float = 30.0) -> None:
         self._client = httpx.AsyncClient(base_url=url.rstrip("/"), timeout=timeout)

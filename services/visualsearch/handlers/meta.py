@@ -81,6 +81,8 @@ async def info(context: ContextDep) -> Info:
         products=products,
         vectors=vectors,
         index_version=version,
+        vector_store=context.vectors.kind,
+        embed_backend=embedding.backend,
         warning=embedding.warning,
     )
 

@@ -15,6 +15,7 @@ from visualsearch.schemas import (
     ErrorBody,
     Product,
     ProductPage,
+    ProductPatch,
     SortKey,
 )
 
@@ -90,6 +91,20 @@ async def get_batch(
 @router.get("/{product_id}", response_model=Product, responses={404: {"model": ErrorBody}})
 async def get_product(service: CatalogDep, product_id: ProductId) -> Product:
     return await service.get(product_id)
+
+
+@router.patch(
+    "/{product_id}",
+    response_model=Product,
+    dependencies=[WriteAccess],
+    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+async def update_product(
+    service: CatalogDep, product_id: ProductId, patch: ProductPatch
+) -> Product:
+    """Change price, stock, category, brand or text without re-embedding: the vector payload
+    and the result cache follow at once, so the next filtered search sees the change."""
+    return await service.update(product_id, patch)
 
 
 @router.delete(

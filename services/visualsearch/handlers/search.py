@@ -1,22 +1,81 @@
-"""``POST /search`` (image, text or both) and ``GET /search?q=`` (text)."""
+"""``POST /search`` (image, text or both) and ``GET /search`` (text).
+
+Every parameter of ``POST /search`` may come in the query string (as the seed's README and its
+JavaScript example send them: ``POST /search?top_k=5&category=laptops`` with only the file in the
+form) or as a form field; the same parameter sent both ways with different values is a 422.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
+from visualsearch.exceptions import ValidationError
+from visualsearch.filters import parse_facets, parse_filter, split_values
 from visualsearch.handlers.dependencies import ContextDep, SearchDep, read_upload
 from visualsearch.schemas import ErrorBody, SearchResponse
+from visualsearch.services.search import MAX_TOP_K, MAX_WINDOW
 
 router = APIRouter(tags=["search"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Not an image, truncated, or no text tower."},
     413: {"model": ErrorBody, "description": "Image over the size or pixel limit."},
     415: {"model": ErrorBody, "description": "Unsupported file type."},
+    422: {
+        "model": ErrorBody,
+        "description": "An invalid parameter, or one sent twice differently.",
+    },
     429: {"model": ErrorBody, "description": "Rate limited; see Retry-After."},
     503: {"model": ErrorBody, "description": "A store is unavailable."},
 }
+T = TypeVar("T")
+
+TOP_K = f"Results per page (1-{MAX_TOP_K}; default 12)."
+OFFSET = f"Rank of the first result, for pages (offset + top_k <= {MAX_WINDOW})."
+CATEGORY = "Only these categories: a value, a comma list, or the parameter repeated."
+BRAND = "Only these brands: a value, a comma list, or the parameter repeated."
+PRICE_MIN = "Lowest price, inclusive."
+PRICE_MAX = "Highest price, inclusive."
+IN_STOCK = "Only products with stock > 0."
+MIN_SCORE = "Drop results scoring below this (0-1); fewer than top_k results is then normal."
+FACETS = "true (every facet) or a comma list of category, brand, price, in_stock."
+TEXT = "Text, alone (GET) or combined with the image (POST)."
+
+QTopK = Annotated[int | None, Query(ge=1, le=MAX_TOP_K, description=TOP_K)]
+QOffset = Annotated[int | None, Query(ge=0, le=MAX_WINDOW, description=OFFSET)]
+QCategory = Annotated[list[str] | None, Query(description=CATEGORY)]
+QBrand = Annotated[list[str] | None, Query(description=BRAND)]
+QPriceMin = Annotated[Decimal | None, Query(description=PRICE_MIN)]
+QPriceMax = Annotated[Decimal | None, Query(description=PRICE_MAX)]
+QInStock = Annotated[bool | None, Query(description=IN_STOCK)]
+QMinScore = Annotated[float | None, Query(description=MIN_SCORE)]
+QFacets = Annotated[str | None, Query(max_length=100, description=FACETS)]
+
+
+def pick(name: str, in_query: T | None, in_form: T | None) -> T | None:
+    """The one value of a parameter that may come in the query string or the form."""
+    if in_query is not None and in_form is not None and in_query != in_form:
+        raise ValidationError(
+            f"{name} was sent both in the query string ({in_query}) and as a form field "
+            f"({in_form}) with different values; send it once."
+        )
+    return in_query if in_query is not None else in_form
+
+
+def pick_list(
+    name: str, in_query: Sequence[str] | None, in_form: Sequence[str] | None
+) -> tuple[str, ...] | None:
+    query = split_values(name, in_query) if in_query else None
+    form = split_values(name, in_form) if in_form else None
+    if query is not None and form is not None and set(query) != set(form):
+        raise ValidationError(
+            f"{name} was sent both in the query string ({','.join(query)}) and as a form field "
+            f"({','.join(form)}) with different values; send it once."
+        )
+    return query if query is not None else form
 
 
 @router.post("/search", response_model=SearchResponse, responses=ERRORS)
@@ -26,23 +85,79 @@ async def search_by_image(
     file: Annotated[
         UploadFile | None, File(description="Query image (JPEG, PNG, WebP, GIF, BMP).")
     ] = None,
-    q: Annotated[
-        str | None, Form(max_length=500, description="Optional text, combined with the image.")
-    ] = None,
-    top_k: Annotated[int, Form(ge=1, le=50, description="Results to return (1-50).")] = 12,
-    category: Annotated[str | None, Form(max_length=100, description="Only this category.")] = None,
+    q: Annotated[str | None, Form(max_length=500, description=TEXT)] = None,
+    top_k: Annotated[int | None, Form(ge=1, le=MAX_TOP_K, description=TOP_K)] = None,
+    offset: Annotated[int | None, Form(ge=0, le=MAX_WINDOW, description=OFFSET)] = None,
+    category: Annotated[list[str] | None, Form(description=CATEGORY)] = None,
+    brand: Annotated[list[str] | None, Form(description=BRAND)] = None,
+    price_min: Annotated[Decimal | None, Form(description=PRICE_MIN)] = None,
+    price_max: Annotated[Decimal | None, Form(description=PRICE_MAX)] = None,
+    in_stock: Annotated[bool | None, Form(description=IN_STOCK)] = None,
+    min_score: Annotated[float | None, Form(description=MIN_SCORE)] = None,
+    facets: Annotated[str | None, Form(max_length=100, description=FACETS)] = None,
+    q_query: Annotated[str | None, Query(alias="q", max_length=500, description=TEXT)] = None,
+    top_k_query: Annotated[int | None, Query(alias="top_k", ge=1, le=MAX_TOP_K)] = None,
+    offset_query: Annotated[int | None, Query(alias="offset", ge=0, le=MAX_WINDOW)] = None,
+    category_query: Annotated[list[str] | None, Query(alias="category")] = None,
+    brand_query: Annotated[list[str] | None, Query(alias="brand")] = None,
+    price_min_query: Annotated[Decimal | None, Query(alias="price_min")] = None,
+    price_max_query: Annotated[Decimal | None, Query(alias="price_max")] = None,
+    in_stock_query: Annotated[bool | None, Query(alias="in_stock")] = None,
+    min_score_query: Annotated[float | None, Query(alias="min_score")] = None,
+    facets_query: Annotated[str | None, Query(alias="facets", max_length=100)] = None,
 ) -> SearchResponse:
-    """Products visually closest to the uploaded image (optionally steered by text)."""
+    """Products visually closest to the uploaded image (optionally steered by text), filtered
+    inside the vector search, paged, with facets on request.
+
+    Each parameter may be sent in the query string or as a form field (not both, differently).
+    """
+    # every parameter is checked before the upload is read: a bad request changes nothing
+    product_filter = parse_filter(
+        pick_list("category", category_query, category),
+        pick_list("brand", brand_query, brand),
+        pick("price_min", price_min_query, price_min),
+        pick("price_max", price_max_query, price_max),
+        pick("in_stock", in_stock_query, in_stock),
+    )
+    wanted_facets = parse_facets(pick("facets", facets_query, facets))
+    text = pick("q", q_query, q)
+    k = pick("top_k", top_k_query, top_k) or context.settings.default_top_k
+    start = pick("offset", offset_query, offset) or 0
+    cut = pick("min_score", min_score_query, min_score)
     image = await read_upload(file, context.settings.max_upload_bytes) if file is not None else None
-    return await service.search(image=image, text=q, top_k=top_k, category=category or None)
+    return await service.search(
+        image=image,
+        text=text,
+        top_k=k,
+        filter=product_filter,
+        offset=start,
+        min_score=cut,
+        facets=wanted_facets,
+    )
 
 
 @router.get("/search", response_model=SearchResponse, responses=ERRORS)
 async def search_by_text(
     service: SearchDep,
+    context: ContextDep,
     q: Annotated[str, Query(min_length=1, max_length=500, description="What to look for.")],
-    top_k: Annotated[int, Query(ge=1, le=50)] = 12,
-    category: Annotated[str | None, Query(max_length=100)] = None,
+    top_k: QTopK = None,
+    offset: QOffset = None,
+    category: QCategory = None,
+    brand: QBrand = None,
+    price_min: QPriceMin = None,
+    price_max: QPriceMax = None,
+    in_stock: QInStock = None,
+    min_score: QMinScore = None,
+    facets: QFacets = None,
 ) -> SearchResponse:
-    """Products closest to a text description (needs a CLIP model)."""
-    return await service.search(text=q, top_k=top_k, category=category or None)
+    """Products closest to a text description (needs a CLIP model), with the same filters,
+    pages and facets as ``POST /search``."""
+    return await service.search(
+        text=q,
+        top_k=top_k or context.settings.default_top_k,
+        filter=parse_filter(category, brand, price_min, price_max, in_stock),
+        offset=offset or 0,
+        min_score=min_score,
+        facets=parse_facets(facets),
+    )

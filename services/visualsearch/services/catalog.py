@@ -13,11 +13,12 @@ from visualsearch.schemas import (
     PriceRange,
     Product,
     ProductPage,
+    ProductPatch,
     SortKey,
 )
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.objects import ObjectStore
-from visualsearch.storage.vectors import VectorStore
+from visualsearch.storage.vectors import PAYLOAD_FIELDS, VectorPayload, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,23 @@ class CatalogService:
     async def batch(self, product_ids: list[str]) -> list[Product]:
         records = await self._catalog.get_many(product_ids)
         return [Product.from_record(records[p]) for p in product_ids if p in records]
+
+    async def update(self, product_id: str, patch: ProductPatch) -> Product:
+        """Change the row, then the vector's payload (no re-embedding), then bump the version.
+
+        The version is bumped by the row update and again once the payload follows, so a
+        search answered between the two is never served from the cache afterwards. Should the
+        vector store fail in between, ``visualsearch doctor`` finds and repairs the payload.
+        """
+        changes = patch.changes()
+        record = await self._catalog.update(product_id, changes)
+        if record is None:
+            raise NotFoundError(f"No product with id {product_id!r}.")
+        if any(f in changes for f in PAYLOAD_FIELDS):
+            latest = await self._catalog.get(product_id) or record  # the newest of racing PATCHes
+            await self._vectors.set_payload(product_id, VectorPayload.of(latest))
+            await self._catalog.bump_version()
+        return Product.from_record(record)
 
     async def remove(self, product_id: str) -> None:
         """Remove a product everywhere: vector first, then the row, then its image.

@@ -1,9 +1,12 @@
 """Consistency between the catalogue, the vector index and the object store.
 
 ``visualsearch doctor`` reports drift and, with ``--repair``, fixes it: rows without a current
-vector are re-queued, vectors without a row are deleted, images no row refers to are deleted.
-The worker runs the first repair and an orphan sweep at start-up, so jobs lost with a Redis that
-kept nothing on disk are recovered too and a crash leaves no drift behind.
+vector are re-queued, vectors without a row are deleted, images no row refers to are deleted,
+and vector payloads that disagree with their row (category, brand, price, stock) are rewritten
+from the row, without re-embedding. The worker runs the first and the last repair and an orphan
+sweep at start-up, so jobs lost with a Redis that kept nothing on disk are recovered, a
+collection written before payloads carried brand, price and stock is backfilled (as
+``visualsearch migrate`` does), and a crash leaves no drift behind.
 
 An image no row refers to is an orphan only once it is older than ``orphan_grace_seconds``:
 indexing stores the image first and writes its row second, so a younger one is an upload whose
@@ -16,6 +19,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from visualsearch.storage.vectors import VectorPayload
 
 if TYPE_CHECKING:
     from visualsearch.factory import Context
@@ -30,6 +35,7 @@ class DriftReport:
     vectors_without_row: list[str] = field(default_factory=list)
     orphan_objects: list[str] = field(default_factory=list)
     rows_without_image: list[str] = field(default_factory=list)
+    stale_payloads: list[str] = field(default_factory=list)
     # not drift: unreferenced images younger than the grace period (their row may be coming)
     young_objects: list[str] = field(default_factory=list)
 
@@ -79,6 +85,7 @@ class Doctor:
         cutoff = now - self._ctx.settings.orphan_grace_seconds
         for key in sorted(keys - referenced):
             (report.orphan_objects if listed[key] < cutoff else report.young_objects).append(key)
+        report.stale_payloads = sorted(await self.payload_drift())
         return report
 
     async def repair(self, report: DriftReport) -> None:
@@ -90,6 +97,30 @@ class Doctor:
         await self._delete_orphans(report.orphan_objects)
         if report.vectors_without_row:
             await self._ctx.catalog.bump_version()
+        if report.stale_payloads:
+            await self.sync_payloads()
+
+    async def payload_drift(self) -> dict[str, VectorPayload]:
+        """Vectors whose payload disagrees with their row (or lacks a field), with the payload
+        each should have."""
+        stored = await self._ctx.vectors.payloads()
+        ids = sorted(stored)
+        wrong: dict[str, VectorPayload] = {}
+        for start in range(0, len(ids), 1000):
+            rows = await self._ctx.catalog.get_many(ids[start : start + 1000])
+            for pid, record in rows.items():
+                wanted = VectorPayload.of(record)
+                if stored[pid] != wanted:
+                    wrong[pid] = wanted
+        return wrong
+
+    async def sync_payloads(self) -> int:
+        """Rewrite every payload that disagrees with its row; return how many."""
+        wrong = await self.payload_drift()
+        if wrong:
+            await self._ctx.vectors.set_payloads(wrong)
+            await self._ctx.catalog.bump_version()
+        return len(wrong)
 
     async def sweep_orphans(self) -> tuple[int, int]:
         """Delete the images no row refers to that are older than the grace period.

@@ -20,7 +20,7 @@ from visualsearch.schemas import ProductInput
 from visualsearch.storage.catalog import CatalogStore, ProductRecord
 from visualsearch.storage.objects import ObjectStore
 from visualsearch.storage.queue.base import Job, JobQueue
-from visualsearch.storage.vectors import VectorStore
+from visualsearch.storage.vectors import VectorItem, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -165,15 +165,7 @@ class VectorIndexer:
             if record is not None:
                 data, _ = await self._objects.get(record.image_key)
                 vector = await self._embedding.embed_image(data)
-                await self._vectors.upsert(
-                    [
-                        (
-                            record.product_id,
-                            vector,
-                            {"category": record.category, "image_sha256": record.image_sha256},
-                        )
-                    ]
-                )
+                await self._vectors.upsert([VectorItem.of(record, vector)])
                 await self._catalog.bump_version()
         except InputError as exc:  # the stored image itself is unusable: retrying cannot help
             job.attempts = max(job.attempts, self._queue.policy.max_attempts)

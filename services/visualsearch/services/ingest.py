@@ -22,7 +22,7 @@ from visualsearch.schemas import IngestSummary, ProductInput, Rejected
 from visualsearch.services.catalogue_files import CatalogueEntry
 from visualsearch.services.indexing import IndexingService, StoredImage, record_of
 from visualsearch.storage.catalog import CatalogStore, ProductRecord
-from visualsearch.storage.vectors import VectorStore
+from visualsearch.storage.vectors import VectorItem, VectorPayload, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,7 @@ class BulkIngester:
             return_exceptions=True,
         )
         todo: list[_Prepared] = []
+        relabelled: list[ProductRecord] = []  # same image, new metadata: no re-embedding
         for (entry, product), result in zip(valid, prepared, strict=True):
             if isinstance(result, BaseException):
                 if not isinstance(result, Exception) or _is_outage(result):
@@ -119,21 +120,29 @@ class BulkIngester:
                 )
                 continue
             current = rows.get(product.product_id)
-            if (
-                current is not None
-                and current == record_of(product, result.image)
-                and vectors.get(product.product_id) == result.image.sha256
-            ):
-                summary.unchanged += 1
+            record = record_of(product, result.image)
+            if current is not None and vectors.get(product.product_id) == result.image.sha256:
+                if current == record:
+                    summary.unchanged += 1
+                else:
+                    relabelled.append(record)
+                    summary.updated += 1
                 continue
             todo.append(result)
+        if relabelled:
+            await self._catalog.upsert(relabelled)
+            await self._vectors.set_payloads(
+                {r.product_id: VectorPayload.of(r) for r in relabelled}
+            )
+            if not todo:
+                await self._catalog.bump_version()
         if not todo:
             return
         embedded = await asyncio.gather(
             *(self._embedding.embed_image(p.data) for p in todo), return_exceptions=True
         )
         records: list[ProductRecord] = []
-        points = []
+        points: list[VectorItem] = []
         for item, vector in zip(todo, embedded, strict=True):
             if isinstance(vector, BaseException):
                 if not isinstance(vector, Exception) or _is_outage(vector):
@@ -144,14 +153,9 @@ class BulkIngester:
                     )
                 )
                 continue
-            records.append(record_of(item.product, item.image))
-            points.append(
-                (
-                    item.product.product_id,
-                    vector,
-                    {"category": item.product.category, "image_sha256": item.image.sha256},
-                )
-            )
+            record = record_of(item.product, item.image)
+            records.append(record)
+            points.append(VectorItem.of(record, vector))
             if item.product.product_id in rows:
                 summary.updated += 1
             else:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from visualsearch.embedding.service import EmbeddingService
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.objects import ObjectStore
-from visualsearch.storage.vectors import VectorStore
+from visualsearch.storage.vectors import VectorItem, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,9 @@ class Reindexer:
                 vectors = await asyncio.gather(
                     *(self._embedding.embed_image(data) for data, _ in images)
                 )
-                await builder.upsert([
-                    (r.product_id, v, {"category": r.category, "image_sha256": r.image_sha256})
-                    for r, v in zip(records, vectors, strict=True)
-                ])  # fmt: skip
+                await builder.upsert(
+                    [VectorItem.of(r, v) for r, v in zip(records, vectors, strict=True)]
+                )
                 done += len(records)
                 if progress:
                     progress(len(records))

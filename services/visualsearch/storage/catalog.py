@@ -208,6 +208,24 @@ class CatalogStore:
                 await cur.executemany(sql, [p.values() for p in products])
             await self._bump(c)
 
+    async def update(self, product_id: str, changes: dict[str, Any]) -> ProductRecord | None:
+        """Change some fields of one row and bump the index version; ``None``: no such row."""
+        fields = [f for f in FIELDS[1:-2] if f in changes]  # not the id, nor the image
+        if len(fields) != len(changes):
+            raise ValueError(f"not updatable: {sorted(set(changes) - set(fields))}")
+        assignments = ", ".join(f"{f} = %s" for f in fields)
+        async with self.transaction() as conn:
+            cur = await conn.execute(
+                f"UPDATE products SET {assignments}, updated_at = now() "  # noqa: S608
+                f"WHERE product_id = %s RETURNING {COLUMNS}",
+                [*(changes[f] for f in fields), product_id],
+            )
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            await self._bump(conn)
+        return ProductRecord(**row)
+
     async def delete(self, product_id: str) -> bool:
         async with self.transaction() as conn:
             cur = await conn.execute("DELETE FROM products WHERE product_id = %s", [product_id])

@@ -1,16 +1,19 @@
-"""The vector index in PostgreSQL with pgvector: HNSW, cosine, the category filter in the scan.
+"""The vector index in PostgreSQL with pgvector: HNSW, cosine, every filter in the scan.
 
 For shops that already run PostgreSQL (the catalogue's own database by default) and for the
-one-machine mode (the embedded PostgreSQL ships pgvector). Iterative index scans keep a
-selective category filter from starving the top-K. Each generation is a table; the
-``vector_collections`` row naming the live one is switched in one transaction by a re-index.
+one-machine mode (the embedded PostgreSQL ships pgvector). The payload is typed columns
+(category, brand, price, stock) with B-tree indexes; iterative index scans keep a filter from
+starving the top-K, and a filter keeping few rows is ranked by an exact scan of those rows.
+Each generation is a table; the ``vector_collections`` row naming the live one is switched in
+one transaction by a re-index.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -20,17 +23,21 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from visualsearch.exceptions import ModelMismatchError, StoreUnavailableError
+from visualsearch.filters import ProductFilter
 from visualsearch.storage.postgres import Connection, connection, create_pool, open_pool
 from visualsearch.storage.vectors import (
+    NO_FILTER,
     STORE,
     VectorHit,
     VectorItem,
+    VectorPayload,
     VectorStore,
     generation_name,
     generation_number,
 )
 
-CATEGORY_SIZES_TTL = 30.0  # seconds the per-category counts that pick exact scans are reused
+FILTER_SIZES_TTL = 30.0  # seconds the per-filter counts that pick exact scans are reused
+MAX_EF_SEARCH = 1000  # pgvector's upper bound of hnsw.ef_search
 HNSW_MAX_DIM = 2000  # pgvector indexes `vector` up to 2000 dimensions, `halfvec` up to 4000
 REGISTRY = """
 CREATE EXTENSION IF NOT EXISTS vector;
@@ -44,6 +51,29 @@ CREATE TABLE IF NOT EXISTS vector_collections (
 
 def _literal(vector: np.ndarray) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]"
+
+
+def _where(product_filter: ProductFilter) -> tuple[sql.Composable, dict[str, Any]]:
+    """A :class:`ProductFilter` as a WHERE clause on the typed payload columns."""
+    parts: list[sql.Composable] = []
+    params: dict[str, Any] = {}
+    if product_filter.categories:
+        parts.append(sql.SQL("category = ANY(%(categories)s)"))
+        params["categories"] = list(product_filter.categories)
+    if product_filter.brands:
+        parts.append(sql.SQL("brand = ANY(%(brands)s)"))
+        params["brands"] = list(product_filter.brands)
+    if product_filter.price_min is not None:
+        parts.append(sql.SQL("price >= %(price_min)s"))
+        params["price_min"] = product_filter.price_min
+    if product_filter.price_max is not None:
+        parts.append(sql.SQL("price <= %(price_max)s"))
+        params["price_max"] = product_filter.price_max
+    if product_filter.in_stock:
+        parts.append(sql.SQL("stock > 0"))
+    if not parts:
+        return sql.SQL(""), params
+    return sql.SQL("WHERE ") + sql.SQL(" AND ").join(parts), params
 
 
 class PgVectorStore(VectorStore):
@@ -70,9 +100,7 @@ class PgVectorStore(VectorStore):
         self._dim = dim
         self._ef_search = ef_search
         self._exact_below = exact_below
-        self._sizes: dict[str, int] = {}
-        self._sizes_table = ""
-        self._sizes_at = 0.0
+        self._sizes: dict[str, tuple[int, float]] = {}
 
     async def open(self) -> None:
         if self._owns_pool:
@@ -114,16 +142,41 @@ class PgVectorStore(VectorStore):
                 "image_sha256 text NOT NULL DEFAULT '', embedding {kind}({dim}) NOT NULL);"
                 "CREATE INDEX {hnsw} ON {t} USING hnsw (embedding {ops}) "
                 "WITH (m = 16, ef_construction = 128);"
-                "CREATE INDEX {cat} ON {t} (category);"
             ).format(
                 t=sql.Identifier(name),
                 kind=sql.SQL(kind),
                 dim=sql.Literal(dim),
                 hnsw=sql.Identifier(f"{name}_hnsw"),
-                cat=sql.Identifier(f"{name}_category"),
                 ops=sql.SQL(f"{kind}_cosine_ops"),
             )
         )
+        await self._upgrade(conn, name)
+
+    @staticmethod
+    async def _upgrade(conn: psycopg.AsyncConnection[Any], name: str) -> None:
+        """The payload columns and their indexes (idempotent: an older generation gets them;
+        its missing price and stock stay NULL until ``Doctor.sync_payloads`` fills them)."""
+        t = sql.Identifier(name)
+        cur = await conn.execute(
+            "SELECT count(*) AS n FROM pg_indexes WHERE tablename = %s AND indexname = %s",
+            [name, f"{name}_stock"],
+        )
+        row = await cur.fetchone()
+        if row and row["n"]:  # up to date: no ALTER (and no exclusive lock) on every start
+            return
+        await conn.execute(
+            sql.SQL(
+                "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS brand text NOT NULL DEFAULT '', "
+                "ADD COLUMN IF NOT EXISTS price numeric(12, 2), "
+                "ADD COLUMN IF NOT EXISTS stock integer"
+            ).format(t=t)
+        )
+        for column in ("category", "brand", "price", "stock"):
+            await conn.execute(
+                sql.SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} ({c})").format(
+                    i=sql.Identifier(f"{name}_{column}"), t=t, c=sql.Identifier(column)
+                )
+            )
 
     async def ensure_collection(self, dim: int) -> None:
         async with self._conn() as conn, conn.transaction():
@@ -145,6 +198,8 @@ class PgVectorStore(VectorStore):
                     f"The vector collection holds {row['dim']}-dim vectors but the model makes "
                     f"{dim}-dim ones. Re-index with `visualsearch reindex` to switch models."
                 )
+            else:
+                await self._upgrade(conn, row["physical"])
 
     async def drop_collection(self) -> None:
         async with self._conn() as conn, conn.transaction():
@@ -168,71 +223,123 @@ class PgVectorStore(VectorStore):
         table, dim = await self._table()
         kind = self._type(dim)
         query = sql.SQL(
-            "INSERT INTO {t} (product_id, category, image_sha256, embedding) "
-            "VALUES (%s, %s, %s, %s::{kind}) ON CONFLICT (product_id) DO UPDATE SET "
-            "category = EXCLUDED.category, image_sha256 = EXCLUDED.image_sha256, "
+            "INSERT INTO {t} (product_id, category, brand, price, stock, image_sha256, embedding) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s::{kind}) ON CONFLICT (product_id) DO UPDATE SET "
+            "category = EXCLUDED.category, brand = EXCLUDED.brand, price = EXCLUDED.price, "
+            "stock = EXCLUDED.stock, image_sha256 = EXCLUDED.image_sha256, "
             "embedding = EXCLUDED.embedding"
         ).format(t=sql.Identifier(table), kind=sql.SQL(kind))
         rows = [
-            (pid, str(payload.get("category", "")), str(payload.get("image_sha256", "")),
-             _literal(vec))
-            for pid, vec, payload in items
+            (i.product_id, i.category, i.brand, i.price, i.stock, i.image_sha256,
+             _literal(i.vector))
+            for i in items
         ]  # fmt: skip
         async with self._conn() as conn, conn.transaction(), conn.cursor() as cur:
             await cur.executemany(query, rows)
 
     async def search(
-        self, vector: np.ndarray, top_k: int, category: str | None = None
+        self,
+        vector: np.ndarray,
+        top_k: int,
+        filter: ProductFilter = NO_FILTER,
+        *,
+        offset: int = 0,
+        min_score: float | None = None,
     ) -> list[VectorHit]:
-        """HNSW with an iterative scan; an exact scan for a category small enough to afford it.
+        """HNSW with an iterative scan; an exact scan for a filter small enough to afford it.
 
         A selective filter makes a graph walk visit many neighbours it must then drop; scanning
-        the category's own rows (found through its B-tree index) is exact and faster there.
+        the filter's own rows (found through the B-tree indexes of its columns) is exact and
+        faster there. Whether a filter is small is a bounded count, cached for 30 s.
         """
         table, dim = await self._table()
-        params = {"q": _literal(vector), "k": top_k, "category": category}
-        exact = category is not None and await self._category_size(table, category) <= (
-            self._exact_below
+        where, params = _where(filter)
+        params.update(q=_literal(vector), k=offset + top_k, n=top_k, offset=offset)
+        if min_score is not None:
+            params["maxd"] = 1.0 - min_score
+        exact = not filter.is_empty and (
+            await self._matching(table, filter, where, params) <= self._exact_below
         )
         async with self._conn() as conn, conn.transaction():
             if exact:
-                query = self._exact_query(table, dim)
+                query = self._exact_query(table, dim, where, min_score is not None)
             else:
-                query = self._hnsw_query(table, dim, category is not None)
-                ef = sql.Literal(max(self._ef_search, top_k))
+                query = self._hnsw_query(table, dim, where, min_score is not None)
+                ef = sql.Literal(min(max(self._ef_search, offset + top_k), MAX_EF_SEARCH))
                 await conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(ef))
                 await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             cur = await conn.execute(query, params)
             rows = await cur.fetchall()
-        return [VectorHit(r["product_id"], 1.0 - float(r["d"])) for r in rows]
+        return [
+            VectorHit(
+                r["product_id"],
+                1.0 - float(r["d"]),
+                VectorPayload.read(r),
+            )
+            for r in rows
+        ]
 
-    def _hnsw_query(self, table: str, dim: int, filtered: bool) -> sql.Composed:
-        where = sql.SQL("WHERE category = %(category)s") if filtered else sql.SQL("")
+    def _hnsw_query(self, table: str, dim: int, where: sql.Composable, cut: bool) -> sql.Composed:
+        keep = sql.SQL("WHERE d <= %(maxd)s") if cut else sql.SQL("")
         return sql.SQL(
-            "WITH hits AS MATERIALIZED (SELECT product_id, embedding <=> %(q)s::{kind} AS d "
-            "FROM {t} {where} ORDER BY d LIMIT %(k)s) SELECT product_id, d FROM hits ORDER BY d"
-        ).format(t=sql.Identifier(table), kind=sql.SQL(self._type(dim)), where=where)
+            "WITH hits AS MATERIALIZED (SELECT product_id, category, brand, price, stock, "
+            "embedding <=> %(q)s::{kind} AS d FROM {t} {where} ORDER BY d LIMIT %(k)s) "
+            "SELECT * FROM hits {keep} ORDER BY d, product_id OFFSET %(offset)s"
+        ).format(t=sql.Identifier(table), kind=sql.SQL(self._type(dim)), where=where, keep=keep)
 
-    def _exact_query(self, table: str, dim: int) -> sql.Composed:
-        # '+ 0' keeps the planner off the HNSW index: the category's rows are ranked exactly.
+    def _exact_query(self, table: str, dim: int, where: sql.Composable, cut: bool) -> sql.Composed:
+        # '+ 0' keeps the planner off the HNSW index: the filter's rows are ranked exactly.
+        distance = sql.SQL("(embedding <=> %(q)s::{kind})").format(kind=sql.SQL(self._type(dim)))
+        keep = sql.SQL(" AND {} <= %(maxd)s").format(distance) if cut else sql.SQL("")
         return sql.SQL(
-            "SELECT product_id, embedding <=> %(q)s::{kind} AS d FROM {t} "
-            "WHERE category = %(category)s ORDER BY (embedding <=> %(q)s::{kind}) + 0 LIMIT %(k)s"
-        ).format(t=sql.Identifier(table), kind=sql.SQL(self._type(dim)))
+            "SELECT product_id, category, brand, price, stock, {distance} AS d FROM {t} "
+            "{where}{keep} ORDER BY {distance} + 0, product_id LIMIT %(n)s OFFSET %(offset)s"
+        ).format(t=sql.Identifier(table), distance=distance, where=where, keep=keep)
 
-    async def _category_size(self, table: str, category: str) -> int:
-        """Vectors in ``category``, from counts refreshed at most every 30 s."""
+    async def _matching(
+        self, table: str, product_filter: ProductFilter, where: sql.Composable, params: dict
+    ) -> int:
+        """Vectors passing the filter, counted up to ``exact_below + 1``, reused for 30 s."""
+        key = json.dumps([table, product_filter.cache_key()])
         now = time.monotonic()
-        if self._sizes_table != table or now - self._sizes_at > CATEGORY_SIZES_TTL:
-            async with self._conn() as conn:
-                cur = await conn.execute(
-                    sql.SQL("SELECT category, count(*) AS n FROM {} GROUP BY category").format(
-                        sql.Identifier(table)
-                    )
+        cached = self._sizes.get(key)
+        if cached is not None and now - cached[1] <= FILTER_SIZES_TTL:
+            return cached[0]
+        async with self._conn() as conn:
+            cur = await conn.execute(
+                sql.SQL(
+                    "SELECT count(*) AS n FROM (SELECT 1 FROM {t} {where} LIMIT %(bound)s) s"
+                ).format(t=sql.Identifier(table), where=where),
+                {**params, "bound": self._exact_below + 1},
+            )
+            row = await cur.fetchone()
+        size = int(row["n"]) if row else 0
+        if len(self._sizes) >= 1024:
+            self._sizes.clear()
+        self._sizes[key] = (size, now)
+        return size
+
+    async def set_payloads(self, payloads: Mapping[str, VectorPayload]) -> None:
+        if not payloads:
+            return
+        table, _ = await self._table()
+        query = sql.SQL(
+            "UPDATE {t} SET category = %s, brand = %s, price = %s, stock = %s WHERE product_id = %s"
+        ).format(t=sql.Identifier(table))
+        rows = [(p.category, p.brand, p.price, p.stock, pid) for pid, p in payloads.items()]
+        async with self._conn() as conn, conn.transaction(), conn.cursor() as cur:
+            await cur.executemany(query, rows)
+        self._sizes.clear()
+
+    async def payloads(self) -> dict[str, VectorPayload | None]:
+        table, _ = await self._table()
+        async with self._conn() as conn:
+            cur = await conn.execute(
+                sql.SQL("SELECT product_id, category, brand, price, stock FROM {}").format(
+                    sql.Identifier(table)
                 )
-                self._sizes = {r["category"]: int(r["n"]) for r in await cur.fetchall()}
-            self._sizes_table, self._sizes_at = table, now
-        return self._sizes.get(category, 0)
+            )
+            return {r["product_id"]: VectorPayload.read(r) for r in await cur.fetchall()}
 
     async def delete(self, product_ids: Sequence[str]) -> None:
         if not product_ids:

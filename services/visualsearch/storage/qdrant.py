@@ -1,15 +1,16 @@
 """The vector index in Qdrant: a server by URL, or embedded (local mode) under a directory.
 
 Point ids are derived from product ids (UUID v5), so re-indexing a product is an upsert, never a
-duplicate. The category is a payload field with a keyword index on the server, so the filter is
-applied inside the vector search. The collection name is an alias of a generation
-(``products__g1``...), which a re-index replaces in one alias switch.
+duplicate. Category, brand, price and stock are payload fields with payload indexes on the
+server (keyword, keyword, float, integer), so every filter is applied inside the vector search.
+The collection name is an alias of a generation (``products__g1``...), which a re-index replaces
+in one alias switch.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,16 +20,25 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from visualsearch.exceptions import ModelMismatchError, StoreUnavailableError
+from visualsearch.filters import ProductFilter
 from visualsearch.storage.vectors import (
+    NO_FILTER,
     STORE,
     VectorHit,
     VectorItem,
+    VectorPayload,
     VectorStore,
     generation_name,
     generation_number,
 )
 
 NAMESPACE = uuid.UUID("6f1c0a52-5b1e-4d0e-9c3a-7a1e1f0c2b11")
+PAYLOAD_INDEXES = {
+    "category": models.PayloadSchemaType.KEYWORD,
+    "brand": models.PayloadSchemaType.KEYWORD,
+    "price": models.PayloadSchemaType.FLOAT,
+    "stock": models.PayloadSchemaType.INTEGER,
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,26 @@ def quantization_config(kind: str) -> models.QuantizationConfig | None:
 def point_id(product_id: str) -> str:
     """The stable Qdrant point id of a product."""
     return str(uuid.uuid5(NAMESPACE, product_id))
+
+
+def qdrant_filter(product_filter: ProductFilter) -> models.Filter | None:
+    """A :class:`ProductFilter` as a Qdrant payload filter (a conjunction)."""
+    must: list[models.Condition] = []
+    if product_filter.categories:
+        match = models.MatchAny(any=list(product_filter.categories))
+        must.append(models.FieldCondition(key="category", match=match))
+    if product_filter.brands:
+        match = models.MatchAny(any=list(product_filter.brands))
+        must.append(models.FieldCondition(key="brand", match=match))
+    low, high = product_filter.price_min, product_filter.price_max
+    if low is not None or high is not None:
+        price = models.Range(
+            gte=None if low is None else float(low), lte=None if high is None else float(high)
+        )
+        must.append(models.FieldCondition(key="price", range=price))
+    if product_filter.in_stock:
+        must.append(models.FieldCondition(key="stock", range=models.Range(gt=0)))
+    return models.Filter(must=must) if must else None
 
 
 class QdrantVectorStore(VectorStore):
@@ -128,12 +158,17 @@ class QdrantVectorStore(VectorStore):
                 quantization_config=quantization_config(layout.quantization),
             )
         )
-        if not self.embedded:  # local mode filters by scanning; the server uses the index
-            await self._call(
-                self._client.create_payload_index(
-                    name, "category", field_schema=models.PayloadSchemaType.KEYWORD
+        await self._ensure_indexes(name, {})
+
+    async def _ensure_indexes(self, name: str, present: Mapping[str, Any]) -> None:
+        """Payload indexes of the filtered fields (an older collection gets the missing ones)."""
+        if self.embedded:  # local mode filters by scanning; the server uses the indexes
+            return
+        for field, schema in PAYLOAD_INDEXES.items():
+            if field not in present:
+                await self._call(
+                    self._client.create_payload_index(name, field, field_schema=schema, wait=True)
                 )
-            )
 
     async def _point_alias(self, target: str, previous: str | None) -> None:
         operations: list[Any] = []
@@ -168,6 +203,7 @@ class QdrantVectorStore(VectorStore):
                 f"The vector collection holds {size}-dim vectors but the model makes {dim}-dim "
                 "ones. Re-index with `visualsearch reindex` to switch models."
             )
+        await self._ensure_indexes(live, info.payload_schema or {})
 
     async def drop_collection(self) -> None:
         live = await self._live_generation()
@@ -189,34 +225,71 @@ class QdrantVectorStore(VectorStore):
     async def upsert(self, items: Sequence[VectorItem]) -> None:
         points = [
             models.PointStruct(
-                id=point_id(pid), vector=vec.tolist(), payload={**payload, "product_id": pid}
+                id=point_id(item.product_id),
+                vector=item.vector.tolist(),
+                payload=item.payload_dict(),
             )
-            for pid, vec, payload in items
+            for item in items
         ]
         if points:
             await self._call(self._client.upsert(self._name, points=points, wait=True))
 
     async def search(
-        self, vector: np.ndarray, top_k: int, category: str | None = None
+        self,
+        vector: np.ndarray,
+        top_k: int,
+        filter: ProductFilter = NO_FILTER,
+        *,
+        offset: int = 0,
+        min_score: float | None = None,
     ) -> list[VectorHit]:
-        query_filter = None
-        if category:
-            match = models.MatchValue(value=category)
-            query_filter = models.Filter(must=[models.FieldCondition(key="category", match=match)])
         response = await self._call(
             self._client.query_points(
                 self._name,
                 query=vector.tolist(),
                 limit=top_k,
-                query_filter=query_filter,
-                with_payload=["product_id"],
+                offset=offset or None,
+                query_filter=qdrant_filter(filter),
+                score_threshold=min_score,
+                with_payload=["product_id", "category", "brand", "price", "stock"],
             )
         )
         return [
-            VectorHit(str(p.payload["product_id"]), float(p.score))
+            VectorHit(str(p.payload["product_id"]), float(p.score), VectorPayload.read(p.payload))
             for p in response.points
             if p.payload
         ]
+
+    async def set_payloads(self, payloads: Mapping[str, VectorPayload]) -> None:
+        present = await self.existing(list(payloads))  # setting a missing point is an error
+        operations = [
+            models.SetPayloadOperation(
+                set_payload=models.SetPayload(
+                    payload=payloads[pid].to_dict(), points=[point_id(pid)]
+                )
+            )
+            for pid in payloads
+            if pid in present
+        ]
+        for start in range(0, len(operations), 256):
+            await self._call(
+                self._client.batch_update_points(
+                    self._name, update_operations=operations[start : start + 256], wait=True
+                )
+            )
+
+    async def payloads(self) -> dict[str, VectorPayload | None]:
+        found: dict[str, VectorPayload | None] = {}
+        offset = None
+        while True:
+            points, offset = await self._call(
+                self._client.scroll(self._name, limit=512, offset=offset, with_payload=True)
+            )
+            for p in points:
+                if p.payload:
+                    found[str(p.payload["product_id"])] = VectorPayload.read(p.payload)
+            if offset is None:
+                return found
 
     async def delete(self, product_ids: Sequence[str]) -> None:
         if product_ids:

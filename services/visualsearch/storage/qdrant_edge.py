@@ -14,18 +14,21 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import numpy as np
 
 from visualsearch.exceptions import ModelMismatchError, StoreUnavailableError
+from visualsearch.filters import ProductFilter
 from visualsearch.storage.qdrant import point_id  # the same point ids as the server adapter
 from visualsearch.storage.vectors import (
+    NO_FILTER,
     STORE,
     VectorHit,
     VectorItem,
+    VectorPayload,
     VectorStore,
     generation_name,
     generation_number,
@@ -34,6 +37,7 @@ from visualsearch.storage.vectors import (
 T = TypeVar("T")
 OPTIMISE_EVERY = 1000  # points written before the HNSW graph is rebuilt
 HNSW_EF = 128
+INDEXED = {"category": "Keyword", "brand": "Keyword", "price": "Float", "stock": "Integer"}
 
 
 class QdrantEdgeVectorStore(VectorStore):
@@ -94,12 +98,34 @@ class QdrantEdgeVectorStore(VectorStore):
         shutil.rmtree(path, ignore_errors=True)  # an aborted earlier attempt
         path.mkdir(parents=True)
         shard = self._qe.EdgeShard.create(str(path), self._config(dim))
-        shard.update(
-            self._qe.UpdateOperation.create_field_index(
-                "category", self._qe.PayloadSchemaType.Keyword
-            )
-        )
+        self._index_fields(shard)
         return shard
+
+    def _index_fields(self, shard: Any) -> None:
+        """Payload indexes of every filtered field (re-creating one that exists is a no-op)."""
+        for field, schema in INDEXED.items():
+            kind = getattr(self._qe.PayloadSchemaType, schema)
+            shard.update(self._qe.UpdateOperation.create_field_index(field, kind))
+
+    def _filter(self, product_filter: ProductFilter) -> Any:
+        qe = self._qe
+        must: list[Any] = []
+        if product_filter.categories:
+            match = qe.MatchAny(list(product_filter.categories))
+            must.append(qe.FieldCondition(key="category", match=match))
+        if product_filter.brands:
+            must.append(
+                qe.FieldCondition(key="brand", match=qe.MatchAny(list(product_filter.brands)))
+            )
+        low, high = product_filter.price_min, product_filter.price_max
+        if low is not None or high is not None:
+            price = qe.RangeFloat(
+                gte=None if low is None else float(low), lte=None if high is None else float(high)
+            )
+            must.append(qe.FieldCondition(key="price", range=price))
+        if product_filter.in_stock:
+            must.append(qe.FieldCondition(key="stock", range=qe.RangeFloat(gt=0)))
+        return qe.Filter(must=must) if must else None
 
     def _shard_now(self) -> Any:
         if self._shard is None:
@@ -153,6 +179,8 @@ class QdrantEdgeVectorStore(VectorStore):
                     f"The vector collection holds {pointer['dim']}-dim vectors but the model "
                     f"makes {dim}-dim ones. Re-index with `visualsearch reindex` to switch models."
                 )
+            else:  # an older generation gets the payload indexes added since
+                self._index_fields(self._shard_now())
 
         await self._run(ensure)
 
@@ -175,9 +203,11 @@ class QdrantEdgeVectorStore(VectorStore):
             return
         points = [
             self._qe.Point(
-                point_id(pid), vec.astype(np.float32).tolist(), {**payload, "product_id": pid}
+                point_id(item.product_id),
+                item.vector.astype(np.float32).tolist(),
+                item.payload_dict(),
             )
-            for pid, vec, payload in items
+            for item in items
         ]
 
         def write() -> None:
@@ -192,22 +222,63 @@ class QdrantEdgeVectorStore(VectorStore):
         await self._run(write)
 
     async def search(
-        self, vector: np.ndarray, top_k: int, category: str | None = None
+        self,
+        vector: np.ndarray,
+        top_k: int,
+        filter: ProductFilter = NO_FILTER,
+        *,
+        offset: int = 0,
+        min_score: float | None = None,
     ) -> list[VectorHit]:
         qe = self._qe
-        query_filter = None
-        if category:
-            match = qe.FieldCondition(key="category", match=qe.MatchValue(category))
-            query_filter = qe.Filter(must=[match])
         request = qe.QueryRequest(
             limit=top_k,
+            offset=offset or None,
             query=qe.Query.Nearest(vector.astype(np.float32).tolist()),
-            filter=query_filter,
-            params=qe.SearchParams(hnsw_ef=max(HNSW_EF, top_k)),
+            filter=self._filter(filter),
+            score_threshold=min_score,
+            params=qe.SearchParams(hnsw_ef=max(HNSW_EF, offset + top_k)),
             with_payload=True,
         )
         hits = await self._run(lambda: self._shard_now().query(request))
-        return [VectorHit(str(h.payload["product_id"]), float(h.score)) for h in hits if h.payload]
+        return [
+            VectorHit(str(h.payload["product_id"]), float(h.score), VectorPayload.read(h.payload))
+            for h in hits
+            if h.payload
+        ]
+
+    async def set_payloads(self, payloads: Mapping[str, VectorPayload]) -> None:
+        if not payloads:
+            return
+        present = await self.existing(list(payloads))
+        operations = [
+            self._qe.UpdateOperation.set_payload([point_id(pid)], payload.to_dict())
+            for pid, payload in payloads.items()
+            if pid in present
+        ]
+
+        def write() -> None:
+            shard = self._shard_now()
+            for operation in operations:
+                shard.update(operation)
+            shard.flush()
+
+        await self._run(write)
+
+    async def payloads(self) -> dict[str, VectorPayload | None]:
+        def scroll() -> dict[str, VectorPayload | None]:
+            found: dict[str, VectorPayload | None] = {}
+            offset = None
+            while True:
+                request = self._qe.ScrollRequest(limit=512, offset=offset, with_payload=True)
+                records, offset = self._shard_now().scroll(request)
+                for r in records:
+                    if r.payload:
+                        found[str(r.payload["product_id"])] = VectorPayload.read(r.payload)
+                if offset is None:
+                    return found
+
+        return await self._run(scroll)
 
     async def delete(self, product_ids: Sequence[str]) -> None:
         if not product_ids:

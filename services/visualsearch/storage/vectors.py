@@ -1,28 +1,122 @@
-"""The vector index interface every backend implements (Qdrant, pgvector).
+"""The vector index interface every backend implements (Qdrant, pgvector, Qdrant Edge).
 
 A store serves one logical collection (``collection``), an alias of a physical generation.
 A re-index builds the next generation beside the live one (``begin_rebuild``), fills it, and
 switches the alias in one step (``commit_rebuild``): searches never see a half-built index.
+
+What a vector carries beside itself is typed (:class:`VectorItem`, :class:`VectorPayload`) and
+made from a catalogue row in one place (:meth:`VectorItem.of`), so every writer (the worker,
+bulk loads, re-index, ``PATCH /products``, ``doctor``) writes the same payload.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-STORE = "vector index"
+from visualsearch.filters import FacetField, ProductFilter
 
-VectorItem = tuple[str, np.ndarray, dict[str, Any]]
+if TYPE_CHECKING:
+    from visualsearch.storage.catalog import ProductRecord
+
+STORE = "vector index"
+NO_FILTER = ProductFilter()
+PAYLOAD_FIELDS = ("category", "brand", "price", "stock")
+"""The payload fields filters read; each has a payload index where the store has them."""
+
+
+@dataclass(frozen=True)
+class VectorPayload:
+    """What the filters need of a product, as the vector store keeps it."""
+
+    category: str
+    brand: str = ""
+    price: float = 0.0
+    stock: int = 0
+
+    @classmethod
+    def of(cls, record: ProductRecord) -> VectorPayload:
+        return cls(record.category, record.brand, float(record.price), int(record.stock))
+
+    @classmethod
+    def read(cls, payload: Mapping[str, Any] | None) -> VectorPayload | None:
+        """From a stored payload; ``None`` when a field is missing (an older collection)."""
+        if not payload or any(payload.get(f) is None for f in PAYLOAD_FIELDS):
+            return None
+        return cls(
+            str(payload["category"]),
+            str(payload["brand"]),
+            float(payload["price"]),
+            int(payload["stock"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "brand": self.brand,
+            "price": self.price,
+            "stock": self.stock,
+        }
+
+    def matches(self, product_filter: ProductFilter) -> bool:
+        return product_filter.matches(
+            self.category, self.brand, Decimal(str(self.price)), self.stock
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class VectorItem:
+    """One product's vector with its payload (``image_sha256``: the image it was made from)."""
+
+    product_id: str
+    vector: np.ndarray
+    category: str
+    brand: str = ""
+    price: float = 0.0
+    stock: int = 0
+    image_sha256: str = ""
+
+    @classmethod
+    def of(cls, record: ProductRecord, vector: np.ndarray) -> VectorItem:
+        """THE place a vector's payload is made from a catalogue row."""
+        p = VectorPayload.of(record)
+        return cls(record.product_id, vector, p.category, p.brand, p.price, p.stock,
+                   record.image_sha256)  # fmt: skip
+
+    @property
+    def payload(self) -> VectorPayload:
+        return VectorPayload(self.category, self.brand, self.price, self.stock)
+
+    def payload_dict(self) -> dict[str, Any]:
+        """The stored payload of the Qdrant stores."""
+        return {
+            **self.payload.to_dict(),
+            "image_sha256": self.image_sha256,
+            "product_id": self.product_id,
+        }
 
 
 @dataclass(frozen=True)
 class VectorHit:
     product_id: str
     score: float
+    payload: VectorPayload | None = None
+
+
+@dataclass(frozen=True)
+class FacetCounts:
+    """Counts over ranked candidates (see :meth:`VectorStore.facets`)."""
+
+    category: dict[str, int] | None = None
+    brand: dict[str, int] | None = None
+    price: tuple[float | None, float | None] | None = None
+    in_stock: int | None = None
 
 
 def generation_name(collection: str, number: int) -> str:
@@ -35,10 +129,11 @@ def generation_number(physical: str) -> int:
 
 
 class VectorStore(ABC):
-    """Product vectors with a ``category`` payload filtered inside the index scan.
+    """Product vectors with a typed payload (category, brand, price, stock, image hash), every
+    :class:`ProductFilter` field applied inside the index scan.
 
-    Payloads carry ``category`` and ``image_sha256`` (the hash of the image a vector was made
-    from, so consistency checks can tell a stale vector from a current one).
+    ``image_sha256`` is the hash of the image a vector was made from, so consistency checks can
+    tell a stale vector from a current one.
     """
 
     collection: str
@@ -55,7 +150,11 @@ class VectorStore(ABC):
 
     @abstractmethod
     async def ensure_collection(self, dim: int) -> None:
-        """Create the live generation for ``dim``-sized vectors; refuse one of another size."""
+        """Create the live generation for ``dim``-sized vectors; refuse one of another size.
+
+        An existing generation gets what later versions added (payload indexes, columns); the
+        payload values an older collection lacks are backfilled by ``Doctor.sync_payloads``.
+        """
 
     @abstractmethod
     async def drop_collection(self) -> None:
@@ -63,13 +162,66 @@ class VectorStore(ABC):
 
     @abstractmethod
     async def upsert(self, items: Sequence[VectorItem]) -> None:
-        """Store (product_id, unit vector, payload), replacing any earlier vector."""
+        """Store each item's vector and payload, replacing any earlier vector of its product."""
 
     @abstractmethod
     async def search(
-        self, vector: np.ndarray, top_k: int, category: str | None = None
+        self,
+        vector: np.ndarray,
+        top_k: int,
+        filter: ProductFilter = NO_FILTER,
+        *,
+        offset: int = 0,
+        min_score: float | None = None,
     ) -> list[VectorHit]:
-        """The ``top_k`` nearest by cosine similarity, best first, within ``category``."""
+        """Ranks ``offset`` .. ``offset + top_k`` by cosine similarity, best first, among the
+        vectors that pass ``filter`` (applied inside the scan, so a selective filter still
+        fills the page) and score at least ``min_score``. Hits carry their payload."""
+
+    @abstractmethod
+    async def set_payloads(self, payloads: Mapping[str, VectorPayload]) -> None:
+        """Replace the filter payload of these products' vectors without touching the vectors
+        (ids without a vector are skipped)."""
+
+    async def set_payload(self, product_id: str, payload: VectorPayload) -> None:
+        await self.set_payloads({product_id: payload})
+
+    @abstractmethod
+    async def payloads(self) -> dict[str, VectorPayload | None]:
+        """Every vector's payload (``None`` where it lacks a field), for consistency checks."""
+
+    async def facets(
+        self,
+        vector: np.ndarray,
+        filter: ProductFilter,
+        fields: Sequence[FacetField],
+        depth: int,
+        *,
+        min_score: float | None = None,
+    ) -> FacetCounts:
+        """Counts over the ``depth`` best candidates that pass the filter, each field counted
+        without its own filter (selecting a brand still shows the other brands)."""
+        ranked: dict[ProductFilter, list[VectorHit]] = {}
+
+        async def candidates(field: FacetField) -> list[VectorHit]:
+            own = filter.without(field)
+            if own not in ranked:
+                ranked[own] = await self.search(vector, depth, own, min_score=min_score)
+            return ranked[own]
+
+        counts: dict[str, Any] = {}
+        for field in fields:
+            payloads = [h.payload for h in await candidates(field) if h.payload is not None]
+            if field == "category":
+                counts["category"] = dict(Counter(p.category for p in payloads).most_common())
+            elif field == "brand":
+                counts["brand"] = dict(Counter(p.brand for p in payloads).most_common())
+            elif field == "price":
+                prices = [p.price for p in payloads]
+                counts["price"] = (min(prices), max(prices)) if prices else (None, None)
+            else:
+                counts["in_stock"] = sum(1 for p in payloads if p.stock > 0)
+        return FacetCounts(**counts)
 
     @abstractmethod
     async def delete(self, product_ids: Sequence[str]) -> None: ...
