@@ -193,12 +193,11 @@ def migrate(data_dir: Path | None) -> None:
     catalogue are rewritten from it, without re-embedding.
     """
     from visualsearch.factory import Context
-    from visualsearch.services.doctor import Doctor
 
     async def run() -> int:
         # opening migrates the schema and creates the collection; then payloads follow rows
         async with Context.open(_settings(data_dir=data_dir)) as context:
-            return await Doctor(context).sync_payloads()
+            return await context.doctor().sync_payloads()
 
     synced = _run(run)
     if synced:
@@ -217,11 +216,10 @@ def doctor(repair: bool, data_dir: Path | None) -> None:
     Exit status 0 when they agree (or were repaired), 1 when drift remains.
     """
     from visualsearch.factory import Context
-    from visualsearch.services.doctor import Doctor
 
     async def run() -> bool:
         async with Context.open(_settings(data_dir=data_dir), with_model=False) as context:
-            doc = Doctor(context)
+            doc = context.doctor()
             report = await doc.examine()
             for line in report.lines():
                 click.echo(line)
@@ -261,7 +259,6 @@ def reindex(yes: bool, data_dir: Path | None) -> None:
     from tqdm import tqdm
 
     from visualsearch.factory import Context, create_embedding
-    from visualsearch.services.doctor import Doctor
     from visualsearch.services.reindex import Reindexer
 
     if not yes:
@@ -278,7 +275,7 @@ def reindex(yes: bool, data_dir: Path | None) -> None:
                         context.catalog, context.objects, context.vectors, embedding
                     ).run(bar.update)
                 # products written while the new generation was built are queued again
-                await Doctor(context).requeue_missing_vectors()
+                await context.doctor().requeue_missing_vectors()
                 return count
             finally:
                 await embedding.close()

@@ -25,6 +25,7 @@ from visualsearch.embedding.service import (
 )
 from visualsearch.imaging import ImageLimits
 from visualsearch.services.catalog import CatalogService
+from visualsearch.services.doctor import Doctor
 from visualsearch.services.indexing import IndexingService, VectorIndexer
 from visualsearch.services.ingest import BulkIngester
 from visualsearch.services.search import SearchService
@@ -253,6 +254,15 @@ class Context:
 
     def vector_indexer(self) -> VectorIndexer:
         return VectorIndexer(self.catalog, self.objects, self.vectors, self._model(), self.queue)
+
+    def doctor(self) -> Doctor:
+        return Doctor(
+            self.catalog,
+            self.vectors,
+            self.objects,
+            self.queue,
+            self.settings.orphan_grace_seconds,
+        )
 
     def bulk_ingester(self, batch_size: int = 32) -> BulkIngester:
         return BulkIngester(

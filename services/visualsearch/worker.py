@@ -14,7 +14,6 @@ import socket
 
 from visualsearch.exceptions import StoreUnavailableError
 from visualsearch.factory import Context
-from visualsearch.services.doctor import Doctor
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +27,7 @@ async def run_worker(context: Context, stop: asyncio.Event, concurrency: int = 4
     rewrite vector payloads that disagree with their rows, and sweep the images no row refers
     to (what a crash between an image and its row left)."""
     try:
-        doctor = Doctor(context)
+        doctor = context.doctor()
         requeued = await doctor.requeue_missing_vectors()
         if requeued:
             log.info("requeued products without vectors", extra={"count": requeued})
@@ -50,7 +49,7 @@ async def _sweep_orphans(context: Context, stop: asyncio.Event) -> None:
     grace = context.settings.orphan_grace_seconds
     for attempt in range(2):
         try:
-            deleted, young = await Doctor(context).sweep_orphans()
+            deleted, young = await context.doctor().sweep_orphans()
         except StoreUnavailableError as exc:
             log.warning("orphan sweep skipped", extra={"error": exc.message})
             return

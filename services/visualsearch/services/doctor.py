@@ -23,7 +23,10 @@ from typing import TYPE_CHECKING
 from visualsearch.storage.vectors import VectorPayload
 
 if TYPE_CHECKING:
-    from visualsearch.factory import Context
+    from visualsearch.storage.catalog import CatalogStore
+    from visualsearch.storage.objects import ObjectStore
+    from visualsearch.storage.queue.base import JobQueue
+    from visualsearch.storage.vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +64,30 @@ class DriftReport:
 
 
 class Doctor:
-    def __init__(self, context: Context) -> None:
-        self._ctx = context
+    """Checks and repairs the agreement of the catalogue, the vectors and the images."""
+
+    def __init__(
+        self,
+        catalog: CatalogStore,
+        vectors: VectorStore,
+        objects: ObjectStore,
+        queue: JobQueue,
+        orphan_grace_seconds: float,
+    ) -> None:
+        self._catalog = catalog
+        self._vectors = vectors
+        self._objects = objects
+        self._queue = queue
+        self._grace = orphan_grace_seconds
 
     async def examine(self) -> DriftReport:
         # The objects are listed BEFORE the rows are read: indexing writes the object first, so
         # every listed object whose row has committed by now is seen as referenced.
         now = time.time()
-        listed = await self._ctx.objects.listing("products/")
+        listed = await self._objects.listing("products/")
         keys = set(listed)
-        rows = await self._ctx.catalog.all_ids_and_images()
-        vectors = await self._ctx.vectors.all_ids()
+        rows = await self._catalog.all_ids_and_images()
+        vectors = await self._vectors.all_ids()
         report = DriftReport()
         for pid, (key, sha) in sorted(rows.items()):
             if pid not in vectors:
@@ -82,7 +98,7 @@ class Doctor:
                 report.rows_without_image.append(pid)
         report.vectors_without_row = sorted(set(vectors) - set(rows))
         referenced = {key for key, _ in rows.values()}
-        cutoff = now - self._ctx.settings.orphan_grace_seconds
+        cutoff = now - self._grace
         for key in sorted(keys - referenced):
             (report.orphan_objects if listed[key] < cutoff else report.young_objects).append(key)
         report.stale_payloads = sorted(await self.payload_drift())
@@ -92,22 +108,22 @@ class Doctor:
         """Fix what can be fixed without the shop's help (rows without image need re-upload)."""
         for pid in report.rows_without_vector + report.stale_vectors:
             if pid not in report.rows_without_image:
-                await self._ctx.queue.enqueue(pid)
-        await self._ctx.vectors.delete(report.vectors_without_row)
+                await self._queue.enqueue(pid)
+        await self._vectors.delete(report.vectors_without_row)
         await self._delete_orphans(report.orphan_objects)
         if report.vectors_without_row:
-            await self._ctx.catalog.bump_version()
+            await self._catalog.bump_version()
         if report.stale_payloads:
             await self.sync_payloads()
 
     async def payload_drift(self) -> dict[str, VectorPayload]:
         """Vectors whose payload disagrees with their row (or lacks a field), with the payload
         each should have."""
-        stored = await self._ctx.vectors.payloads()
+        stored = await self._vectors.payloads()
         ids = sorted(stored)
         wrong: dict[str, VectorPayload] = {}
         for start in range(0, len(ids), 1000):
-            rows = await self._ctx.catalog.get_many(ids[start : start + 1000])
+            rows = await self._catalog.get_many(ids[start : start + 1000])
             for pid, record in rows.items():
                 wanted = VectorPayload.of(record)
                 if stored[pid] != wanted:
@@ -118,8 +134,8 @@ class Doctor:
         """Rewrite every payload that disagrees with its row; return how many."""
         wrong = await self.payload_drift()
         if wrong:
-            await self._ctx.vectors.set_payloads(wrong)
-            await self._ctx.catalog.bump_version()
+            await self._vectors.set_payloads(wrong)
+            await self._catalog.bump_version()
         return len(wrong)
 
     async def sweep_orphans(self) -> tuple[int, int]:
@@ -134,19 +150,19 @@ class Doctor:
     async def _delete_orphans(self, keys: list[str]) -> int:
         # An orphan refreshed since it was listed (its product is being indexed again with the
         # same image) is newer than the cutoff now and is kept.
-        cutoff = time.time() - self._ctx.settings.orphan_grace_seconds
+        cutoff = time.time() - self._grace
         deleted = 0
         for key in keys:
-            deleted += await self._ctx.objects.delete_if_older(key, cutoff)
+            deleted += await self._objects.delete_if_older(key, cutoff)
         return deleted
 
     async def requeue_missing_vectors(self) -> int:
         """Queue every row whose vector is missing or stale, unless a job is already pending."""
-        if await self._ctx.queue.pending():
+        if await self._queue.pending():
             return 0
-        rows = await self._ctx.catalog.all_ids_and_images()
-        vectors = await self._ctx.vectors.all_ids()
+        rows = await self._catalog.all_ids_and_images()
+        vectors = await self._vectors.all_ids()
         todo = [pid for pid, (_, sha) in rows.items() if vectors.get(pid) != sha]
         for pid in todo:
-            await self._ctx.queue.enqueue(pid)
+            await self._queue.enqueue(pid)
         return len(todo)
