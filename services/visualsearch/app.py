@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from visualsearch import __version__
 from visualsearch.config import Settings
 from visualsearch.factory import Context, create_embedding
-from visualsearch.handlers import embed, indexing, meta, products, search
+from visualsearch.handlers import embed, images, indexing, meta, products, search
 from visualsearch.handlers.errors import install_error_handlers
 from visualsearch.handlers.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from visualsearch.handlers.openapi import install_openapi
@@ -30,7 +30,7 @@ ROUTES = {
     "search": search.router,
     "products": products.router,
     "index": indexing.router,
-    "images": meta.images,
+    "images": images.router,
     "info": meta.router,
 }
 DESCRIPTION = """Visual product search: find the catalogue's closest products to a photo or a text.

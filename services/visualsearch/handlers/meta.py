@@ -1,24 +1,21 @@
-"""Liveness, readiness, metrics, model information and product images."""
+"""Operations: liveness, readiness, Prometheus metrics and what the index runs (``/info``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from visualsearch import metrics
 from visualsearch.exceptions import VisualSearchError
 from visualsearch.handlers.dependencies import ContextDep
-from visualsearch.schemas import ErrorBody, Info, Readiness
-from visualsearch.storage.objects import KEY_PATTERN, validate_key
+from visualsearch.schemas import Info, Readiness
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
-images = APIRouter(tags=["images"])
 
 
 @router.get("/health")
@@ -84,38 +81,4 @@ async def info(context: ContextDep) -> Info:
         vector_store=context.vectors.kind,
         embed_backend=embedding.backend,
         warning=embedding.warning,
-    )
-
-
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp")
-BINARY = {"schema": {"type": "string", "format": "binary"}}
-
-
-@images.get(
-    "/images/{key:path}",
-    response_class=Response,
-    responses={
-        200: {
-            "description": "The image's bytes, typed by its extension.",
-            "content": {
-                **{t: BINARY for t in IMAGE_TYPES},
-                "application/octet-stream": BINARY,
-            },
-        },
-        400: {"model": ErrorBody, "description": "The key is not a valid image key."},
-        404: {"model": ErrorBody, "description": "No image under this key."},
-    },
-)
-async def image(
-    context: ContextDep, key: Annotated[str, Path(max_length=512, pattern=KEY_PATTERN.pattern)]
-) -> Response:
-    """A product image from the object store (keys are content-addressed: cache forever)."""
-    data, content_type = await context.objects.get(validate_key(key))
-    return Response(
-        data,
-        media_type=content_type,
-        headers={
-            "Cache-Control": "public, max-age=31536000, immutable",
-            "X-Content-Type-Options": "nosniff",
-        },
     )
