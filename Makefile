@@ -29,6 +29,9 @@ test-deps: $(STAMP) ## What the tests need beyond Python: Kubernetes tools + con
 test: test-deps ## Run the test suite (real PostgreSQL, Redis, S3 and Qdrant on loopback)
 	$(BIN)/pytest -q -ra
 
+test-unit: $(STAMP) ## The fast unit tests (tests/unit: logic over small fakes, under a second)
+	$(BIN)/pytest -q tests/unit
+
 lint: $(STAMP) ## ruff (lint + format check), mypy and the import contracts (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -43,6 +46,6 @@ format: $(STAMP) ## Format the code with ruff
 clean: ## Remove caches (not .venv, not the data directory)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache artifacts
 
-.PHONY: help install run test-deps test lint format clean
+.PHONY: help install run test-deps test test-unit lint format clean
 
 -include mk/*.mk
