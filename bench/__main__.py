@@ -12,10 +12,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import embedding, indexing, machine, search, vectors
+from bench import embedding, filtered, indexing, machine, search, vectors
 from bench.report import Report
 
-ALL = ("embedding", "indexing", "search", "vectors")
+ALL = ("embedding", "indexing", "search", "vectors", "filtered")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
@@ -99,7 +99,21 @@ def targets(report: Report, figures: dict[str, dict]) -> None:
                         verdict(p50 <= 20 and recall >= 0.95),
                     ]
                 )
-    report.section("Targets (issue 8) against this run")
+    f = figures.get("filtered", {})
+    for key in sorted(k for k in f if k.startswith("QdrantEdge_") and k.endswith("_ratio")):
+        stem = key.removesuffix("_ratio")
+        if stem.endswith("_none"):
+            continue
+        _, size, label = stem.split("_", 2)
+        rows.append(
+            [
+                f"filtered search, Qdrant Edge, {int(size):,} points, filter keeping {label}: "
+                "≤ 1.5x unfiltered, recall@12 ≥ 0.95 (issue 15)",
+                f"{f[key]:.2f}x, recall {f[stem + '_recall']:.3f}",
+                verdict(f[key] <= 1.5 and f[stem + "_recall"] >= 0.95),
+            ]
+        )
+    report.section("Targets (issues 8 and 15) against this run")
     report.table(["target", "measured", "verdict"], rows)
 
 
@@ -206,6 +220,8 @@ def main() -> None:
             figures["indexing"] = indexing.report_rows(report, runs)
     if "vectors" in chosen:
         figures["vectors"] = vectors.run(report, args.quick)
+    if "filtered" in chosen:
+        figures["filtered"] = filtered.run(report, args.quick)
     targets(report, figures)
     notes(report)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

@@ -32,6 +32,7 @@ from visualsearch.storage.vectors import (
     generation_number,
 )
 
+HNSW_EF_FILTERED = 512  # the beam of a filtered search (see qdrant_edge.HNSW_EF_FILTERED)
 NAMESPACE = uuid.UUID("6f1c0a52-5b1e-4d0e-9c3a-7a1e1f0c2b11")
 PAYLOAD_INDEXES = {
     "category": models.PayloadSchemaType.KEYWORD,
@@ -251,6 +252,10 @@ class QdrantVectorStore(VectorStore):
                 offset=offset or None,
                 query_filter=qdrant_filter(filter),
                 score_threshold=min_score,
+                # a selective filter splits the HNSW graph: a wider beam keeps recall (as Edge)
+                search_params=None
+                if filter.is_empty
+                else models.SearchParams(hnsw_ef=max(HNSW_EF_FILTERED, offset + top_k)),
                 with_payload=["product_id", "category", "brand", "price", "stock"],
             )
         )
