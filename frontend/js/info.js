@@ -1,10 +1,11 @@
 /**
- * What the platform says about itself (`GET /info`): the model, whether text search works,
- * and any warning (e.g. the CLIP model could not be loaded and an image-only model runs
- * instead). Turns text search off with an explanation when the model has no text tower.
+ * What the platform says about itself (`GET /info`): the model and the retrievers in use.
+ * Text search always works (keyword and semantic retrieval run on every model), so the search
+ * box is always on. A shop-operator warning (e.g. CLIP could not be loaded) is not shown to
+ * shoppers: it stays in /info, the log and the admin view (SPEC §4).
  */
 import { getInfo } from './api.js';
-import { byId, h, setMessage } from './dom.js';
+import { byId, setMessage } from './dom.js';
 import { describeLoadError } from './errors.js';
 
 /**
@@ -18,17 +19,13 @@ export async function applyInfo(search) {
   const footer = byId('footer-model');
   try {
     const info = await getInfo();
-    const textOk = Boolean(info.text_search);
-    const reason = textOk
-      ? ''
-      : `Text search is off: this shop's model (${info.model}) understands pictures only. Search by image instead.`;
-    headerInput.disabled = !textOk;
-    headerInput.placeholder = textOk ? 'Describe it: “red running shoes”' : 'Text search unavailable: search by image';
-    headerInput.title = reason;
-    search.setTextSearch(textOk, reason);
-    const notes = [info.warning, reason].filter(Boolean);
-    banner.replaceChildren(...notes.map((text) => h('p', { textContent: text })));
-    banner.hidden = !notes.length;
+    headerInput.disabled = false;
+    headerInput.placeholder = 'Search products: “red running shoes”';
+    headerInput.title = '';
+    search.setTextSearch(true, '');
+    if (info.warning) console.info(`visual-search (for the shop operator): ${info.warning}`);
+    banner.replaceChildren();
+    banner.hidden = true;
     footer.textContent = `${info.products ?? 0} products · model ${info.model}${info.dim ? ` (${info.dim}-d)` : ''}`;
     return info;
   } catch (error) {

@@ -128,6 +128,19 @@ class Settings(BaseSettings):
         description="Search facets (facets=true) count over this many best-ranked candidates "
         "that pass the filters.",
     )
+    semantic_search: bool = Field(
+        True,
+        description="Semantic text retrieval with the offline sentence encoder "
+        "(all-MiniLM-L6-v2): product text vectors in a second collection '<collection>_text'.",
+    )
+    semantic_min_similarity: float = Field(
+        0.25, ge=0, le=1, description="Product texts less similar to a query are not candidates."
+    )
+    fusion_weights: dict[str, float] = Field(
+        default_factory=lambda: {"visual": 1.0, "clip_text": 1.0, "keyword": 1.0, "semantic": 1.0},
+        description="Reciprocal rank fusion weight per retriever (visual, clip_text, keyword, "
+        'semantic); JSON, e.g. {"keyword": 1.5}. Unnamed retrievers weigh 1.',
+    )
 
     # Worker
     job_max_attempts: int = Field(5, ge=1, description="Attempts before a job is dead-lettered.")

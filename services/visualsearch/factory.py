@@ -23,12 +23,18 @@ from visualsearch.embedding.service import (
     LocalEmbeddingService,
     RemoteEmbeddingService,
 )
+from visualsearch.embedding.text import MiniLMEncoder, TextEncoder
 from visualsearch.imaging import ImageLimits
+from visualsearch.retrieval import Retriever
+from visualsearch.retrieval.keyword import KeywordRetriever
+from visualsearch.retrieval.semantic import SemanticRetriever
+from visualsearch.retrieval.visual import VisualRetriever
 from visualsearch.services.catalog import CatalogService
 from visualsearch.services.doctor import Doctor
 from visualsearch.services.indexing import IndexingService, VectorIndexer
 from visualsearch.services.ingest import BulkIngester
 from visualsearch.services.search import SearchService
+from visualsearch.services.text_vectors import TextVectors
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.cache.memory import MemoryResultCache
 from visualsearch.storage.cache.redis import RedisResultCache
@@ -103,15 +109,23 @@ async def choose_vector_store(settings: Settings, database_url: str) -> str:
     return "pgvector" if available else "qdrant-edge"
 
 
-async def create_vector_store(settings: Settings, database_url: str) -> VectorStore:
-    kind = await choose_vector_store(settings, database_url)
-    log.info("vector store chosen", extra={"vector_store": kind})
+TEXT_COLLECTION_SUFFIX = "_text"
+"""The product text vectors (semantic retrieval) live in ``<collection>_text``, same store kind."""
+
+
+async def create_vector_store(
+    settings: Settings, database_url: str, *, kind: str | None = None, suffix: str = ""
+) -> VectorStore:
+    kind = kind or await choose_vector_store(settings, database_url)
+    log.info("vector store chosen", extra={"vector_store": kind, "suffix": suffix})
+    collection = settings.qdrant_collection + suffix
     if kind == "pgvector":
-        return PgVectorStore(settings.qdrant_collection, settings.pgvector_url or database_url)
+        return PgVectorStore(collection, settings.pgvector_url or database_url)
     if kind == "qdrant-edge":
-        return QdrantEdgeVectorStore(settings.qdrant_collection, settings.data_dir / "vectors")
+        # one embedded engine directory has one owner (a lock): the text vectors get their own
+        return QdrantEdgeVectorStore(collection, settings.data_dir / f"vectors{suffix}")
     return QdrantVectorStore(
-        settings.qdrant_collection,
+        collection,
         url=settings.qdrant_url,
         path=None
         if settings.qdrant_url
@@ -136,6 +150,8 @@ class Context:
     cache: ResultCache
     embedding: EmbeddingService | None
     _stack: AsyncExitStack = field(repr=False)
+    text_encoder: TextEncoder | None = None
+    text_vectors: VectorStore | None = None
 
     @classmethod
     @asynccontextmanager
@@ -224,7 +240,36 @@ class Context:
             stack.push_async_callback(embedding.close)
             await catalog.record_model(embedding.info.name, embedding.info.dim)
             await vectors.ensure_collection(embedding.info.dim)
-        return cls(settings, catalog, vectors, objects, queue, cache, embedding, stack)
+        text_encoder: TextEncoder | None = None
+        text_vectors: VectorStore | None = None
+        if with_model and settings.semantic_search and MiniLMEncoder.available():
+            text_encoder = MiniLMEncoder()
+            if isinstance(vectors, QdrantVectorStore):
+                text_vectors = vectors.sibling(settings.qdrant_collection + TEXT_COLLECTION_SUFFIX)
+            else:
+                text_vectors = await create_vector_store(
+                    settings, database_url, kind=vectors.kind, suffix=TEXT_COLLECTION_SUFFIX
+                )
+            text_store: VectorStore = text_vectors
+            stack.push_async_callback(text_store.close)
+            await text_store.open()
+            await text_store.ensure_collection(text_encoder.dim)
+            # an index made before text vectors (or a lost text collection) gets them now
+            await TextVectors(text_encoder, text_store).backfill(catalog)
+        elif with_model and settings.semantic_search:
+            log.warning("semantic text search is off: the sentence encoder is not installed")
+        return cls(
+            settings,
+            catalog,
+            vectors,
+            objects,
+            queue,
+            cache,
+            embedding,
+            stack,
+            text_encoder,
+            text_vectors,
+        )
 
     async def aclose(self) -> None:
         await self._stack.aclose()
@@ -236,6 +281,21 @@ class Context:
             raise RuntimeError("this context was created without a model")
         return self.embedding
 
+    def retrievers(self) -> list[Retriever]:
+        model = self._model()
+        found: list[Retriever] = [
+            VisualRetriever(model, self.vectors, "image"),
+            VisualRetriever(model, self.vectors, "text"),
+            KeywordRetriever(self.catalog),
+        ]
+        if self.text_encoder is not None and self.text_vectors is not None:
+            found.append(
+                SemanticRetriever(
+                    self.text_encoder, self.text_vectors, self.settings.semantic_min_similarity
+                )
+            )
+        return found
+
     def search_service(self) -> SearchService:
         return SearchService(
             self._model(),
@@ -244,16 +304,31 @@ class Context:
             self.cache,
             self.settings.redis_cache_ttl,
             self.settings.facet_depth,
+            retrievers=self.retrievers(),
+            weights=self.settings.fusion_weights,
         )
 
+    def text_vector_writer(self) -> TextVectors | None:
+        """Writes product text vectors, where semantic retrieval is on."""
+        if self.text_encoder is None or self.text_vectors is None:
+            return None
+        return TextVectors(self.text_encoder, self.text_vectors)
+
     def catalog_service(self) -> CatalogService:
-        return CatalogService(self.catalog, self.vectors, self.objects)
+        return CatalogService(self.catalog, self.vectors, self.objects, self.text_vector_writer())
 
     def indexing_service(self) -> IndexingService:
         return IndexingService(self.catalog, self.objects, self.queue, image_limits(self.settings))
 
     def vector_indexer(self) -> VectorIndexer:
-        return VectorIndexer(self.catalog, self.objects, self.vectors, self._model(), self.queue)
+        return VectorIndexer(
+            self.catalog,
+            self.objects,
+            self.vectors,
+            self._model(),
+            self.queue,
+            self.text_vector_writer(),
+        )
 
     def doctor(self) -> Doctor:
         return Doctor(
@@ -266,5 +341,10 @@ class Context:
 
     def bulk_ingester(self, batch_size: int = 32) -> BulkIngester:
         return BulkIngester(
-            self.catalog, self.vectors, self._model(), self.indexing_service(), batch_size
+            self.catalog,
+            self.vectors,
+            self._model(),
+            self.indexing_service(),
+            batch_size,
+            self.text_vector_writer(),
         )

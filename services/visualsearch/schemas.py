@@ -219,6 +219,11 @@ class Info(BaseModel):
         description="Image-tower runtime: torch, onnx, int8, or remote (a separate embedder)."
     )
     warning: str | None = None
+    retrievers: list[str] = Field(
+        default_factory=list,
+        description="Retrievers text and image searches fuse: visual, clip_text, keyword, "
+        "semantic (text search always works: keyword at least).",
+    )
 
 
 class ErrorBody(BaseModel):

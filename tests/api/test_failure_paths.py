@@ -119,11 +119,20 @@ async def test_image_paths_cannot_escape_the_store(api: Api) -> None:
         assert set(response.json()) == {"detail", "code"}
 
 
-async def test_text_search_without_text_tower_is_400(api: Api) -> None:
+async def test_text_search_works_without_text_tower(api: Api) -> None:
+    # keyword (and semantic) retrieval answer text on every model; only CLIP's tower is missing
     response = await api.client.get("/search", params={"q": "red shoes"})
-    assert response.status_code == 400
-    assert response.json()["code"] == "text_search_unavailable"
+    assert response.status_code == 200, response.text
+    visual = await api.client.get("/search", params={"q": "red shoes", "mode": "visual"})
+    assert visual.status_code == 400
+    assert visual.json()["code"] == "text_search_unavailable"
+    for bad in ("&|!:*", "\x00", "😀 حاسوب", '"unbalanced', " "):
+        answer = await api.client.get("/search", params={"q": bad})
+        assert answer.status_code in (200, 400, 422), (bad, answer.text)
+    assert (await api.client.get("/search", params={"q": "x" * 501})).status_code == 422
+    assert (await api.client.get("/search", params={"q": "a", "mode": "nope"})).status_code == 422
     info = (await api.client.get("/info")).json()
+    assert "keyword" in info["retrievers"] and "clip_text" not in info["retrievers"]
     assert (
         info["model"] == "efficientnet-lite0"
         and info["dim"] == 1280

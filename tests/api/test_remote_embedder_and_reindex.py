@@ -74,7 +74,7 @@ async def test_api_embeds_through_the_embedding_service(
             "/search", files={"file": ("x.jpg", cat[:200], "image/jpeg")}
         )
         assert corrupt.status_code == 400
-        text = await api.client.get("/search", params={"q": "cat"})
+        text = await api.client.get("/search", params={"q": "cat", "mode": "visual"})
         assert text.status_code == 400 and text.json()["code"] == "text_search_unavailable"
     finally:
         await api.client.aclose()

@@ -92,21 +92,18 @@ def test_bad_image_shows_the_servers_detail(
     expect(page.locator("#results-grid .card")).to_have_count(0)
 
 
-def test_text_search_is_off_with_an_explanation_for_an_image_only_model(
+def test_text_search_is_on_for_an_image_only_model_and_the_warning_is_not_shown(
     page: Page, shop: Shop
 ) -> None:
     info = api(shop, "/info")
     assert info["text_search"] is False, "these tests run the shop on efficientnet-lite0"
+    assert "keyword" in info["retrievers"]
     open_shop(page, shop)
-    expect(page.locator("#text-search-input")).to_be_disabled()
-    banner = page.locator("#info-banner")
-    expect(banner).to_be_visible()
-    expect(banner).to_contain_text(f"Text search is off: this shop's model ({info['model']})")
-    if info.get("warning"):
-        expect(banner).to_contain_text(info["warning"])
+    box = page.locator("#text-search-input")
+    expect(box).to_be_enabled()
+    expect(page.locator("#info-banner")).to_be_hidden()  # an operator's concern: /info, the log
     page.click("#open-drawer")
-    expect(page.locator("#search-text")).to_be_hidden()
-    expect(page.locator("#search-text-note")).to_contain_text("understands pictures only")
+    expect(page.locator("#search-text")).to_be_visible()
 
 
 @pytest.fixture

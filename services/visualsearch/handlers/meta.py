@@ -81,4 +81,5 @@ async def info(context: ContextDep) -> Info:
         vector_store=context.vectors.kind,
         embed_backend=embedding.backend,
         warning=embedding.warning,
+        retrievers=context.search_service().available(),
     )

@@ -17,7 +17,7 @@ from visualsearch.exceptions import ValidationError
 from visualsearch.filters import parse_facets, parse_filter, split_values
 from visualsearch.handlers.dependencies import ContextDep, SearchDep, read_upload
 from visualsearch.schemas import ErrorBody, SearchResponse
-from visualsearch.services.search import MAX_TOP_K, MAX_WINDOW
+from visualsearch.services.search import MAX_TOP_K, MAX_WINDOW, Mode
 
 router = APIRouter(tags=["search"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -43,6 +43,11 @@ IN_STOCK = "Only products with stock > 0."
 MIN_SCORE = "Drop results scoring below this (0-1); fewer than top_k results is then normal."
 FACETS = "true (every facet) or a comma list of category, brand, price, in_stock."
 TEXT = "Text, alone (GET) or combined with the image (POST)."
+MODE = (
+    "hybrid (default: every retriever that applies, fused by reciprocal rank fusion), or one "
+    "retriever for debugging: keyword, semantic, visual (image vectors; CLIP's text tower)."
+)
+QMode = Annotated[Mode | None, Query(description=MODE)]
 
 QTopK = Annotated[int | None, Query(ge=1, le=MAX_TOP_K, description=TOP_K)]
 QOffset = Annotated[int | None, Query(ge=0, le=MAX_WINDOW, description=OFFSET)]
@@ -105,6 +110,8 @@ async def search_by_image(
     in_stock_query: Annotated[bool | None, Query(alias="in_stock")] = None,
     min_score_query: Annotated[float | None, Query(alias="min_score")] = None,
     facets_query: Annotated[str | None, Query(alias="facets", max_length=100)] = None,
+    mode: Annotated[Mode | None, Form(description=MODE)] = None,
+    mode_query: Annotated[Mode | None, Query(alias="mode", description=MODE)] = None,
 ) -> SearchResponse:
     """Products visually closest to the uploaded image (optionally steered by text), filtered
     inside the vector search, paged, with facets on request.
@@ -133,6 +140,7 @@ async def search_by_image(
         offset=start,
         min_score=cut,
         facets=wanted_facets,
+        mode=pick("mode", mode_query, mode) or "hybrid",
     )
 
 
@@ -150,9 +158,11 @@ async def search_by_text(
     in_stock: QInStock = None,
     min_score: QMinScore = None,
     facets: QFacets = None,
+    mode: QMode = None,
 ) -> SearchResponse:
-    """Products closest to a text description (needs a CLIP model), with the same filters,
-    pages and facets as ``POST /search``."""
+    """Products matching a text: keywords and product-text meaning on every model (plus CLIP's
+    text tower where the model has one), fused, with the same filters, pages and facets as
+    ``POST /search``."""
     return await service.search(
         text=q,
         top_k=top_k or context.settings.default_top_k,
@@ -160,4 +170,5 @@ async def search_by_text(
         offset=offset or 0,
         min_score=min_score,
         facets=parse_facets(facets),
+        mode=mode or "hybrid",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from visualsearch.exceptions import NotFoundError, StoreUnavailableError
 from visualsearch.filters import FacetField, ProductFilter
@@ -20,11 +21,23 @@ from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.objects import ObjectStore
 from visualsearch.storage.vectors import PAYLOAD_FIELDS, VectorPayload, VectorStore
 
+if TYPE_CHECKING:
+    from visualsearch.services.text_vectors import TextVectors
+
 log = logging.getLogger(__name__)
+TEXT_FIELDS = ("name", "brand", "category", "description")
+"""What the product's text vector is made from."""
 
 
 class CatalogService:
-    def __init__(self, catalog: CatalogStore, vectors: VectorStore, objects: ObjectStore) -> None:
+    def __init__(
+        self,
+        catalog: CatalogStore,
+        vectors: VectorStore,
+        objects: ObjectStore,
+        text: TextVectors | None = None,
+    ) -> None:
+        self._text = text
         self._catalog = catalog
         self._vectors = vectors
         self._objects = objects
@@ -93,6 +106,10 @@ class CatalogService:
         if any(f in changes for f in PAYLOAD_FIELDS):
             latest = await self._catalog.get(product_id) or record  # the newest of racing PATCHes
             await self._vectors.set_payload(product_id, VectorPayload.of(latest))
+        if self._text is not None and any(f in changes for f in TEXT_FIELDS + PAYLOAD_FIELDS):
+            latest = await self._catalog.get(product_id) or record
+            await self._text.upsert([latest])  # new text (or payload): a new text vector
+        if any(f in changes for f in TEXT_FIELDS + PAYLOAD_FIELDS):
             await self._catalog.bump_version()
         return Product.from_record(record)
 
@@ -107,6 +124,8 @@ class CatalogService:
         if record is None:
             raise NotFoundError(f"No product with id {product_id!r}.")
         await self._vectors.delete([product_id])
+        if self._text is not None:
+            await self._text.delete([product_id])
         await self._catalog.delete(product_id)
         try:
             await self._objects.delete(record.image_key)

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from visualsearch.embedding.service import EmbeddingService
 from visualsearch.exceptions import (
@@ -21,6 +22,9 @@ from visualsearch.storage.catalog import CatalogStore, ProductRecord
 from visualsearch.storage.objects import ObjectStore
 from visualsearch.storage.queue.base import Job, JobQueue
 from visualsearch.storage.vectors import VectorItem, VectorStore
+
+if TYPE_CHECKING:
+    from visualsearch.services.text_vectors import TextVectors
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +155,14 @@ class VectorIndexer:
         vectors: VectorStore,
         embedding: EmbeddingService,
         queue: JobQueue,
+        text: TextVectors | None = None,
     ) -> None:
         self._catalog = catalog
         self._objects = objects
         self._vectors = vectors
         self._embedding = embedding
         self._queue = queue
+        self._text = text
 
     async def process(self, job: Job) -> None:
         """Index the product's current row; ack only after the vector is stored."""
@@ -166,6 +172,8 @@ class VectorIndexer:
                 data, _ = await self._objects.get(record.image_key)
                 vector = await self._embedding.embed_image(data)
                 await self._vectors.upsert([VectorItem.of(record, vector)])
+                if self._text is not None:
+                    await self._text.upsert([record])
                 await self._catalog.bump_version()
         except InputError as exc:  # the stored image itself is unusable: retrying cannot help
             job.attempts = max(job.attempts, self._queue.policy.max_attempts)

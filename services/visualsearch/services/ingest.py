@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -23,6 +24,9 @@ from visualsearch.services.catalogue_files import CatalogueEntry
 from visualsearch.services.indexing import IndexingService, StoredImage, record_of
 from visualsearch.storage.catalog import CatalogStore, ProductRecord
 from visualsearch.storage.vectors import VectorItem, VectorPayload, VectorStore
+
+if TYPE_CHECKING:
+    from visualsearch.services.text_vectors import TextVectors
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +61,14 @@ class BulkIngester:
         embedding: EmbeddingService,
         indexing: IndexingService,
         batch_size: int = 32,
+        text: TextVectors | None = None,
     ) -> None:
         self._catalog = catalog
         self._vectors = vectors
         self._embedding = embedding
         self._indexing = indexing
         self.batch_size = batch_size
+        self._text = text
 
     async def ingest(
         self,
@@ -134,6 +140,8 @@ class BulkIngester:
             await self._vectors.set_payloads(
                 {r.product_id: VectorPayload.of(r) for r in relabelled}
             )
+            if self._text is not None:  # the text may be what changed: encode it again
+                await self._text.upsert(relabelled)
             if not todo:
                 await self._catalog.bump_version()
         if not todo:
@@ -162,6 +170,8 @@ class BulkIngester:
                 summary.added += 1
         await self._catalog.upsert(records)
         await self._vectors.upsert(points)
+        if self._text is not None:
+            await self._text.upsert(records)
         await self._catalog.bump_version()
 
     async def _prepare(

@@ -1,18 +1,34 @@
-"""The search path: embed → nearest vectors (every filter inside the vector search) → metadata in
-one query, paged, optionally with facets, cached under every parameter and the index version."""
+"""The search path: the retrievers that apply to the query (the image's vector neighbours, CLIP's
+text tower, keywords in the catalogue, the sentence encoder's text vectors), each with every
+filter inside its own store, fused by reciprocal rank fusion (:mod:`visualsearch.retrieval.fusion`)
+→ metadata in one query, paged, optionally with facets, cached under every parameter and the
+index version.
+
+``score`` is in [0, 1]. With one retriever it is that retriever's own score: cosine similarity
+for the vector retrievers, the keyword score (``storage.catalog.KEYWORD_SQL``) for keywords.
+Fused, it is the normalised RRF score: 1 when every retriever that ran ranked the product first
+(``fusion`` says more). ``min_score`` cuts on that same score.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
 from visualsearch import metrics
 from visualsearch.embedding.service import EmbeddingService
-from visualsearch.exceptions import InputError, ValidationError
+from visualsearch.exceptions import InputError, TextSearchUnavailableError, ValidationError
 from visualsearch.filters import FacetField, ProductFilter
+from visualsearch.retrieval import Candidate, Query, Retriever
+from visualsearch.retrieval.fusion import fuse
+from visualsearch.retrieval.keyword import KeywordRetriever
+from visualsearch.retrieval.visual import VisualRetriever
 from visualsearch.schemas import Facets, PriceRange, Product, SearchHit, SearchResponse
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
@@ -23,6 +39,17 @@ MAX_TOP_K = 50
 MAX_WINDOW = 500
 """``offset + top_k`` may not pass this: deeper pages are not a shopper's search any more."""
 DEFAULT_FACET_DEPTH = 200
+FUSION_DEPTH = 100
+"""Each retriever hands this many candidates (or the page's window, if deeper) to the fusion,
+so pages within it come from one fused ranking."""
+Mode = Literal["hybrid", "keyword", "semantic", "visual"]
+MODES: tuple[Mode, ...] = ("hybrid", "keyword", "semantic", "visual")
+MODE_RETRIEVERS: dict[str, tuple[str, ...]] = {
+    "hybrid": ("visual", "clip_text", "keyword", "semantic"),
+    "visual": ("visual", "clip_text"),
+    "keyword": ("keyword",),
+    "semantic": ("semantic",),
+}
 
 
 def check_page(top_k: int, offset: int, min_score: float | None) -> None:
@@ -49,6 +76,9 @@ class SearchService:
         cache: ResultCache,
         cache_ttl: int,
         facet_depth: int = DEFAULT_FACET_DEPTH,
+        *,
+        retrievers: Sequence[Retriever] | None = None,
+        weights: Mapping[str, float] | None = None,
     ) -> None:
         self._embedding = embedding
         self._vectors = vectors
@@ -56,6 +86,40 @@ class SearchService:
         self._cache = cache
         self._ttl = cache_ttl
         self.facet_depth = facet_depth
+        self.retrievers: list[Retriever] = list(
+            retrievers
+            if retrievers is not None
+            else (
+                VisualRetriever(embedding, vectors, "image"),
+                VisualRetriever(embedding, vectors, "text"),
+                KeywordRetriever(catalog),
+            )
+        )
+        self.weights = dict(weights or {})
+
+    def available(self) -> list[str]:
+        """The retrievers this service can run (``clip_text`` only with a text tower)."""
+        return [
+            r.name
+            for r in self.retrievers
+            if r.name != "clip_text" or self._embedding.info.text_search
+        ]
+
+    def _pick(self, query: Query, mode: str) -> list[Retriever]:
+        if mode not in MODE_RETRIEVERS:
+            raise ValidationError(f"mode: must be one of {', '.join(MODES)} (got {mode!r}).")
+        wanted = MODE_RETRIEVERS[mode]
+        chosen = [r for r in self.retrievers if r.name in wanted and r.applies(query)]
+        if chosen:
+            return chosen
+        if mode == "visual" and query.text and not self._embedding.info.text_search:
+            raise TextSearchUnavailableError(
+                f"This index's model ({self._embedding.info.name}) has no text tower, so "
+                "mode=visual cannot search by text; use mode=hybrid or keyword."
+            )
+        if mode == "semantic" and not any(r.name == "semantic" for r in self.retrievers):
+            raise InputError("Semantic retrieval is off on this index; use mode=hybrid.")
+        return []
 
     async def search(
         self,
@@ -67,19 +131,22 @@ class SearchService:
         offset: int = 0,
         min_score: float | None = None,
         facets: Sequence[FacetField] = (),
+        mode: str = "hybrid",
     ) -> SearchResponse:
-        """Rank products by cosine similarity to the image, the text, or both combined.
+        """Rank products for the image, the text, or both, by the retrievers ``mode`` allows.
 
         Ranks ``offset`` .. ``offset + top_k`` of the products that pass ``filter`` and score at
         least ``min_score``; ``facets`` adds counts over the ``facet_depth`` best candidates.
         """
         check_page(top_k, offset, min_score)
-        text = (text or "").strip() or None
+        text = (text or "").replace("\x00", " ").strip() or None
         if image is None and text is None:
             raise InputError("Send an image (field 'file') or a text query ('q').")
+        query = Query(image, text)
+        retrievers = self._pick(query, mode)
         kind = "both" if image is not None and text else ("image" if image is not None else "text")
         scope = await self._catalog.cache_scope()
-        key = self._cache_key(image, text, top_k, filter, offset, min_score, facets, scope)
+        key = self._cache_key(image, text, top_k, filter, offset, min_score, facets, scope, mode)
         if self._ttl:
             with metrics.stage("cache"):
                 cached = await self._cache.get(key)
@@ -89,12 +156,26 @@ class SearchService:
                 response.cache = True
                 return response
 
-        vector = await self._query_vector(image, text)
-        with metrics.stage("ann"):
-            # one more than the page says whether another page follows
-            hits = await self._vectors.search(
-                vector, top_k + 1, filter, offset=offset, min_score=min_score
-            )
+        facet_counts: Facets | None = None
+        vector: np.ndarray | None = None
+        if len(retrievers) == 1 and isinstance(retrievers[0], VisualRetriever):
+            # one vector retriever: pages, min_score and facets inside the vector store
+            vector = await retrievers[0].vector(query)
+            with metrics.stage("ann"):
+                vector_hits = await self._vectors.search(
+                    vector, top_k + 1, filter, offset=offset, min_score=min_score
+                )
+            hits = [Candidate(h.product_id, h.score) for h in vector_hits]
+        elif len(retrievers) == 1:
+            with metrics.stage("retrieve"):
+                hits = await retrievers[0].retrieve(
+                    query, top_k + 1, filter, offset=offset, min_score=min_score
+                )
+        else:
+            depth = max(FUSION_DEPTH, offset + top_k + 1)
+            ranked = await self._fused(retrievers, query, filter, depth, min_score)
+            hits = ranked[offset : offset + top_k + 1]
+        # one more than the page says whether another page follows
         has_more, hits = len(hits) > top_k, hits[:top_k]
         with metrics.stage("metadata"):
             records = await self._catalog.get_many([h.product_id for h in hits])
@@ -108,19 +189,87 @@ class SearchService:
             # the catalogue is the truth: a payload not yet repaired never leaks a product
             and filter.matches(record.category, record.brand, record.price, record.stock)
         ]
+        if facets and vector is not None:
+            facet_counts = await self._facets(vector, filter, facets, min_score)
+        elif facets:
+            facet_counts = await self._candidate_facets(
+                retrievers, query, filter, facets, min_score
+            )
         response = SearchResponse(
             results=results,
             cache=False,
             count=len(results),
             offset=offset,
             has_more=has_more,
-            facets=await self._facets(vector, filter, facets, min_score) if facets else None,
+            facets=facet_counts,
         )
         if self._ttl:
             with metrics.stage("cache"):
                 await self._cache.set(key, response.model_dump_json().encode(), self._ttl)
         metrics.SEARCHES.labels(kind, "miss").inc()
         return response
+
+    async def _fused(
+        self,
+        retrievers: Sequence[Retriever],
+        query: Query,
+        product_filter: ProductFilter,
+        depth: int,
+        min_score: float | None,
+    ) -> list[Candidate]:
+        """Every retriever's ``depth`` best (concurrently), fused, cut at ``min_score``."""
+        if len(retrievers) == 1:
+            return await retrievers[0].retrieve(query, depth, product_filter, min_score=min_score)
+        with metrics.stage("retrieve"):
+            rankings = await asyncio.gather(
+                *(r.retrieve(query, depth, product_filter) for r in retrievers)
+            )
+        fused = fuse(
+            {r.name: ranking for r, ranking in zip(retrievers, rankings, strict=True)},
+            self.weights,
+        )
+        return [c for c in fused if min_score is None or c.score >= min_score]
+
+    async def _candidate_facets(
+        self,
+        retrievers: Sequence[Retriever],
+        query: Query,
+        product_filter: ProductFilter,
+        fields: Sequence[FacetField],
+        min_score: float | None,
+    ) -> Facets:
+        """Facets over the ``facet_depth`` best fused candidates, each field counted without
+        its own filter (as :meth:`VectorStore.facets` does for one vector retriever)."""
+        ranked: dict[ProductFilter, list[Candidate]] = {}
+        for field in fields:
+            own = product_filter.without(field)
+            if own not in ranked:
+                ranked[own] = await self._fused(retrievers, query, own, self.facet_depth, min_score)
+        ids = {c.product_id for candidates in ranked.values() for c in candidates}
+        records = await self._catalog.get_many(sorted(ids))
+        counts: dict[str, Any] = {}
+        for field in fields:
+            own = product_filter.without(field)
+            rows = [
+                r
+                for c in ranked[own]
+                if (r := records.get(c.product_id)) is not None
+                and own.matches(r.category, r.brand, r.price, r.stock)
+            ]
+            if field == "category":
+                counts["category"] = dict(Counter(r.category for r in rows).most_common())
+            elif field == "brand":
+                counts["brand"] = dict(Counter(r.brand for r in rows).most_common())
+            elif field == "price":
+                prices = [float(r.price) for r in rows]
+                counts["price"] = (
+                    PriceRange(min=min(prices), max=max(prices))
+                    if prices
+                    else PriceRange(min=None, max=None)
+                )
+            else:
+                counts["in_stock"] = sum(1 for r in rows if r.stock > 0)
+        return Facets(**counts)
 
     async def _facets(
         self,
@@ -142,15 +291,6 @@ class SearchService:
             in_stock=counts.in_stock,
         )
 
-    async def _query_vector(self, image: bytes | None, text: str | None) -> np.ndarray:
-        parts = []
-        if image is not None:
-            parts.append(await self._embedding.embed_image(image))
-        if text:
-            parts.append(await self._embedding.embed_text(text))
-        vector = np.mean(parts, axis=0)
-        return (vector / (np.linalg.norm(vector) or 1.0)).astype(np.float32)
-
     @staticmethod
     def _cache_key(
         image: bytes | None,
@@ -161,6 +301,7 @@ class SearchService:
         min_score: float | None,
         facets: Sequence[FacetField],
         scope: str,
+        mode: str = "hybrid",
     ) -> str:
         digest = hashlib.sha256(image).hexdigest() if image is not None else ""
         params = json.dumps(
@@ -173,6 +314,7 @@ class SearchService:
                 min_score,
                 list(facets),
                 scope,
+                mode,
             ]
         )
         return hashlib.sha256(params.encode()).hexdigest()

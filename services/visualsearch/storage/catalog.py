@@ -66,7 +66,63 @@ MIGRATIONS: list[str] = [
         completed_at timestamptz
     );
     """,
+    # Keyword search (issue 16): a weighted full-text document (name A > brand B > category C >
+    # description D, English stemming) and the words typos are matched against by trigram. Both
+    # are generated columns, so every upsert and PATCH keeps them in step with the row.
+    """
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    ALTER TABLE products ADD COLUMN search_doc tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english'::regconfig, name), 'A')
+        || setweight(to_tsvector('english'::regconfig, brand), 'B')
+        || setweight(to_tsvector('english'::regconfig, replace(category, '-', ' ')), 'C')
+        || setweight(to_tsvector('english'::regconfig, description), 'D')
+    ) STORED;
+    ALTER TABLE products ADD COLUMN search_words text GENERATED ALWAYS AS (
+        lower(name || ' ' || brand || ' ' || replace(category, '-', ' '))
+    ) STORED;
+    CREATE INDEX products_search_doc ON products USING gin (search_doc);
+    CREATE INDEX products_search_words ON products USING gin (search_words gin_trgm_ops);
+    """,
 ]
+
+KEYWORD_SQL = """
+WITH terms AS (
+    SELECT to_tsquery('english', t) AS tq, w
+    FROM unnest(%(terms)s::text[], %(words)s::text[]) AS u(t, w)
+),
+kept AS (SELECT tq, w FROM terms WHERE numnode(tq) > 0),
+n AS (SELECT greatest(count(*), 1) AS n FROM kept),
+anyq AS (SELECT to_tsquery('english', %(any)s) AS q),
+found AS (
+    SELECT product_id FROM products, anyq WHERE search_doc @@ anyq.q
+    UNION
+    SELECT product_id FROM products, kept WHERE search_words %%> kept.w
+),
+scored AS (
+    SELECT p.product_id, p.name,
+           sum(CASE
+                 WHEN ts_filter(p.search_doc, '{a,b,c}') @@ k.tq THEN 1.0
+                 WHEN p.search_doc @@ k.tq THEN 0.6
+                 WHEN word_similarity(k.w, p.search_words) >= %(typo)s
+                     THEN 0.8 * word_similarity(k.w, p.search_words)
+                 ELSE 0 END) / (SELECT n FROM n) AS coverage,
+           ts_rank('{0.1,0.2,0.4,1.0}', p.search_doc, (SELECT q FROM anyq), 32) AS rank
+    FROM products p CROSS JOIN kept k
+    WHERE p.product_id IN (SELECT product_id FROM found) AND {where}
+    GROUP BY p.product_id, p.name
+)
+SELECT product_id, (0.8 * coverage + 0.2 * least(rank * 2, 1.0))::float8 AS score
+FROM scored WHERE coverage > 0
+ORDER BY score DESC, name ASC, product_id ASC
+LIMIT %(limit)s
+"""
+"""Keyword candidates: each query word scores 1 where it matches the name, brand or category
+(stemmed; the last word as a prefix), 0.6 where only the description has it, and up to 0.8 by
+trigram word similarity (typos) otherwise; ``score`` = 0.8 * the mean over the words (English
+stop words left out) + 0.2 * the weighted ``ts_rank``, so it lies in [0, 1]."""
+
+TYPO_SIMILARITY = 0.45
+"""The least ``pg_trgm`` word similarity that counts a misspelt word as found."""
 
 SORTS = {
     "name": "name ASC, product_id ASC",
@@ -329,6 +385,36 @@ class CatalogStore:
                 in_stock=int(head.get("facet_in_stock") or 0),
             )
         return BrowseResult(records=records, total=int(head["total"] or 0), facets=counts)
+
+    async def keyword_search(
+        self, words: Sequence[str], flt: ProductFilter, limit: int
+    ) -> list[tuple[str, float]]:
+        """Products matching the query words (already split into letters and digits only),
+        best first, as ``(product_id, score)`` with ``score`` in [0, 1] (see ``KEYWORD_SQL``);
+        every filter is applied in the SQL. The last word also matches as a prefix."""
+        if not words or limit <= 0:
+            return []
+        # the words hold only letters and digits, so quoting them makes a valid tsquery
+        terms = [f"'{w}'" for w in words[:-1]] + [f"'{words[-1]}':*"]
+        conditions, params = filter_conditions(flt)
+        sql = KEYWORD_SQL.replace("{where}", _all(conditions))
+        async with self.transaction() as conn:
+            await conn.execute(
+                "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
+                [str(TYPO_SIMILARITY)],
+            )
+            cur = await conn.execute(
+                sql,
+                {
+                    **params,
+                    "terms": terms,
+                    "words": list(words),
+                    "any": " | ".join(terms),
+                    "typo": TYPO_SIMILARITY,
+                    "limit": limit,
+                },
+            )
+            return [(r["product_id"], float(r["score"])) for r in await cur.fetchall()]
 
     async def categories(self) -> list[tuple[str, int]]:
         async with self._conn() as conn:

@@ -124,6 +124,12 @@ class QdrantVectorStore(VectorStore):
             path.mkdir(parents=True, exist_ok=True)
             self._client = AsyncQdrantClient(path=str(path))
 
+    def sibling(self, collection: str) -> QdrantVectorStore:
+        """Another collection on this store's client (one embedded Qdrant directory has one)."""
+        return QdrantVectorStore(
+            collection, client=self._client, embedded=self.embedded, layout=self.layout
+        )
+
     @property
     def _name(self) -> str:
         return self._physical or self.collection

@@ -1,0 +1,54 @@
+"""Vector retrieval over the product images: the query image's neighbours (``visual``) or, where
+the model has a text tower (CLIP), the text's neighbours among the images (``clip_text``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from visualsearch.embedding.service import EmbeddingService
+from visualsearch.filters import ProductFilter
+from visualsearch.retrieval.base import Candidate, Query, Retriever
+from visualsearch.storage.vectors import VectorStore
+
+
+class VisualRetriever(Retriever):
+    """Cosine similarity to the image vectors, every filter inside the ANN scan."""
+
+    def __init__(
+        self,
+        embedding: EmbeddingService,
+        vectors: VectorStore,
+        source: Literal["image", "text"] = "image",
+    ) -> None:
+        self._embedding = embedding
+        self.vectors = vectors
+        self.source = source
+        self.name = "visual" if source == "image" else "clip_text"
+
+    def applies(self, query: Query) -> bool:
+        if self.source == "image":
+            return query.image is not None
+        return bool(query.text) and self._embedding.info.text_search
+
+    async def vector(self, query: Query) -> np.ndarray:
+        if self.source == "image":
+            assert query.image is not None
+            return await self._embedding.embed_image(query.image)
+        assert query.text is not None
+        return await self._embedding.embed_text(query.text)
+
+    async def retrieve(
+        self,
+        query: Query,
+        depth: int,
+        filter: ProductFilter,
+        *,
+        offset: int = 0,
+        min_score: float | None = None,
+    ) -> list[Candidate]:
+        hits = await self.vectors.search(
+            await self.vector(query), depth, filter, offset=offset, min_score=min_score
+        )
+        return [Candidate(h.product_id, min(max(h.score, 0.0), 1.0)) for h in hits]
