@@ -5,3 +5,8 @@
 
 eval: $(STAMP) ## Search quality over the demo catalogue, per kind of query (ARGS="--limit 48 --output FILE")
 	OPENBLAS_NUM_THREADS=1 $(BIN)/visualsearch eval $(ARGS)
+
+.PHONY: eval-results
+
+eval-results: $(STAMP) ## Search quality over the whole demo catalogue into bench/RESULTS.md (~3 min)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m bench.quality $(ARGS)
