@@ -58,7 +58,8 @@ class EvalReport:
             [
                 f"Model {self.model} ({self.runtime}); catalogue {self.catalogue.name}: "
                 f"{self.indexed} products indexed, {sample}; seed {self.queries.seed}, "
-                f"{self.queries.variants} queries per product and kind ('self': 1); "
+                f"{self.queries.variants} {'query' if self.queries.variants == 1 else 'queries'}"
+                " per product and kind ('self': 1); "
                 f"{len(self.outcomes)} queries in {self.seconds:.0f} s on "
                 f"{platform.machine()} ({_cores()} cores).",
                 "",
