@@ -18,6 +18,24 @@ def fmt(value: object, digits: int = 1) -> str:
     return str(value)
 
 
+# Sections of RESULTS.md that other commands write (`make eval`): a benchmark run keeps them.
+KEPT_SECTIONS = ("Search quality (visualsearch eval)",)
+
+
+def kept_sections(text: str, titles: Sequence[str] = KEPT_SECTIONS) -> list[str]:
+    """The lines of the sections named ``titles`` in ``text``, each up to the next ``## ``."""
+    kept: list[str] = []
+    keeping = False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            keeping = line[3:].strip() in titles
+            if keeping and kept:
+                kept.append("")
+        if keeping:
+            kept.append(line)
+    return kept
+
+
 class Report:
     def __init__(self, title: str) -> None:
         self.lines: list[str] = [f"# {title}", ""]
@@ -42,4 +60,9 @@ class Report:
         self.emit("")
 
     def write(self, path: Path) -> None:
-        path.write_text("\n".join(self.lines).rstrip() + "\n")
+        """Write the report; sections that other commands keep in ``path`` stay, at the end."""
+        kept = kept_sections(path.read_text()) if path.exists() else []
+        body = "\n".join(self.lines).rstrip()
+        if kept:
+            body += "\n\n\n" + "\n".join(kept).rstrip()
+        path.write_text(body + "\n")

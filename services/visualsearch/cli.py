@@ -282,3 +282,80 @@ def reindex(yes: bool, data_dir: Path | None) -> None:
 
     count = _run(run)
     click.echo(f"Re-embedded {count} products with {settings.model}; search now uses them.")
+
+
+@main.command(name="eval")
+@click.option(
+    "--catalogue",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Catalogue to index and query (.json, .jsonl or .csv) [default: the demo catalogue].",
+)
+@click.option(
+    "--kinds",
+    default="all",
+    show_default=True,
+    help="Kinds of query, comma-separated: self, photo, screenshot, phone, thumbnail, crop, "
+    "rotated, background (docs/search-quality.md describes each).",
+)
+@click.option("--limit", type=int, help="Query only a seeded sample of N products (all indexed).")
+@click.option("--variants", default=2, show_default=True, help="Queries per product and kind.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the sample and the queries.")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the table here."
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    help="Index into this data directory (kept; re-used if already indexed) "
+    "[default: a fresh temporary one].",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def eval_(
+    catalogue: Path | None,
+    kinds: str,
+    limit: int | None,
+    variants: int,
+    seed: int,
+    output: Path | None,
+    data_dir: Path | None,
+    no_progress: bool,
+) -> None:
+    """Measure search quality: Recall@1/5/10, MRR and nDCG@10 per kind of query, and latency.
+
+    Indexes the catalogue through the bulk path (as `seed` does), makes seeded queries from its
+    images (the product on photographs, in a web page, a phone photo, a thumbnail, a crop, a
+    rotated view, another background, and its own file) and sends each through the search
+    service. Each query has one right answer: its product. Model and stores come from the
+    VISUALSEARCH_* settings, e.g. VISUALSEARCH_MODEL=/path/to/clip for a local CLIP.
+
+    Example: visualsearch eval --limit 48 --kinds photo,phone --output quality.md
+    """
+    from contextlib import nullcontext
+
+    from visualsearch.quality import evaluate_catalogue, fresh_data_dir
+    from visualsearch.query_images import KINDS
+    from visualsearch.seeding import DEMO_CATALOGUE
+    from visualsearch.services.evaluation import QuerySet
+
+    chosen = [k.strip() for k in kinds.split(",") if k.strip()]
+    try:
+        queries = QuerySet(
+            kinds=KINDS if chosen == ["all"] else chosen,
+            seed=seed,
+            variants=variants,
+            limit=limit,
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+    directory = nullcontext(data_dir) if data_dir else fresh_data_dir()
+    with directory as where:
+        settings = _settings(data_dir=where)
+        report = _run(
+            lambda: evaluate_catalogue(
+                settings, catalogue or DEMO_CATALOGUE, queries, not no_progress
+            )
+        )
+    text = report.markdown()
+    click.echo(text)
+    if output:
+        output.write_text(text + "\n")

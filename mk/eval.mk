@@ -1,0 +1,12 @@
+# Search quality (visualsearch eval): Recall@K, MRR and nDCG@10 per kind of query over the demo
+# catalogue. Included by the Makefile (`-include mk/*.mk`). docs/search-quality.md explains it.
+
+.PHONY: eval
+
+eval: $(STAMP) ## Search quality over the demo catalogue, per kind of query (ARGS="--limit 48 --output FILE")
+	OPENBLAS_NUM_THREADS=1 $(BIN)/visualsearch eval $(ARGS)
+
+.PHONY: eval-results
+
+eval-results: $(STAMP) ## Search quality over the whole demo catalogue into bench/RESULTS.md (~3 min)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m bench.quality $(ARGS)

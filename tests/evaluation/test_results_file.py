@@ -1,0 +1,35 @@
+"""bench/RESULTS.md keeps the search-quality section: `make eval-results` replaces it in place and
+`python -m bench` (which rewrites the file) carries it over."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.quality import TITLE, replace_section
+from bench.report import Report
+
+OLD = f"# results\n\n## Embedding\n\nold\n\n## {TITLE}\n\nold quality\n\n## Targets\n\nt\n"
+
+
+def test_the_quality_section_is_replaced_in_place_or_appended() -> None:
+    lines = [f"## {TITLE}", "", "new quality"]
+    text = replace_section(OLD, TITLE, lines)
+    assert "old quality" not in text and "new quality" in text
+    assert text.index("## Embedding") < text.index("new quality") < text.index("## Targets")
+    appended = replace_section("# results\n\n## Embedding\n\nx\n", TITLE, lines)
+    assert appended.rstrip().endswith("new quality")
+    assert replace_section(text, TITLE, lines) == text
+
+
+def test_a_benchmark_run_keeps_the_quality_section(tmp_path: Path) -> None:
+    path = tmp_path / "RESULTS.md"
+    path.write_text(OLD)
+    report = Report("results")
+    report.section("Embedding")
+    report.note("fresh")
+    report.write(path)
+    written = path.read_text()
+    assert "fresh" in written and "old\n" not in written and "## Targets" not in written
+    assert f"## {TITLE}\n\nold quality" in written
+    report.write(path)
+    assert path.read_text() == written
