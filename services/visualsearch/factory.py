@@ -28,6 +28,7 @@ from visualsearch.services.catalog import CatalogService
 from visualsearch.services.indexing import IndexingService, VectorIndexer
 from visualsearch.services.ingest import BulkIngester
 from visualsearch.services.search import SearchService
+from visualsearch.services.similar import SimilarService
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.cache.memory import MemoryResultCache
 from visualsearch.storage.cache.redis import RedisResultCache
@@ -238,6 +239,15 @@ class Context:
     def search_service(self) -> SearchService:
         return SearchService(
             self._model(),
+            self.vectors,
+            self.catalog,
+            self.cache,
+            self.settings.redis_cache_ttl,
+            self.settings.facet_depth,
+        )
+
+    def similar_service(self) -> SimilarService:
+        return SimilarService(
             self.vectors,
             self.catalog,
             self.cache,
