@@ -13,6 +13,7 @@ from visualsearch import metrics
 from visualsearch.embedding.service import EmbeddingService
 from visualsearch.exceptions import InputError, ValidationError
 from visualsearch.filters import FacetField, ProductFilter
+from visualsearch.imaging import Crop
 from visualsearch.schemas import Facets, PriceRange, Product, SearchHit, SearchResponse
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
@@ -67,8 +68,10 @@ class SearchService:
         offset: int = 0,
         min_score: float | None = None,
         facets: Sequence[FacetField] = (),
+        crop: Crop | None = None,
     ) -> SearchResponse:
-        """Rank products by cosine similarity to the image, the text, or both combined.
+        """Rank products by cosine similarity to the image (its ``crop`` region only, when
+        given), the text, or both combined.
 
         Ranks ``offset`` .. ``offset + top_k`` of the products that pass ``filter`` and score at
         least ``min_score``; ``facets`` adds counts over the ``facet_depth`` best candidates.
@@ -77,9 +80,11 @@ class SearchService:
         text = (text or "").strip() or None
         if image is None and text is None:
             raise InputError("Send an image (field 'file') or a text query ('q').")
+        if crop is not None and image is None:
+            raise ValidationError("crop: a region of the query image needs an image ('file').")
         kind = "both" if image is not None and text else ("image" if image is not None else "text")
         scope = await self._catalog.cache_scope()
-        key = self._cache_key(image, text, top_k, filter, offset, min_score, facets, scope)
+        key = self._cache_key(image, text, top_k, filter, offset, min_score, facets, scope, crop)
         if self._ttl:
             with metrics.stage("cache"):
                 cached = await self._cache.get(key)
@@ -89,7 +94,7 @@ class SearchService:
                 response.cache = True
                 return response
 
-        vector = await self._query_vector(image, text)
+        vector = await self._query_vector(image, text, crop)
         with metrics.stage("ann"):
             # one more than the page says whether another page follows
             hits = await self._vectors.search(
@@ -142,10 +147,12 @@ class SearchService:
             in_stock=counts.in_stock,
         )
 
-    async def _query_vector(self, image: bytes | None, text: str | None) -> np.ndarray:
+    async def _query_vector(
+        self, image: bytes | None, text: str | None, crop: Crop | None = None
+    ) -> np.ndarray:
         parts = []
         if image is not None:
-            parts.append(await self._embedding.embed_image(image))
+            parts.append(await self._embedding.embed_image(image, crop))
         if text:
             parts.append(await self._embedding.embed_text(text))
         vector = np.mean(parts, axis=0)
@@ -161,6 +168,7 @@ class SearchService:
         min_score: float | None,
         facets: Sequence[FacetField],
         scope: str,
+        crop: Crop | None = None,
     ) -> str:
         digest = hashlib.sha256(image).hexdigest() if image is not None else ""
         params = json.dumps(
@@ -173,6 +181,7 @@ class SearchService:
                 min_score,
                 list(facets),
                 scope,
+                *([str(crop)] if crop is not None else []),  # keys without a crop unchanged
             ]
         )
         return hashlib.sha256(params.encode()).hexdigest()
