@@ -134,7 +134,7 @@ export function getProduct(productId) {
  *   has_more?: boolean, facets?: object}>}
  */
 export function search(
-  { file = null, text = '', topK, offset = 0, filter = {}, facets = false },
+  { file = null, text = '', topK, offset = 0, filter = {}, facets = false, crop = '' },
   { signal } = {},
 ) {
   const params = {
@@ -148,7 +148,17 @@ export function search(
   const form = new FormData();
   form.append('file', file, file.name || 'query-image');
   for (const [key, value] of cleanParams(params)) form.append(key, value);
-  return request('search', { method: 'POST', body: form, signal });
+  // the crop box rides in the query string (the API takes it there or in the form)
+  return request(`search${query({ crop })}`, { method: 'POST', body: form, signal });
+}
+
+/**
+ * `GET /products/{id}/similar`: products closest to this one by its stored vector (itself left
+ * out), with the same filters and answer as search; `inStock` keeps in-stock alternatives.
+ */
+export function similarProducts(productId, { topK = 8, inStock = false } = {}, { signal } = {}) {
+  const params = { top_k: topK, in_stock: inStock ? 'true' : '' };
+  return request(`products/${encodeURIComponent(productId)}/similar${query(params)}`, { signal });
 }
 
 /** Fetches a product image as a Blob (for "find similar"), resolving `image_url` on this origin. */

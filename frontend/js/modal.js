@@ -1,12 +1,18 @@
 /**
  * The product modal: a large image, brand, price, rating, stock level, warranty and
- * description, with "Find similar" (search by this product's image). It is a native <dialog>,
+ * description, with "Find similar" (search by this product's image) and a row of similar
+ * products from the catalogue (`/products/{id}/similar`; in-stock alternatives first for a
+ * sold-out product). It is a native <dialog>,
  * so focus stays inside while it is open; Escape, the close button and a click outside close it.
  * The open product is kept in the URL (`?product=<id>`), so it survives a reload and can be shared.
  */
-import { getProduct } from './api.js';
+import { getProduct, similarProducts } from './api.js';
+import { productCard } from './card.js';
 import { byId, h, icon } from './dom.js';
 import { categoryLabel, formatPrice, formatRating, stars, stockLevel } from './format.js';
+import { serializeState } from './state/url.js';
+
+const SIMILAR_COUNT = 6;
 
 const CLOSE_ICON = 'M6 6l12 12M18 6L6 18';
 const SIMILAR_ICON =
@@ -20,6 +26,55 @@ export function createModal({ store, onFindSimilar }) {
   const content = byId('modal-content');
   let shown = '';
   let returnFocus = null;
+  let similarController = null;
+
+  /** Fills the "Similar products" row below the details (left out when there are none). */
+  async function loadSimilar(product, section) {
+    similarController?.abort();
+    similarController = new AbortController();
+    const soldOut = !(Number(product.stock) > 0);
+    const list = section.querySelector('.similar__list');
+    try {
+      let body = await similarProducts(product.product_id, { topK: SIMILAR_COUNT, inStock: soldOut }, {
+        signal: similarController.signal,
+      });
+      if (soldOut && !body.results.length) {
+        body = await similarProducts(product.product_id, { topK: SIMILAR_COUNT }, { signal: similarController.signal });
+        section.querySelector('.similar__title').textContent = 'Similar products';
+      }
+      if (shown !== product.product_id) return;
+      if (!body.results.length) {
+        section.hidden = true;
+        return;
+      }
+      list.replaceChildren(...body.results.map((hit) => h('li', { className: 'similar__item' }, [
+        productCard(hit, {
+          href: serializeState({ ...store.get(), product: hit.product_id }),
+          onOpen: (next) => open(next),
+        }),
+      ])));
+      section.setAttribute('aria-busy', 'false');
+    } catch (error) {
+      if (error?.name !== 'AbortError' && shown === product.product_id) section.hidden = true;
+    }
+  }
+
+  function similarSection(product) {
+    const soldOut = !(Number(product.stock) > 0);
+    return h('section', {
+      className: 'similar',
+      id: 'similar-products',
+      attrs: { 'aria-labelledby': 'similar-title', 'aria-busy': 'true' },
+      dataset: { inStock: soldOut ? 'true' : 'false' },
+    }, [
+      h('h3', {
+        className: 'similar__title',
+        id: 'similar-title',
+        textContent: soldOut ? 'In stock alternatives' : 'Similar products',
+      }),
+      h('ul', { className: 'similar__list' }),
+    ]);
+  }
 
   function detail(label, value, extra = {}) {
     return h('div', { className: 'spec' }, [
@@ -32,6 +87,7 @@ export function createModal({ store, onFindSimilar }) {
     const stock = stockLevel(product.stock);
     const rating = formatRating(product.rating);
     content.dataset.productId = product.product_id;
+    const similar = similarSection(product);
     content.replaceChildren(
       h('button', {
         className: 'icon-button modal__close',
@@ -74,7 +130,9 @@ export function createModal({ store, onFindSimilar }) {
           h('button', { className: 'button button--ghost', type: 'button', textContent: 'Close', on: { click: close } }),
         ]),
       ]),
+      similar,
     );
+    loadSimilar(product, similar);
   }
 
   function renderMessage(title, text) {

@@ -9,6 +9,7 @@
 import { ApiError, fetchImage, getProduct, search } from './api.js';
 import { SEARCH_TOP_K } from './config.js';
 import { byId, h, setMessage } from './dom.js';
+import { createCrop } from './crop.js';
 import { describeError } from './errors.js';
 import { FileRejected, named, validateImage } from './files.js';
 import { createFilterPanel } from './filters.js';
@@ -52,6 +53,12 @@ export function createSearch({ store, openProduct, closeProduct }) {
   let returnFocus = null;
   /** What the results now shown were asked with (query and filters), to tell a re-run is due. */
   let lastRunKey = '';
+  /** The crop box over the preview: results follow it (debounced in crop.js). */
+  const crop = createCrop({
+    onChange() {
+      if (current.file) run();
+    },
+  });
 
   results.reset();
 
@@ -89,10 +96,11 @@ export function createSearch({ store, openProduct, closeProduct }) {
     if (previewUrl) URL.revokeObjectURL(previewUrl);
     previewUrl = file ? URL.createObjectURL(file) : '';
     preview.hidden = !file;
-    emptyHint.hidden = Boolean(file);
+    emptyHint.hidden = false; // filled, it shrinks to "choose a file, or paste" (css)
     dropzone.classList.toggle('dropzone--filled', Boolean(file));
     if (file) {
       preview.src = previewUrl;
+      crop.show();
       preview.alt = `Your search image: ${label}`;
       queryMeta.replaceChildren(
         h('span', { className: 'query-meta__name', textContent: label }),
@@ -102,6 +110,7 @@ export function createSearch({ store, openProduct, closeProduct }) {
       queryMeta.hidden = false;
     } else {
       preview.removeAttribute('src');
+      crop.hide();
       queryMeta.hidden = true;
     }
   }
@@ -145,7 +154,9 @@ export function createSearch({ store, openProduct, closeProduct }) {
   }
 
   function runKey(filter) {
-    return JSON.stringify([current.file ? `${current.file.name}:${current.file.size}` : '', current.text, filterKey(filter)]);
+    return JSON.stringify([
+      current.file ? `${current.file.name}:${current.file.size}` : '', current.text, filterKey(filter), crop.value,
+    ]);
   }
 
   /** Shows the counts of an answer beside each category of the drawer's select. */
@@ -184,6 +195,7 @@ export function createSearch({ store, openProduct, closeProduct }) {
       const body = await search(
         {
           file: current.file,
+          crop: current.file ? crop.value : '',
           text,
           topK: SEARCH_TOP_K,
           offset: more ? results.nextOffset : 0,

@@ -34,6 +34,7 @@ from visualsearch.services.doctor import Doctor
 from visualsearch.services.indexing import IndexingService, VectorIndexer
 from visualsearch.services.ingest import BulkIngester
 from visualsearch.services.search import SearchService
+from visualsearch.services.similar import SimilarService
 from visualsearch.services.text_vectors import TextVectors
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.cache.memory import MemoryResultCache
@@ -313,6 +314,15 @@ class Context:
         if self.text_encoder is None or self.text_vectors is None:
             return None
         return TextVectors(self.text_encoder, self.text_vectors)
+
+    def similar_service(self) -> SimilarService:
+        return SimilarService(
+            self.vectors,
+            self.catalog,
+            self.cache,
+            self.settings.redis_cache_ttl,
+            self.settings.facet_depth,
+        )
 
     def catalog_service(self) -> CatalogService:
         return CatalogService(self.catalog, self.vectors, self.objects, self.text_vector_writer())

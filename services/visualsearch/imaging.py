@@ -7,6 +7,7 @@ event loop.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from visualsearch.exceptions import (
     ImageTooLargeError,
     InvalidImageError,
     UnsupportedMediaError,
+    ValidationError,
 )
 
 SUPPORTED_FORMATS = {
@@ -32,6 +34,59 @@ BACKGROUND = (255, 255, 255)
 class ImageLimits:
     max_bytes: int
     max_pixels: int
+
+
+CROP_SLACK = 1e-6
+"""How far past the edge a box may reach from float rounding (a client's 0.1 + 0.9)."""
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A region of the (upright) image as fractions of its width and height, all in [0, 1]."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def __str__(self) -> str:
+        return ",".join(f"{v:g}" for v in (self.x, self.y, self.w, self.h))
+
+    def box(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The pixel box (left, top, right, bottom) in a ``width`` x ``height`` image, at least
+        one pixel each way."""
+        left = min(round(self.x * width), width - 1)
+        top = min(round(self.y * height), height - 1)
+        right = max(min(round((self.x + self.w) * width), width), left + 1)
+        bottom = max(min(round((self.y + self.h) * height), height), top + 1)
+        return left, top, right, bottom
+
+
+def parse_crop(raw: str | None) -> Crop | None:
+    """``x,y,w,h`` (fractions of the image) → a :class:`Crop`; a :class:`ValidationError` (422)
+    says what is wrong. ``None`` or an empty value: the whole image."""
+    if raw is None or not raw.strip():
+        return None
+    parts = [p.strip() for p in raw.split(",")]
+    usage = "crop: expected x,y,w,h — four numbers, fractions of the image between 0 and 1"
+    if len(parts) != 4:
+        raise ValidationError(f"{usage} (got {len(parts)} value(s): {raw[:80]!r}).")
+    try:
+        x, y, w, h = (float(p) for p in parts)
+    except ValueError:
+        raise ValidationError(f"{usage} (got {raw[:80]!r}).") from None
+    if not all(math.isfinite(v) for v in (x, y, w, h)):
+        raise ValidationError(f"{usage}; NaN and infinity are not allowed (got {raw[:80]!r}).")
+    if min(x, y, w, h) < 0 or max(x, y, w, h) > 1:
+        raise ValidationError(f"{usage}; no value may be negative or above 1 (got {raw[:80]!r}).")
+    if w == 0 or h == 0:
+        raise ValidationError(f"crop: the box has zero size (w={w:g}, h={h:g}).")
+    if x + w > 1 + CROP_SLACK or y + h > 1 + CROP_SLACK:
+        raise ValidationError(
+            f"crop: the box reaches outside the image (x+w={x + w:g}, y+h={y + h:g}; "
+            "each must be at most 1)."
+        )
+    return Crop(x, y, min(w, 1 - x), min(h, 1 - y))
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -67,13 +122,16 @@ def unsupported_format(data: bytes) -> str | None:
     return None
 
 
-def decode_image(data: bytes, limits: ImageLimits, draft_size: int | None = None) -> Image.Image:
+def decode_image(
+    data: bytes, limits: ImageLimits, draft_size: int | None = None, crop: Crop | None = None
+) -> Image.Image:
     """Decode an upload into an upright RGB image, or raise the error the user should see.
 
     Alpha is flattened onto white on purpose (product shots are often transparent), EXIF
     rotation is applied, only a GIF's first frame is used, and CMYK / 16-bit / palette images
     are converted. ``draft_size`` lets JPEG decode at a reduced scale when only a small image is
-    needed (much faster than a full decode followed by a resize).
+    needed (much faster than a full decode followed by a resize). ``crop`` keeps only that
+    region of the upright image (cropped after the EXIF rotation, as the shopper saw it).
     """
     if not data:
         raise InvalidImageError("The uploaded file is empty.")
@@ -108,10 +166,14 @@ def decode_image(data: bytes, limits: ImageLimits, draft_size: int | None = None
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             if draft_size and img.format == "JPEG":
+                if crop is not None:  # the region, not the whole image, needs draft_size pixels
+                    draft_size = math.ceil(draft_size / max(min(crop.w, crop.h), 1e-3))
                 img.draft("RGB", (draft_size, draft_size))
             img.seek(0)
             img.load()
             upright = ImageOps.exif_transpose(img) or img
+            if crop is not None:
+                upright = upright.crop(crop.box(*upright.size))
             return to_rgb(upright)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLargeError("The image has too many pixels to be processed safely.") from exc

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.api.helpers import index, search
 from tests.api.test_jobs import worker_env
@@ -76,6 +77,15 @@ async def test_api_embeds_through_the_embedding_service(
         assert corrupt.status_code == 400
         text = await api.client.get("/search", params={"q": "cat", "mode": "visual"})
         assert text.status_code == 400 and text.json()["code"] == "text_search_unavailable"
+        # a crop travels to the embedding service: only the region is embedded there
+        both = Image.new("RGB", (320, 160))
+        both.paste(photo("coffee.png").resize((160, 160)), (0, 0))
+        both.paste(photo("chelsea.png").resize((160, 160)), (160, 0))
+        pair = jpeg(both)
+        for crop, expected in (("0,0,0.5,1", "coffee"), ("0.5,0,0.5,1", "cat")):
+            assert (await search(api, pair, crop=crop))["results"][0]["product_id"] == expected
+        bad = httpx.post(f"{embedder_url}/embed/image?crop=0,0,2,1", content=pair)
+        assert bad.status_code == 422
     finally:
         await api.client.aclose()
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]

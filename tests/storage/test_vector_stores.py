@@ -309,3 +309,53 @@ async def test_an_embedded_edge_index_has_one_owner(tmp_path) -> None:  # type: 
         await first.close()
     await second.open()  # free again once the owner closed it
     await second.close()
+
+
+async def test_vector_of_reads_back_the_stored_vector(store: VectorStore) -> None:
+    vectors = unit_vectors(40)
+    await fill(store, vectors)
+    for i in (0, 7, 39):
+        stored = await store.vector_of(f"p{i}")
+        assert stored is not None and stored.dtype == np.float32
+        assert np.allclose(stored, vectors[i], atol=1e-3)
+    assert await store.vector_of("nope") is None
+    await store.delete(["p7"])
+    assert await store.vector_of("p7") is None
+
+
+async def test_similar_is_a_search_by_the_stored_vector_minus_the_product(
+    store: VectorStore,
+) -> None:
+    from visualsearch.services.similar import similar_hits
+
+    vectors = unit_vectors(300)
+    vectors[5] = vectors[4]  # an exact duplicate ties with the product itself
+    await fill(store, vectors)
+    for product, product_filter in [
+        (4, ProductFilter()),
+        (10, ProductFilter(in_stock=True)),  # p10 passes: stock 2
+        (12, ProductFilter(in_stock=True)),  # p12 is sold out: not in its own ranking at all
+        (20, only("c0", "rare")),
+    ]:
+        pid = f"p{product}"
+        stored = await store.vector_of(pid)
+        assert stored is not None
+        reference = [
+            h.product_id
+            for h in await store.search(stored, 31, product_filter)
+            if h.product_id != pid
+        ][:30]
+        assert len(reference) == 30
+        pages = []
+        for offset in (0, 10, 20):
+            hits = await similar_hits(store, pid, stored, 10, product_filter, offset=offset)
+            assert len(hits) == 10  # top_k still filled without the product
+            pages += [h.product_id for h in hits]
+        assert pid not in pages
+        assert pages == reference  # pages tile: no repeat, no gap
+        assert all(product_filter.matches(*attrs(int(p[1:]))) for p in pages)
+
+
+def attrs(i: int) -> tuple[str, str, Decimal, int]:
+    p = payload_of(i)
+    return p.category, p.brand, Decimal(str(p.price)), p.stock

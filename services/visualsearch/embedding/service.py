@@ -17,7 +17,7 @@ from visualsearch.exceptions import (
     TextSearchUnavailableError,
     VisualSearchError,
 )
-from visualsearch.imaging import ImageLimits, decode_image
+from visualsearch.imaging import Crop, ImageLimits, decode_image
 
 
 class EmbeddingService(ABC):
@@ -29,7 +29,8 @@ class EmbeddingService(ABC):
     """The image tower's runtime: torch, onnx, int8, or remote."""
 
     @abstractmethod
-    async def embed_image(self, data: bytes) -> np.ndarray: ...
+    async def embed_image(self, data: bytes, crop: Crop | None = None) -> np.ndarray:
+        """The unit vector of the image, or of its ``crop`` region only."""
 
     @abstractmethod
     async def embed_text(self, text: str) -> np.ndarray: ...
@@ -57,14 +58,14 @@ class LocalEmbeddingService(EmbeddingService):
         self._decode_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="decode")
         self._batcher = MicroBatcher(embedder.embed_images, max_batch, max_wait)
 
-    def _prepare(self, data: bytes) -> np.ndarray:
+    def _prepare(self, data: bytes, crop: Crop | None = None) -> np.ndarray:
         with metrics.stage("decode"):
-            image = decode_image(data, self._limits, draft_size=self.embedder.input_size)
+            image = decode_image(data, self._limits, self.embedder.input_size, crop)
             return self.embedder.preprocess(image)
 
-    async def embed_image(self, data: bytes) -> np.ndarray:
+    async def embed_image(self, data: bytes, crop: Crop | None = None) -> np.ndarray:
         loop = asyncio.get_running_loop()
-        pixels = await loop.run_in_executor(self._decode_pool, self._prepare, data)
+        pixels = await loop.run_in_executor(self._decode_pool, self._prepare, data, crop)
         with metrics.stage("embed"):
             return await self._batcher.submit(pixels)
 
@@ -115,11 +116,12 @@ class RemoteEmbeddingService(EmbeddingService):
             raise error
         return response.json()
 
-    async def embed_image(self, data: bytes) -> np.ndarray:
+    async def embed_image(self, data: bytes, crop: Crop | None = None) -> np.ndarray:
         with metrics.stage("embed"):
             body = await self._call(
                 "POST",
                 "/embed/image",
+                params={"crop": str(crop)} if crop is not None else None,
                 content=data,
                 headers={"content-type": "application/octet-stream"},
             )

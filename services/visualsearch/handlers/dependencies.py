@@ -13,6 +13,7 @@ from visualsearch.factory import Context
 from visualsearch.services.catalog import CatalogService
 from visualsearch.services.indexing import IndexingService
 from visualsearch.services.search import SearchService
+from visualsearch.services.similar import SimilarService
 
 
 def get_context(request: Request) -> Context:
@@ -24,6 +25,10 @@ ContextDep = Annotated[Context, Depends(get_context)]
 
 def search_service(context: ContextDep) -> SearchService:
     return context.search_service()
+
+
+def similar_service(context: ContextDep) -> SimilarService:
+    return context.similar_service()
 
 
 def catalog_service(context: ContextDep) -> CatalogService:
@@ -68,6 +73,7 @@ async def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
 
 
 SearchDep = Annotated[SearchService, Depends(search_service)]
+SimilarDep = Annotated[SimilarService, Depends(similar_service)]
 CatalogDep = Annotated[CatalogService, Depends(catalog_service)]
 IndexingDep = Annotated[IndexingService, Depends(indexing_service)]
 WriteAccess = Depends(require_api_key)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from visualsearch.embedding.service import EmbeddingService
 from visualsearch.exceptions import ImageTooLargeError
+from visualsearch.imaging import parse_crop
 
 router = APIRouter(prefix="/embed", tags=["embedding"])
 
@@ -40,12 +43,16 @@ async def embed_info(request: Request) -> dict[str, object]:
 
 
 @router.post("/image", response_model=VectorOut)
-async def embed_image(request: Request) -> VectorOut:
-    """The unit vector of the image in the request body."""
+async def embed_image(
+    request: Request,
+    crop: Annotated[str | None, Query(max_length=200, description="x,y,w,h fractions.")] = None,
+) -> VectorOut:
+    """The unit vector of the image in the request body (or of its ``crop`` region)."""
+    region = parse_crop(crop)
     data = await request.body()
     if len(data) > _max_bytes(request):
         raise ImageTooLargeError("The image is over the upload limit.")
-    return VectorOut(vector=(await _embedding(request).embed_image(data)).tolist())
+    return VectorOut(vector=(await _embedding(request).embed_image(data, region)).tolist())
 
 
 @router.post("/text", response_model=VectorOut)

@@ -8,7 +8,18 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import StringConstraints
 
 from visualsearch.filters import MAX_PRICE, MAX_VALUE_LENGTH, MAX_VALUES, parse_facets, parse_filter
-from visualsearch.handlers.dependencies import CatalogDep, WriteAccess
+from visualsearch.handlers.dependencies import CatalogDep, ContextDep, SimilarDep, WriteAccess
+from visualsearch.handlers.search import (
+    QBrand,
+    QCategory,
+    QFacets,
+    QInStock,
+    QMinScore,
+    QOffset,
+    QPriceMax,
+    QPriceMin,
+    QTopK,
+)
 from visualsearch.schemas import (
     PRODUCT_ID_PATTERN,
     Categories,
@@ -16,6 +27,7 @@ from visualsearch.schemas import (
     Product,
     ProductPage,
     ProductPatch,
+    SearchResponse,
     SortKey,
 )
 
@@ -91,6 +103,39 @@ async def get_batch(
 @router.get("/{product_id}", response_model=Product, responses={404: {"model": ErrorBody}})
 async def get_product(service: CatalogDep, product_id: ProductId) -> Product:
     return await service.get(product_id)
+
+
+@router.get(
+    "/{product_id}/similar",
+    response_model=SearchResponse,
+    responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+)
+async def similar_products(
+    service: SimilarDep,
+    context: ContextDep,
+    product_id: ProductId,
+    top_k: QTopK = None,
+    offset: QOffset = None,
+    category: QCategory = None,
+    brand: QBrand = None,
+    price_min: QPriceMin = None,
+    price_max: QPriceMax = None,
+    in_stock: QInStock = None,
+    min_score: QMinScore = None,
+    facets: QFacets = None,
+) -> SearchResponse:
+    """Products closest to this one, ranked by its stored vector (nothing is decoded or
+    embedded), the product itself left out, with the filters, pages and facets of search:
+    ``in_stock=true`` gives in-stock alternatives to a sold-out product. A 404 says whether
+    the product is unknown or its image is not indexed yet."""
+    return await service.similar(
+        product_id,
+        top_k=top_k or context.settings.default_top_k,
+        filter=parse_filter(category, brand, price_min, price_max, in_stock),
+        offset=offset or 0,
+        min_score=min_score,
+        facets=parse_facets(facets),
+    )
 
 
 @router.patch(

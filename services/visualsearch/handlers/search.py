@@ -16,6 +16,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from visualsearch.exceptions import ValidationError
 from visualsearch.filters import parse_facets, parse_filter, split_values
 from visualsearch.handlers.dependencies import ContextDep, SearchDep, read_upload
+from visualsearch.imaging import parse_crop
 from visualsearch.schemas import ErrorBody, SearchResponse
 from visualsearch.services.search import MAX_TOP_K, MAX_WINDOW, Mode
 
@@ -48,6 +49,7 @@ MODE = (
     "retriever for debugging: keyword, semantic, visual (image vectors; CLIP's text tower)."
 )
 QMode = Annotated[Mode | None, Query(description=MODE)]
+CROP = "Search only this region of the image: x,y,w,h as fractions of it (0-1), e.g. 0.5,0,0.5,1."
 
 QTopK = Annotated[int | None, Query(ge=1, le=MAX_TOP_K, description=TOP_K)]
 QOffset = Annotated[int | None, Query(ge=0, le=MAX_WINDOW, description=OFFSET)]
@@ -100,6 +102,7 @@ async def search_by_image(
     in_stock: Annotated[bool | None, Form(description=IN_STOCK)] = None,
     min_score: Annotated[float | None, Form(description=MIN_SCORE)] = None,
     facets: Annotated[str | None, Form(max_length=100, description=FACETS)] = None,
+    crop: Annotated[str | None, Form(max_length=200, description=CROP)] = None,
     q_query: Annotated[str | None, Query(alias="q", max_length=500, description=TEXT)] = None,
     top_k_query: Annotated[int | None, Query(alias="top_k", ge=1, le=MAX_TOP_K)] = None,
     offset_query: Annotated[int | None, Query(alias="offset", ge=0, le=MAX_WINDOW)] = None,
@@ -112,6 +115,7 @@ async def search_by_image(
     facets_query: Annotated[str | None, Query(alias="facets", max_length=100)] = None,
     mode: Annotated[Mode | None, Form(description=MODE)] = None,
     mode_query: Annotated[Mode | None, Query(alias="mode", description=MODE)] = None,
+    crop_query: Annotated[str | None, Query(alias="crop", max_length=200)] = None,
 ) -> SearchResponse:
     """Products visually closest to the uploaded image (optionally steered by text), filtered
     inside the vector search, paged, with facets on request.
@@ -131,6 +135,7 @@ async def search_by_image(
     k = pick("top_k", top_k_query, top_k) or context.settings.default_top_k
     start = pick("offset", offset_query, offset) or 0
     cut = pick("min_score", min_score_query, min_score)
+    region = pick("crop", parse_crop(crop_query), parse_crop(crop))
     image = await read_upload(file, context.settings.max_upload_bytes) if file is not None else None
     return await service.search(
         image=image,
@@ -141,6 +146,7 @@ async def search_by_image(
         min_score=cut,
         facets=wanted_facets,
         mode=pick("mode", mode_query, mode) or "hybrid",
+        crop=region,
     )
 
 

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from visualsearch.filters import ProductFilter
+from visualsearch.imaging import Crop
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,7 @@ class Query:
 
     image: bytes | None = None
     text: str | None = None
+    crop: Crop | None = None  # the region of the image to search, when the shopper drew one
 
 
 @dataclass(frozen=True)

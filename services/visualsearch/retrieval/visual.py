@@ -35,7 +35,7 @@ class VisualRetriever(Retriever):
     async def vector(self, query: Query) -> np.ndarray:
         if self.source == "image":
             assert query.image is not None
-            return await self._embedding.embed_image(query.image)
+            return await self._embedding.embed_image(query.image, query.crop)
         assert query.text is not None
         return await self._embedding.embed_text(query.text)
 

@@ -25,6 +25,7 @@ from visualsearch import metrics
 from visualsearch.embedding.service import EmbeddingService
 from visualsearch.exceptions import InputError, TextSearchUnavailableError, ValidationError
 from visualsearch.filters import FacetField, ProductFilter
+from visualsearch.imaging import Crop
 from visualsearch.retrieval import Candidate, Query, Retriever
 from visualsearch.retrieval.fusion import fuse
 from visualsearch.retrieval.keyword import KeywordRetriever
@@ -132,8 +133,10 @@ class SearchService:
         min_score: float | None = None,
         facets: Sequence[FacetField] = (),
         mode: str = "hybrid",
+        crop: Crop | None = None,
     ) -> SearchResponse:
-        """Rank products for the image, the text, or both, by the retrievers ``mode`` allows.
+        """Rank products for the image (its ``crop`` region only, when given), the text, or
+        both, by the retrievers ``mode`` allows.
 
         Ranks ``offset`` .. ``offset + top_k`` of the products that pass ``filter`` and score at
         least ``min_score``; ``facets`` adds counts over the ``facet_depth`` best candidates.
@@ -142,11 +145,15 @@ class SearchService:
         text = (text or "").replace("\x00", " ").strip() or None
         if image is None and text is None:
             raise InputError("Send an image (field 'file') or a text query ('q').")
-        query = Query(image, text)
+        if crop is not None and image is None:
+            raise ValidationError("crop: a region of the query image needs an image ('file').")
+        query = Query(image, text, crop)
         retrievers = self._pick(query, mode)
         kind = "both" if image is not None and text else ("image" if image is not None else "text")
         scope = await self._catalog.cache_scope()
-        key = self._cache_key(image, text, top_k, filter, offset, min_score, facets, scope, mode)
+        key = self._cache_key(
+            image, text, top_k, filter, offset, min_score, facets, scope, mode, crop
+        )
         if self._ttl:
             with metrics.stage("cache"):
                 cached = await self._cache.get(key)
@@ -302,6 +309,7 @@ class SearchService:
         facets: Sequence[FacetField],
         scope: str,
         mode: str = "hybrid",
+        crop: Crop | None = None,
     ) -> str:
         digest = hashlib.sha256(image).hexdigest() if image is not None else ""
         params = json.dumps(
@@ -315,6 +323,7 @@ class SearchService:
                 list(facets),
                 scope,
                 mode,
+                *([str(crop)] if crop is not None else []),  # keys without a crop unchanged
             ]
         )
         return hashlib.sha256(params.encode()).hexdigest()

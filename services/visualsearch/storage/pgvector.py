@@ -364,6 +364,20 @@ class PgVectorStore(VectorStore):
             )
             return {r["product_id"]: r["image_sha256"] for r in await cur.fetchall()}
 
+    async def vector_of(self, product_id: str) -> np.ndarray | None:
+        table, _ = await self._table()
+        async with self._conn() as conn:
+            cur = await conn.execute(
+                sql.SQL("SELECT embedding::text AS v FROM {} WHERE product_id = %s").format(
+                    sql.Identifier(table)
+                ),
+                [product_id],
+            )
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return np.asarray(json.loads(row["v"]), dtype=np.float32)  # '[0.1,0.2,...]'
+
     async def count(self) -> int:
         table, _ = await self._table()
         async with self._conn() as conn:

@@ -321,6 +321,16 @@ class QdrantVectorStore(VectorStore):
             if p.payload
         }
 
+    async def vector_of(self, product_id: str) -> np.ndarray | None:
+        points = await self._call(
+            self._client.retrieve(
+                self._name, ids=[point_id(product_id)], with_payload=False, with_vectors=True
+            )
+        )
+        if not points or points[0].vector is None:
+            return None
+        return np.asarray(points[0].vector, dtype=np.float32)
+
     async def count(self) -> int:
         result = await self._call(self._client.count(self._name, exact=True))
         return int(result.count)

@@ -314,6 +314,16 @@ class QdrantEdgeVectorStore(VectorStore):
             if r.payload
         }
 
+    async def vector_of(self, product_id: str) -> np.ndarray | None:
+        ids = [point_id(product_id)]
+        records = await self._run(
+            lambda: self._shard_now().retrieve(ids, with_payload=False, with_vector=True)
+        )
+        vector = records[0].vector if records else None
+        if isinstance(vector, dict):  # a named-vector layout: the default (unnamed) vector
+            vector = vector.get("", next(iter(vector.values()), None))
+        return None if vector is None else np.asarray(vector, dtype=np.float32)
+
     async def count(self) -> int:
         return int(
             await self._run(lambda: self._shard_now().count(self._qe.CountRequest(exact=True)))

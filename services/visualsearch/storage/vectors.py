@@ -179,6 +179,13 @@ class VectorStore(ABC):
         fills the page) and score at least ``min_score``. Hits carry their payload."""
 
     @abstractmethod
+    async def vector_of(self, product_id: str) -> np.ndarray | None:
+        """The product's stored vector (float32, as searched), or ``None`` when it has none.
+
+        Read back as stored, never re-embedded: item-to-item ranking ("similar products")
+        searches with it."""
+
+    @abstractmethod
     async def set_payloads(self, payloads: Mapping[str, VectorPayload]) -> None:
         """Replace the filter payload of these products' vectors without touching the vectors
         (ids without a vector are skipped)."""

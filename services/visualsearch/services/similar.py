@@ -1,0 +1,172 @@
+"""Similar products: rank the catalogue by a product's STORED vector (no decoding, no embedding),
+the product itself left out, with every filter of search inside the vector search, paged,
+optionally with facets, cached under every parameter and the index version.
+
+A shop shows in-stock alternatives to a sold-out product with ``in_stock=true``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+
+import numpy as np
+
+from visualsearch import metrics
+from visualsearch.exceptions import NotFoundError
+from visualsearch.filters import FacetField, ProductFilter
+from visualsearch.schemas import Facets, PriceRange, Product, SearchHit, SearchResponse
+from visualsearch.services.search import DEFAULT_FACET_DEPTH, check_page
+from visualsearch.storage.cache.base import ResultCache
+from visualsearch.storage.catalog import CatalogStore
+from visualsearch.storage.vectors import NO_FILTER, VectorHit, VectorStore
+
+
+async def similar_hits(
+    vectors: VectorStore,
+    product_id: str,
+    vector: np.ndarray,
+    top_k: int,
+    product_filter: ProductFilter = NO_FILTER,
+    *,
+    offset: int = 0,
+    min_score: float | None = None,
+) -> list[VectorHit]:
+    """Ranks ``offset`` .. ``offset + top_k`` of a search by ``vector`` with ``product_id`` left
+    out: exactly ``search(vector)`` minus the product, so pages tile and top_k stays filled.
+
+    The product may rank anywhere before the page (its own vector scores 1, but an exact
+    duplicate ties with it), so the ranking is read from the top: one more than the window.
+    """
+    raw = await vectors.search(
+        vector, offset + top_k + 1, product_filter, offset=0, min_score=min_score
+    )
+    others = [h for h in raw if h.product_id != product_id]
+    return others[offset : offset + top_k]
+
+
+class SimilarService:
+    def __init__(
+        self,
+        vectors: VectorStore,
+        catalog: CatalogStore,
+        cache: ResultCache,
+        cache_ttl: int,
+        facet_depth: int = DEFAULT_FACET_DEPTH,
+    ) -> None:
+        self._vectors = vectors
+        self._catalog = catalog
+        self._cache = cache
+        self._ttl = cache_ttl
+        self.facet_depth = facet_depth
+
+    async def similar(
+        self,
+        product_id: str,
+        top_k: int = 12,
+        filter: ProductFilter = NO_FILTER,
+        *,
+        offset: int = 0,
+        min_score: float | None = None,
+        facets: Sequence[FacetField] = (),
+    ) -> SearchResponse:
+        """Products closest to ``product_id``'s stored vector; 404 for an unknown product or
+        one whose image is not indexed yet (the message says which)."""
+        check_page(top_k, offset, min_score)
+        scope = await self._catalog.cache_scope()
+        key = self._cache_key(product_id, top_k, filter, offset, min_score, facets, scope)
+        if self._ttl:
+            with metrics.stage("cache"):
+                cached = await self._cache.get(key)
+            if cached is not None:
+                metrics.SEARCHES.labels("similar", "hit").inc()
+                response = SearchResponse.model_validate_json(cached)
+                response.cache = True
+                return response
+
+        with metrics.stage("ann"):
+            vector = await self._vectors.vector_of(product_id)
+        if vector is None:
+            if await self._catalog.get(product_id) is None:
+                raise NotFoundError(f"No product with id '{product_id}'.")
+            raise NotFoundError(
+                f"Product '{product_id}' has no vector yet: its image is still being indexed "
+                "(or failed to index); try again shortly."
+            )
+        with metrics.stage("ann"):
+            # one more than the page says whether another page follows
+            hits = await similar_hits(
+                self._vectors, product_id, vector, top_k + 1, filter,
+                offset=offset, min_score=min_score,
+            )  # fmt: skip
+        has_more, hits = len(hits) > top_k, hits[:top_k]
+        with metrics.stage("metadata"):
+            records = await self._catalog.get_many([h.product_id for h in hits])
+        results = [
+            SearchHit(
+                **Product.from_record(record).model_dump(),
+                score=round(min(max(h.score, 0.0), 1.0), 6),
+            )
+            for h in hits
+            if (record := records.get(h.product_id)) is not None
+            and filter.matches(record.category, record.brand, record.price, record.stock)
+        ]
+        response = SearchResponse(
+            results=results,
+            cache=False,
+            count=len(results),
+            offset=offset,
+            has_more=has_more,
+            facets=await self._facets(vector, filter, facets, min_score) if facets else None,
+        )
+        if self._ttl:
+            with metrics.stage("cache"):
+                await self._cache.set(key, response.model_dump_json().encode(), self._ttl)
+        metrics.SEARCHES.labels("similar", "miss").inc()
+        return response
+
+    async def _facets(
+        self,
+        vector: np.ndarray,
+        product_filter: ProductFilter,
+        fields: Sequence[FacetField],
+        min_score: float | None,
+    ) -> Facets:
+        # counted over the candidates as a search by the vector sees them (the product too)
+        with metrics.stage("ann"):
+            counts = await self._vectors.facets(
+                vector, product_filter, fields, self.facet_depth, min_score=min_score
+            )
+        return Facets(
+            category=counts.category,
+            brand=counts.brand,
+            price=None
+            if counts.price is None
+            else PriceRange(min=counts.price[0], max=counts.price[1]),
+            in_stock=counts.in_stock,
+        )
+
+    @staticmethod
+    def _cache_key(
+        product_id: str,
+        top_k: int,
+        product_filter: ProductFilter,
+        offset: int,
+        min_score: float | None,
+        facets: Sequence[FacetField],
+        scope: str,
+    ) -> str:
+        params = json.dumps(
+            [
+                "similar",
+                product_id,
+                top_k,
+                offset,
+                product_filter.cache_key(),
+                min_score,
+                list(facets),
+                scope,
+            ]
+        )
+        return hashlib.sha256(params.encode()).hexdigest()
