@@ -55,8 +55,14 @@ class Settings(BaseSettings):
     )
     qdrant_on_disk: bool = Field(False, description="Keep original vectors on disk (mmap).")
     qdrant_api_key: SecretStr | None = Field(None, description="API key of the Qdrant server.")
-    qdrant_collection: str = Field(
-        "products", description="Vector collection (Qdrant) or table prefix (pgvector)."
+    vector_collection: str = Field(
+        "products",
+        description="Name of the vector collection in whichever store holds it (a Qdrant or "
+        "Qdrant Edge collection, a pgvector table); the text vectors use it + '_text'. "
+        "VISUALSEARCH_QDRANT_COLLECTION, its former name, is still read.",
+        validation_alias=AliasChoices(
+            "VISUALSEARCH_VECTOR_COLLECTION", "VISUALSEARCH_QDRANT_COLLECTION", "vector_collection"
+        ),
     )
     s3_endpoint: str | None = Field(None, description="S3 / MinIO endpoint as host:port.")
     s3_access_key: str = Field("minioadmin", description="S3 access key.")

@@ -119,7 +119,7 @@ async def create_vector_store(
 ) -> VectorStore:
     kind = kind or await choose_vector_store(settings, database_url)
     log.info("vector store chosen", extra={"vector_store": kind, "suffix": suffix})
-    collection = settings.qdrant_collection + suffix
+    collection = settings.vector_collection + suffix
     if kind == "pgvector":
         return PgVectorStore(collection, settings.pgvector_url or database_url)
     if kind == "qdrant-edge":
@@ -246,7 +246,7 @@ class Context:
         if with_model and settings.semantic_search and MiniLMEncoder.available():
             text_encoder = MiniLMEncoder()
             if isinstance(vectors, QdrantVectorStore):
-                text_vectors = vectors.sibling(settings.qdrant_collection + TEXT_COLLECTION_SUFFIX)
+                text_vectors = vectors.sibling(settings.vector_collection + TEXT_COLLECTION_SUFFIX)
             else:
                 text_vectors = await create_vector_store(
                     settings, database_url, kind=vectors.kind, suffix=TEXT_COLLECTION_SUFFIX

@@ -126,7 +126,7 @@ async def test_worker_killed_mid_job_loses_nothing(
     # every product has exactly one vector: nothing lost, nothing duplicated
     from visualsearch.storage.qdrant import QdrantVectorStore
 
-    vectors = QdrantVectorStore(settings.qdrant_collection, path=settings.qdrant_path)
+    vectors = QdrantVectorStore(settings.vector_collection, path=settings.qdrant_path)
     try:
         ids = await vectors.all_ids()
         assert sorted(ids) == sorted(f"w-{i}" for i in range(12))

@@ -17,7 +17,7 @@ async def test_index_search_filter_delete_on_pgvector(
         vector_store="pgvector",
         pgvector_url=pgvector_url,
         qdrant_path=None,
-        qdrant_collection=f"api{uuid.uuid4().hex[:8]}",
+        vector_collection=f"api{uuid.uuid4().hex[:8]}",
     )
     api, lifespan = await start_api(settings)
     try:
