@@ -57,8 +57,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from visualsearch.config import Settings
-    from visualsearch.quality import evaluate_catalogue, fresh_data_dir
-    from visualsearch.seeding import DEMO_CATALOGUE
+    from visualsearch.quality import evaluate_catalog, fresh_data_dir
+    from visualsearch.seeding import DEMO_CATALOG
     from visualsearch.services.evaluation import QuerySet
 
     queries = QuerySet(seed=args.seed, variants=args.variants, limit=args.limit)
@@ -67,7 +67,7 @@ def main() -> None:
     )
     started = time.gmtime()
     with fresh_data_dir() as data:
-        report = asyncio.run(evaluate_catalogue(Settings(data_dir=data), DEMO_CATALOGUE, queries))
+        report = asyncio.run(evaluate_catalog(Settings(data_dir=data), DEMO_CATALOG, queries))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [
         f"## {TITLE}",

@@ -159,11 +159,11 @@ def seed(
     Rows that cannot be loaded are reported with their reason; the others load.
     Exit status 0 when every row loaded, 2 when some were rejected.
     """
-    from visualsearch.seeding import DEMO_CATALOGUE, print_summary, seed_local, seed_remote
+    from visualsearch.seeding import DEMO_CATALOG, print_summary, seed_local, seed_remote
 
     if demo == (path is not None):
         _fail("give exactly one of --demo or --file")
-    source = DEMO_CATALOGUE if demo else path
+    source = DEMO_CATALOG if demo else path
     assert source is not None
     settings = _settings(data_dir=data_dir)
     if api_url:
@@ -332,9 +332,9 @@ def eval_(
     """
     from contextlib import nullcontext
 
-    from visualsearch.quality import evaluate_catalogue, fresh_data_dir
+    from visualsearch.quality import evaluate_catalog, fresh_data_dir
     from visualsearch.query_images import KINDS
-    from visualsearch.seeding import DEMO_CATALOGUE
+    from visualsearch.seeding import DEMO_CATALOG
     from visualsearch.services.evaluation import QuerySet
 
     chosen = [k.strip() for k in kinds.split(",") if k.strip()]
@@ -351,9 +351,7 @@ def eval_(
     with directory as where:
         settings = _settings(data_dir=where)
         report = _run(
-            lambda: evaluate_catalogue(
-                settings, catalogue or DEMO_CATALOGUE, queries, not no_progress
-            )
+            lambda: evaluate_catalog(settings, catalogue or DEMO_CATALOG, queries, not no_progress)
         )
     text = report.markdown()
     click.echo(text)

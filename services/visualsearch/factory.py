@@ -29,10 +29,10 @@ from visualsearch.retrieval import Retriever
 from visualsearch.retrieval.keyword import KeywordRetriever
 from visualsearch.retrieval.semantic import SemanticRetriever
 from visualsearch.retrieval.visual import VisualRetriever
-from visualsearch.services.catalog import CatalogService
 from visualsearch.services.doctor import Doctor
 from visualsearch.services.indexing import IndexingService, VectorIndexer
 from visualsearch.services.ingest import BulkIngester
+from visualsearch.services.products import ProductService
 from visualsearch.services.search import SearchService
 from visualsearch.services.similar import SimilarService
 from visualsearch.services.text_vectors import TextVectors
@@ -324,8 +324,8 @@ class Context:
             self.settings.facet_depth,
         )
 
-    def catalog_service(self) -> CatalogService:
-        return CatalogService(self.catalog, self.vectors, self.objects, self.text_vector_writer())
+    def product_service(self) -> ProductService:
+        return ProductService(self.catalog, self.vectors, self.objects, self.text_vector_writer())
 
     def indexing_service(self) -> IndexingService:
         return IndexingService(self.catalog, self.objects, self.queue, image_limits(self.settings))

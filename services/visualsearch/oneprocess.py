@@ -39,13 +39,13 @@ async def seed_demo_if_empty(context: Context) -> None:
     ever begun is the shop's own and is never seeded.
     """
     from visualsearch.exceptions import VisualSearchError
-    from visualsearch.seeding import DEMO_CATALOGUE, print_summary, seed_local
+    from visualsearch.seeding import DEMO_CATALOG, print_summary, seed_local
 
     state = await context.catalog.demo_load_state()
     if state == "completed":
         log.info("demo catalogue loaded on an earlier start; not seeding")
         return
-    if not DEMO_CATALOGUE.is_file():
+    if not DEMO_CATALOG.is_file():
         log.warning("no demo catalogue shipped; start with an empty catalogue")
         return
     if state is None:
@@ -56,7 +56,7 @@ async def seed_demo_if_empty(context: Context) -> None:
     else:
         log.info("resuming the demo catalogue load that an earlier start did not finish")
     try:
-        summary = await seed_local(context, DEMO_CATALOGUE)
+        summary = await seed_local(context, DEMO_CATALOG)
     except VisualSearchError as exc:
         log.error("demo catalogue load stopped; the next start resumes it: %s", exc.message)
         return

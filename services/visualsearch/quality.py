@@ -24,7 +24,7 @@ from visualsearch.embedding.service import EmbeddingService
 from visualsearch.factory import Context
 from visualsearch.query_images import load_photos
 from visualsearch.seeding import seed_local
-from visualsearch.services.catalogue_files import ImageFetcher, read_catalogue
+from visualsearch.services.catalog_files import ImageFetcher, read_catalog
 from visualsearch.services.evaluation import (
     Evaluator,
     KindScore,
@@ -85,7 +85,7 @@ def fresh_data_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-async def evaluate_catalogue(
+async def evaluate_catalog(
     settings: Settings, catalogue: Path, queries: QuerySet, show_progress: bool = True
 ) -> EvalReport:
     """Index ``catalogue`` into the stores of ``settings`` and run ``queries`` against them."""
@@ -94,7 +94,7 @@ async def evaluate_catalogue(
     async with Context.open(settings) as context:
         summary = await seed_local(context, catalogue, show_progress=show_progress)
         rejected = {r.row for r in summary.rejected}
-        entries = [e for e in read_catalogue(catalogue) if not e.error and e.row not in rejected]
+        entries = [e for e in read_catalog(catalogue) if not e.error and e.row not in rejected]
         fetcher = ImageFetcher(catalogue.parent, settings.max_upload_bytes)
         try:
             gallery = [Product(str(e.product_id), await fetcher(e)) for e in entries]

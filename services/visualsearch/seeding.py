@@ -13,19 +13,19 @@ import httpx
 from tqdm import tqdm
 
 from visualsearch.schemas import IngestSummary, Rejected
-from visualsearch.services.catalogue_files import CatalogueEntry, ImageFetcher, read_catalogue
+from visualsearch.services.catalog_files import CatalogEntry, ImageFetcher, read_catalog
 
 if TYPE_CHECKING:
     from visualsearch.factory import Context
 
-DEMO_CATALOGUE = Path(__file__).parent / "demo" / "catalogue.json"
+DEMO_CATALOG = Path(__file__).parent / "demo" / "catalogue.json"
 
 
 async def seed_local(
     context: Context, path: Path, batch_size: int = 32, show_progress: bool = True
 ) -> IngestSummary:
     """Ingest the catalogue at ``path`` into the stores of ``context``."""
-    entries = list(read_catalogue(path))
+    entries = list(read_catalog(path))
     fetcher = ImageFetcher(path.parent, context.settings.max_upload_bytes)
     bar = tqdm(
         total=len(entries), unit="product", desc=f"Indexing {path.name}", disable=not show_progress
@@ -41,7 +41,7 @@ def seed_remote(
     api_url: str, api_key: str, path: Path, batch_size: int = 32, show_progress: bool = True
 ) -> IngestSummary:
     """Ingest the catalogue at ``path`` into a running deployment, batch by batch."""
-    entries = list(read_catalogue(path))
+    entries = list(read_catalog(path))
     total = IngestSummary()
     with (
         httpx.Client(
@@ -77,12 +77,12 @@ def seed_remote(
     return total
 
 
-def _batches(entries: list[CatalogueEntry], size: int) -> Iterator[list[CatalogueEntry]]:
+def _batches(entries: list[CatalogEntry], size: int) -> Iterator[list[CatalogEntry]]:
     for start in range(0, len(entries), size):
         yield entries[start : start + size]
 
 
-def _files(base: Path, entries: list[CatalogueEntry]) -> list[tuple[str, tuple[str, bytes, str]]]:
+def _files(base: Path, entries: list[CatalogEntry]) -> list[tuple[str, tuple[str, bytes, str]]]:
     rows = []
     files: list[tuple[str, tuple[str, bytes, str]]] = []
     for entry in entries:

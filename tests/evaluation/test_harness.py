@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from tests.support.servers import shared_tmpdir
 from visualsearch.cli import main
 from visualsearch.config import Settings
-from visualsearch.quality import evaluate_catalogue
+from visualsearch.quality import evaluate_catalog
 from visualsearch.query_images import KINDS
-from visualsearch.seeding import DEMO_CATALOGUE
+from visualsearch.seeding import DEMO_CATALOG
 from visualsearch.services.evaluation import KindScore, QuerySet
 
 # kind: (Recall@1, Recall@10, MRR) at least; measured with seed 0, 24 products, 2 variants
@@ -42,8 +42,8 @@ async def test_quality_on_a_seeded_subset_stays_above_its_thresholds() -> None:
     started = time.perf_counter()
     with shared_tmpdir("vs-eval-") as root:
         settings = Settings(data_dir=root / "data", model="efficientnet-lite0")
-        report = await evaluate_catalogue(
-            settings, DEMO_CATALOGUE, QuerySet(seed=0, variants=2, limit=24), show_progress=False
+        report = await evaluate_catalog(
+            settings, DEMO_CATALOG, QuerySet(seed=0, variants=2, limit=24), show_progress=False
         )
     print(f"\n{report.markdown()}\n({time.perf_counter() - started:.1f} s)")
     assert report.indexed == 216 and report.queried == 24

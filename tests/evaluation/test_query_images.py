@@ -10,9 +10,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from visualsearch import query_images as qi
-from visualsearch.seeding import DEMO_CATALOGUE
+from visualsearch.seeding import DEMO_CATALOG
 
-DEMO_IMAGES = sorted((DEMO_CATALOGUE.parent / "images").glob("*.jpg"))
+DEMO_IMAGES = sorted((DEMO_CATALOG.parent / "images").glob("*.jpg"))
 
 
 def image_bytes(path: Path) -> bytes:

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import Api
 from tests.support.images import jpeg
 from visualsearch.seeding import seed_local
-from visualsearch.services.catalogue_files import parse_catalogue
+from visualsearch.services.catalog_files import parse_catalog
 
 
 def write_images(directory: Path, count: int, start: int = 0) -> list[str]:
@@ -159,10 +159,10 @@ async def test_dummyjson_shaped_catalogue_with_image_urls(
 
 
 def test_parser_reports_malformed_lines_and_rejects_unknown_formats() -> None:
-    entries = list(parse_catalogue('{"product_id": "a", "image": "x.jpg"}\n{oops\n[1]\n', ".jsonl"))
+    entries = list(parse_catalog('{"product_id": "a", "image": "x.jpg"}\n{oops\n[1]\n', ".jsonl"))
     assert [e.error is None for e in entries] == [True, False, False]
     with pytest.raises(Exception, match="Unknown catalogue format"):
-        list(parse_catalogue("", ".xml"))
+        list(parse_catalog("", ".xml"))
 
 
 async def test_bulk_api_endpoint_through_the_remote_seeder(api: Api, tmp_path: Path) -> None:

@@ -22,9 +22,9 @@ import pytest
 from tests.support.images import jpeg
 from tests.support.serve import ServeProcess, kill_processes_of, processes_of
 from tests.support.servers import postgres_database, shared_tmpdir
-from visualsearch.seeding import DEMO_CATALOGUE
+from visualsearch.seeding import DEMO_CATALOG
 
-DEMO_PRODUCTS = len(json.loads(DEMO_CATALOGUE.read_text())["products"])
+DEMO_PRODUCTS = len(json.loads(DEMO_CATALOG.read_text())["products"])
 ENV = {"VISUALSEARCH_RATE_LIMIT_PER_MINUTE": "0"}
 
 

@@ -19,11 +19,11 @@ import pytest
 from tests.support.images import jpeg
 from tests.support.serve import ServeProcess
 from tests.support.servers import shared_tmpdir
-from visualsearch.seeding import DEMO_CATALOGUE
+from visualsearch.seeding import DEMO_CATALOG
 
 #: Every product the demo catalogue ships (at least the seed's 194, SPEC §5): all must load, so
 #: a rejected demo row fails the tests instead of passing unnoticed.
-DEMO_PRODUCTS = len(json.loads(DEMO_CATALOGUE.read_text())["products"])
+DEMO_PRODUCTS = len(json.loads(DEMO_CATALOG.read_text())["products"])
 DEMO_MIN_CATEGORIES = 24
 
 

@@ -27,7 +27,7 @@ import httpx
 from PIL import Image, ImageEnhance
 
 from tests.support.serve import ServeProcess
-from visualsearch.services.catalogue_files import FIELDS
+from visualsearch.services.catalog_files import FIELDS
 
 DEMO = Path(__file__).resolve().parents[2] / "services" / "visualsearch" / "demo"
 RATE_LIMIT_PER_MINUTE = 120
@@ -67,7 +67,7 @@ def jpeg_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def catalogue_images(count: int) -> list[tuple[dict[str, Any], bytes]]:
+def catalog_images(count: int) -> list[tuple[dict[str, Any], bytes]]:
     rows = json.loads((DEMO / "catalogue.json").read_text())["products"][:count]
     return [(row, (DEMO / "images" / Path(row["image"]).name).read_bytes()) for row in rows]
 
@@ -254,7 +254,7 @@ async def soak(duration: float, concurrency: int, catalogue: int, workdir: Path)
     )
     try:
         startup = serve.start(timeout=180)
-        load = Load(serve.url, serve.api_key(), catalogue_images(catalogue))
+        load = Load(serve.url, serve.api_key(), catalog_images(catalogue))
         async with httpx.AsyncClient(base_url=serve.url, timeout=60) as client:
             for row, data in load.products:
                 await load.index(client, row["product_id"], row, data)

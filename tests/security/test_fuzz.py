@@ -18,7 +18,7 @@ from tests.conftest import API_KEY, Api
 from tests.support.images import encode, jpeg
 from visualsearch.exceptions import InputError
 from visualsearch.imaging import ImageLimits, decode_image
-from visualsearch.services.catalogue_files import parse_catalogue
+from visualsearch.services.catalog_files import parse_catalog
 
 LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
 CLIENT_ERRORS = {400, 413, 415, 422}
@@ -82,7 +82,7 @@ def test_decoder_on_arbitrary_bytes_raises_only_input_errors(data: bytes) -> Non
 @given(st.sampled_from([".json", ".jsonl", ".csv"]), st.text(max_size=400))
 def test_catalogue_parser_raises_only_input_errors(suffix: str, text: str) -> None:
     try:
-        entries = list(parse_catalogue(text, suffix))
+        entries = list(parse_catalog(text, suffix))
     except InputError:
         return
     for entry in entries:

@@ -26,15 +26,15 @@ if TYPE_CHECKING:
 
 def feed_ids(feed: str) -> set[str]:
     """Product ids of the rows of ``feed`` that load (``--demo``: the bundled catalogue)."""
-    from visualsearch.services.catalogue_files import read_catalogue
+    from visualsearch.services.catalog_files import read_catalog
 
     if feed == "--demo":
-        from visualsearch.seeding import DEMO_CATALOGUE
+        from visualsearch.seeding import DEMO_CATALOG
 
-        path = Path(DEMO_CATALOGUE)
+        path = Path(DEMO_CATALOG)
     else:
         path = Path(feed)
-    return {e.product_id for e in read_catalogue(path) if e.product_id and not e.error}
+    return {e.product_id for e in read_catalog(path) if e.product_id and not e.error}
 
 
 def left_the_source(previous: set[str], current: set[str]) -> list[str]:

@@ -10,8 +10,8 @@ from fastapi.security import APIKeyHeader
 
 from visualsearch.exceptions import AuthenticationError, ImageTooLargeError
 from visualsearch.factory import Context
-from visualsearch.services.catalog import CatalogService
 from visualsearch.services.indexing import IndexingService
+from visualsearch.services.products import ProductService
 from visualsearch.services.search import SearchService
 from visualsearch.services.similar import SimilarService
 
@@ -31,8 +31,8 @@ def similar_service(context: ContextDep) -> SimilarService:
     return context.similar_service()
 
 
-def catalog_service(context: ContextDep) -> CatalogService:
-    return context.catalog_service()
+def product_service(context: ContextDep) -> ProductService:
+    return context.product_service()
 
 
 def indexing_service(context: ContextDep) -> IndexingService:
@@ -74,6 +74,6 @@ async def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
 
 SearchDep = Annotated[SearchService, Depends(search_service)]
 SimilarDep = Annotated[SimilarService, Depends(similar_service)]
-CatalogDep = Annotated[CatalogService, Depends(catalog_service)]
+ProductsDep = Annotated[ProductService, Depends(product_service)]
 IndexingDep = Annotated[IndexingService, Depends(indexing_service)]
 WriteAccess = Depends(require_api_key)

@@ -11,9 +11,9 @@ from pydantic import ValidationError as PydanticValidationError
 
 from visualsearch.exceptions import InputError, ValidationError
 from visualsearch.handlers.dependencies import (
-    CatalogDep,
     ContextDep,
     IndexingDep,
+    ProductsDep,
     WriteAccess,
     read_upload,
 )
@@ -26,7 +26,7 @@ from visualsearch.schemas import (
     JobOut,
     ProductInput,
 )
-from visualsearch.services.catalogue_files import CatalogueEntry, parse_catalogue
+from visualsearch.services.catalog_files import CatalogEntry, parse_catalog
 from visualsearch.services.ingest import describe
 
 router = APIRouter(prefix="/index", tags=["indexing"])
@@ -116,7 +116,7 @@ async def bulk_index(
     uploads = {PurePath(u.filename or "").name: u for u in images or []}
     cache: dict[str, bytes] = {}
 
-    async def load(entry: CatalogueEntry) -> bytes:
+    async def load(entry: CatalogEntry) -> bytes:
         ref = entry.image or ""
         if ref.startswith(("http://", "https://")):
             raise InputError("Bulk uploads must carry their images; URLs are fetched by `seed`.")
@@ -127,7 +127,7 @@ async def bulk_index(
             cache[name] = await read_upload(uploads[name], context.settings.max_upload_bytes)
         return cache[name]
 
-    entries = list(parse_catalogue(text, suffix))
+    entries = list(parse_catalog(text, suffix))
     return await context.bulk_ingester().ingest(entries, load)
 
 
@@ -138,7 +138,7 @@ async def bulk_index(
     responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
 async def delete_from_index(
-    service: CatalogDep,
+    service: ProductsDep,
     product_id: Annotated[str, Path(pattern=PRODUCT_ID_PATTERN)],
 ) -> Response:
     """Remove the product from the vector index, the catalogue and the object store."""

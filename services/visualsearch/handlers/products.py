@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import StringConstraints
 
 from visualsearch.filters import MAX_PRICE, MAX_VALUE_LENGTH, MAX_VALUES, parse_facets, parse_filter
-from visualsearch.handlers.dependencies import CatalogDep, ContextDep, SimilarDep, WriteAccess
+from visualsearch.handlers.dependencies import ContextDep, ProductsDep, SimilarDep, WriteAccess
 from visualsearch.handlers.search import (
     QBrand,
     QCategory,
@@ -51,7 +51,7 @@ Values = list[Annotated[str, StringConstraints(max_length=RAW_LENGTH, pattern=NO
 
 @router.get("/", response_model=ProductPage, response_model_exclude_unset=True)
 async def list_products(
-    service: CatalogDep,
+    service: ProductsDep,
     skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 40,
     category: Annotated[Values, Query(max_length=MAX_VALUES, description=LIST_HELP)] = [],  # noqa: B006
@@ -83,14 +83,14 @@ async def list_products(
 
 
 @router.get("/categories", response_model=Categories)
-async def list_categories(service: CatalogDep) -> Categories:
+async def list_categories(service: ProductsDep) -> Categories:
     """Every category with its number of products."""
     return await service.categories()
 
 
 @router.get("/batch", response_model=list[Product])
 async def get_batch(
-    service: CatalogDep,
+    service: ProductsDep,
     ids: Annotated[
         str, Query(max_length=10_000, pattern=NO_NUL, description="Comma-separated product ids.")
     ],
@@ -101,7 +101,7 @@ async def get_batch(
 
 
 @router.get("/{product_id}", response_model=Product, responses={404: {"model": ErrorBody}})
-async def get_product(service: CatalogDep, product_id: ProductId) -> Product:
+async def get_product(service: ProductsDep, product_id: ProductId) -> Product:
     return await service.get(product_id)
 
 
@@ -145,7 +145,7 @@ async def similar_products(
     responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
 async def update_product(
-    service: CatalogDep, product_id: ProductId, patch: ProductPatch
+    service: ProductsDep, product_id: ProductId, patch: ProductPatch
 ) -> Product:
     """Change price, stock, category, brand or text without re-embedding: the vector payload
     and the result cache follow at once, so the next filtered search sees the change."""
@@ -158,7 +158,7 @@ async def update_product(
     dependencies=[WriteAccess],
     responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
-async def delete_product(service: CatalogDep, product_id: ProductId) -> Response:
+async def delete_product(service: ProductsDep, product_id: ProductId) -> Response:
     """Remove the product from the catalogue, and so from results (its vector and image too)."""
     await service.remove(product_id)
     return Response(status_code=204)

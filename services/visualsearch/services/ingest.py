@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from visualsearch.embedding.service import EmbeddingService
 from visualsearch.exceptions import StoreUnavailableError, VisualSearchError
 from visualsearch.schemas import IngestSummary, ProductInput, Rejected
-from visualsearch.services.catalogue_files import CatalogueEntry
+from visualsearch.services.catalog_files import CatalogEntry
 from visualsearch.services.indexing import IndexingService, StoredImage, record_of
 from visualsearch.storage.catalog import CatalogStore, ProductRecord
 from visualsearch.storage.vectors import VectorItem, VectorPayload, VectorStore
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ImageLoader = Callable[[CatalogueEntry], Awaitable[bytes]]
+ImageLoader = Callable[[CatalogEntry], Awaitable[bytes]]
 Progress = Callable[[int], None]
 
 
@@ -72,12 +72,12 @@ class BulkIngester:
 
     async def ingest(
         self,
-        entries: Iterable[CatalogueEntry],
+        entries: Iterable[CatalogEntry],
         load_image: ImageLoader,
         progress: Progress | None = None,
     ) -> IngestSummary:
         summary = IngestSummary()
-        batch: list[CatalogueEntry] = []
+        batch: list[CatalogEntry] = []
         for entry in entries:
             batch.append(entry)
             if len(batch) >= self.batch_size:
@@ -92,9 +92,9 @@ class BulkIngester:
         return summary
 
     async def _batch(
-        self, entries: Sequence[CatalogueEntry], load_image: ImageLoader, summary: IngestSummary
+        self, entries: Sequence[CatalogEntry], load_image: ImageLoader, summary: IngestSummary
     ) -> None:
-        valid: list[tuple[CatalogueEntry, ProductInput]] = []
+        valid: list[tuple[CatalogEntry, ProductInput]] = []
         for entry in entries:
             if entry.error:
                 summary.rejected.append(
@@ -175,7 +175,7 @@ class BulkIngester:
         await self._catalog.bump_version()
 
     async def _prepare(
-        self, entry: CatalogueEntry, product: ProductInput, load_image: ImageLoader
+        self, entry: CatalogEntry, product: ProductInput, load_image: ImageLoader
     ) -> _Prepared:
         data = await load_image(entry)
         image, _ = await self._indexing.store_image(product.product_id, data)

@@ -43,7 +43,7 @@ FIELDS = (
 
 
 @dataclass
-class CatalogueEntry:
+class CatalogEntry:
     row: int
     fields: dict[str, Any] = field(default_factory=dict)
     image: str | None = None
@@ -55,10 +55,10 @@ class CatalogueEntry:
         return None if value in (None, "") else str(value)
 
 
-def normalise(row: int, raw: Any) -> CatalogueEntry:
+def normalise(row: int, raw: Any) -> CatalogEntry:
     """Map one raw record onto our field names."""
     if not isinstance(raw, dict):
-        return CatalogueEntry(row, error="The row is not an object with named fields.")
+        return CatalogEntry(row, error="The row is not an object with named fields.")
     fields: dict[str, Any] = {}
     image: str | None = None
     for key, value in raw.items():
@@ -72,17 +72,17 @@ def normalise(row: int, raw: Any) -> CatalogueEntry:
     if "product_id" in fields:
         fields["product_id"] = str(fields["product_id"])
     if image is None:
-        return CatalogueEntry(row, fields, error="The row names no image ('image' field).")
-    return CatalogueEntry(row, fields, image)
+        return CatalogEntry(row, fields, error="The row names no image ('image' field).")
+    return CatalogEntry(row, fields, image)
 
 
-def read_catalogue(path: Path) -> Iterator[CatalogueEntry]:
+def read_catalog(path: Path) -> Iterator[CatalogEntry]:
     """Entries of a .json, .jsonl/.ndjson or .csv file, in order, numbered from 1."""
     text = path.read_text(encoding="utf-8-sig")
-    yield from parse_catalogue(text, path.suffix.lower())
+    yield from parse_catalog(text, path.suffix.lower())
 
 
-def parse_catalogue(text: str, suffix: str) -> Iterator[CatalogueEntry]:
+def parse_catalog(text: str, suffix: str) -> Iterator[CatalogEntry]:
     if suffix == ".json":
         try:
             data = json.loads(text)
@@ -100,14 +100,14 @@ def parse_catalogue(text: str, suffix: str) -> Iterator[CatalogueEntry]:
             try:
                 yield normalise(number, json.loads(line))
             except json.JSONDecodeError as exc:
-                yield CatalogueEntry(number, error=f"Invalid JSON: {exc.msg}")
+                yield CatalogEntry(number, error=f"Invalid JSON: {exc.msg}")
     elif suffix == ".csv":
         # newline="" lets csv handle every line ending (a lone \r included) itself
         reader = csv.DictReader(io.StringIO(text, newline=""))
         try:
             for number, raw in enumerate(reader, start=1):
                 if None in raw:
-                    yield CatalogueEntry(number, error="The row has more columns than the header.")
+                    yield CatalogEntry(number, error="The row has more columns than the header.")
                     continue
                 yield normalise(number, raw)
         except csv.Error as exc:  # e.g. a NUL byte or a field over csv's size limit
@@ -124,7 +124,7 @@ class ImageFetcher:
         self._max = max_bytes
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
 
-    async def __call__(self, entry: CatalogueEntry) -> bytes:
+    async def __call__(self, entry: CatalogEntry) -> bytes:
         ref = entry.image or ""
         if urlparse(ref).scheme in ("http", "https"):
             return await self._download(ref)

@@ -29,7 +29,9 @@ TEXT_FIELDS = ("name", "brand", "category", "description")
 """What the product's text vector is made from."""
 
 
-class CatalogService:
+class ProductService:
+    """What the catalogue API does with products: pages, facets, one, a batch, PATCH, delete."""
+
     def __init__(
         self,
         catalog: CatalogStore,
