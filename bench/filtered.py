@@ -130,7 +130,7 @@ _postgres: list[object] = []
 
 
 def _pgvector(directory: Path) -> VectorStore:
-    from visualsearch.embedded import EmbeddedPostgres
+    from visualsearch.storage.embedded_postgres import EmbeddedPostgres
     from visualsearch.storage.pgvector import PgVectorStore
 
     postgres = EmbeddedPostgres(directory / "pg")

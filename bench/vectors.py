@@ -174,7 +174,7 @@ class PgVector:
     name = "pgvector store (product adapter, HNSW), embedded PostgreSQL"
 
     def __init__(self, points: np.ndarray, categories: np.ndarray) -> None:
-        from visualsearch.embedded import EmbeddedPostgres
+        from visualsearch.storage.embedded_postgres import EmbeddedPostgres
         from visualsearch.storage.pgvector import PgVectorStore
 
         self.dir = Path(tempfile.mkdtemp(prefix="bench-pg-"))

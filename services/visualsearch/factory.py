@@ -16,7 +16,6 @@ import psycopg
 import redis.asyncio as aioredis
 
 from visualsearch.config import Settings
-from visualsearch.embedded import EmbeddedPostgres
 from visualsearch.embedding.loader import FALLBACK_WARNING, load_embedder
 from visualsearch.embedding.service import (
     EmbeddingService,
@@ -40,7 +39,10 @@ from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.cache.memory import MemoryResultCache
 from visualsearch.storage.cache.redis import RedisResultCache
 from visualsearch.storage.catalog import CatalogStore
-from visualsearch.storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
+from visualsearch.storage.embedded_postgres import EmbeddedPostgres
+from visualsearch.storage.objects.base import ObjectStore
+from visualsearch.storage.objects.local import LocalObjectStore
+from visualsearch.storage.objects.s3 import S3ObjectStore
 from visualsearch.storage.pgvector import PgVectorStore
 from visualsearch.storage.qdrant import QdrantLayout, QdrantVectorStore
 from visualsearch.storage.qdrant_edge import QdrantEdgeVectorStore

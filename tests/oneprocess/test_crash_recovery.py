@@ -184,7 +184,7 @@ async def test_a_shops_own_catalogue_is_never_seeded(tmp_path: Path) -> None:
 
 async def test_a_refreshed_image_survives_the_sweep(tmp_path: Path) -> None:
     """Indexing refreshes an image it finds stored; the sweep deletes only what stayed old."""
-    from visualsearch.storage.objects import LocalObjectStore
+    from visualsearch.storage.objects.local import LocalObjectStore
 
     store = LocalObjectStore(tmp_path / "objects")
     await store.open()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from visualsearch.handlers.dependencies import ContextDep
 from visualsearch.schemas import ErrorBody
-from visualsearch.storage.objects import KEY_PATTERN, validate_key
+from visualsearch.storage.objects.base import KEY_PATTERN, validate_key
 
 router = APIRouter(tags=["images"])
 

@@ -24,7 +24,7 @@ from visualsearch.storage.vectors import VectorPayload
 
 if TYPE_CHECKING:
     from visualsearch.storage.catalog import CatalogStore
-    from visualsearch.storage.objects import ObjectStore
+    from visualsearch.storage.objects.base import ObjectStore
     from visualsearch.storage.queue.base import JobQueue
     from visualsearch.storage.vectors import VectorStore
 

@@ -19,7 +19,7 @@ from visualsearch.exceptions import (
 from visualsearch.imaging import SUPPORTED_FORMATS, ImageLimits, decode_image, sniff_format
 from visualsearch.schemas import ProductInput
 from visualsearch.storage.catalog import CatalogStore, ProductRecord
-from visualsearch.storage.objects import ObjectStore
+from visualsearch.storage.objects.base import ObjectStore
 from visualsearch.storage.queue.base import Job, JobQueue
 from visualsearch.storage.vectors import VectorItem, VectorStore
 

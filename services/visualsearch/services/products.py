@@ -18,7 +18,7 @@ from visualsearch.schemas import (
     SortKey,
 )
 from visualsearch.storage.catalog import CatalogStore
-from visualsearch.storage.objects import ObjectStore
+from visualsearch.storage.objects.base import ObjectStore
 from visualsearch.storage.vectors import PAYLOAD_FIELDS, VectorPayload, VectorStore
 
 if TYPE_CHECKING:

@@ -1,0 +1,1 @@
+"""Product images: ``base`` (the interface and key rules), ``s3``, ``local``."""
