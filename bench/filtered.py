@@ -28,7 +28,7 @@ from bench.report import Report
 from bench.timing import percentiles
 from bench.vectors import DIM, TOP_K, dataset
 from visualsearch.filters import ProductFilter
-from visualsearch.storage.vectors import VectorItem, VectorStore
+from visualsearch.storage.vectors.base import VectorItem, VectorStore
 
 BRANDS = 20
 FILTERS = {
@@ -121,7 +121,7 @@ async def measure(store: VectorStore, points: np.ndarray, attrs: tuple[np.ndarra
 
 
 def _edge(directory: Path) -> VectorStore:
-    from visualsearch.storage.qdrant_edge import QdrantEdgeVectorStore
+    from visualsearch.storage.vectors.qdrant_edge import QdrantEdgeVectorStore
 
     return QdrantEdgeVectorStore("bench", directory / "edge")
 
@@ -131,7 +131,7 @@ _postgres: list[object] = []
 
 def _pgvector(directory: Path) -> VectorStore:
     from visualsearch.storage.embedded_postgres import EmbeddedPostgres
-    from visualsearch.storage.pgvector import PgVectorStore
+    from visualsearch.storage.vectors.pgvector import PgVectorStore
 
     postgres = EmbeddedPostgres(directory / "pg")
     _postgres.append(postgres)

@@ -175,7 +175,7 @@ class PgVector:
 
     def __init__(self, points: np.ndarray, categories: np.ndarray) -> None:
         from visualsearch.storage.embedded_postgres import EmbeddedPostgres
-        from visualsearch.storage.pgvector import PgVectorStore
+        from visualsearch.storage.vectors.pgvector import PgVectorStore
 
         self.dir = Path(tempfile.mkdtemp(prefix="bench-pg-"))
         self.postgres = EmbeddedPostgres(self.dir / "pg")
@@ -235,7 +235,7 @@ class PgVector:
 def pgvector_available() -> str | None:
     """None when the product's pgvector store is in this checkout, else why not."""
     try:
-        import visualsearch.storage.pgvector  # noqa: F401
+        import visualsearch.storage.vectors.pgvector  # noqa: F401
     except ImportError as exc:
         return f"the product's pgvector store is not in this checkout ({exc})"
     return None

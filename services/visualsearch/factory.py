@@ -43,13 +43,13 @@ from visualsearch.storage.embedded_postgres import EmbeddedPostgres
 from visualsearch.storage.objects.base import ObjectStore
 from visualsearch.storage.objects.local import LocalObjectStore
 from visualsearch.storage.objects.s3 import S3ObjectStore
-from visualsearch.storage.pgvector import PgVectorStore
-from visualsearch.storage.qdrant import QdrantLayout, QdrantVectorStore
-from visualsearch.storage.qdrant_edge import QdrantEdgeVectorStore
 from visualsearch.storage.queue.base import JobQueue, QueuePolicy
 from visualsearch.storage.queue.postgres import PostgresJobQueue
 from visualsearch.storage.queue.redis import RedisJobQueue
-from visualsearch.storage.vectors import VectorStore
+from visualsearch.storage.vectors.base import VectorStore
+from visualsearch.storage.vectors.pgvector import PgVectorStore
+from visualsearch.storage.vectors.qdrant import QdrantLayout, QdrantVectorStore
+from visualsearch.storage.vectors.qdrant_edge import QdrantEdgeVectorStore
 
 log = logging.getLogger(__name__)
 

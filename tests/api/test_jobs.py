@@ -124,7 +124,7 @@ async def test_worker_killed_mid_job_loses_nothing(
         await api_only.client.aclose()
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
     # every product has exactly one vector: nothing lost, nothing duplicated
-    from visualsearch.storage.qdrant import QdrantVectorStore
+    from visualsearch.storage.vectors.qdrant import QdrantVectorStore
 
     vectors = QdrantVectorStore(settings.vector_collection, path=settings.qdrant_path)
     try:

@@ -7,7 +7,7 @@ import uuid
 from tests.api.helpers import index, search
 from tests.conftest import SettingsFactory, start_api
 from tests.support.images import jpeg, photo
-from visualsearch.storage.pgvector import PgVectorStore
+from visualsearch.storage.vectors.pgvector import PgVectorStore
 
 
 async def test_index_search_filter_delete_on_pgvector(

@@ -17,7 +17,7 @@ from tests.reliability.helpers import run_cli
 from tests.support.images import jpeg
 from visualsearch.config import Settings
 from visualsearch.factory import Context
-from visualsearch.storage.vectors import VectorItem
+from visualsearch.storage.vectors.base import VectorItem
 
 ORPHAN_KEY = "products/never-committed/0123456789abcdef0123456789abcdef.jpg"
 
@@ -120,8 +120,8 @@ async def test_payloads_that_disagree_are_repaired_and_old_ones_backfilled_at_st
     payload from before brand/price/stock (an older collection) is backfilled at start-up."""
     from qdrant_client import models
 
-    from visualsearch.storage.qdrant import QdrantVectorStore, point_id
-    from visualsearch.storage.vectors import VectorPayload
+    from visualsearch.storage.vectors.base import VectorPayload
+    from visualsearch.storage.vectors.qdrant import QdrantVectorStore, point_id
 
     settings = make_settings()
     await index_products(settings, ["s-1", "s-2", "s-3"])

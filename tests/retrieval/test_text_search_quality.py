@@ -30,7 +30,7 @@ from visualsearch.services.search import SearchService
 from visualsearch.services.text_vectors import TextVectors
 from visualsearch.storage.cache.memory import MemoryResultCache
 from visualsearch.storage.catalog import CatalogStore, ProductRecord
-from visualsearch.storage.qdrant_edge import QdrantEdgeVectorStore
+from visualsearch.storage.vectors.qdrant_edge import QdrantEdgeVectorStore
 
 CATALOGUE = Path(__file__).parents[2] / "services/visualsearch/demo/catalogue.json"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from visualsearch.storage.pgvector import PgVectorStore
-from visualsearch.storage.qdrant import QdrantVectorStore
-from visualsearch.storage.qdrant_edge import QdrantEdgeVectorStore
-from visualsearch.storage.vectors import VectorStore
+from visualsearch.storage.vectors.base import VectorStore
+from visualsearch.storage.vectors.pgvector import PgVectorStore
+from visualsearch.storage.vectors.qdrant import QdrantVectorStore
+from visualsearch.storage.vectors.qdrant_edge import QdrantEdgeVectorStore
 
 
 @pytest.fixture(params=["qdrant", "pgvector", "qdrant-edge"])

@@ -10,7 +10,7 @@ import pytest
 
 from tests.storage.test_vector_stores import category_of, exact, fill, unit_vectors
 from visualsearch.filters import ProductFilter
-from visualsearch.storage.pgvector import PgVectorStore
+from visualsearch.storage.vectors.pgvector import PgVectorStore
 
 
 @pytest.mark.parametrize("exact_below", [0, 1_000_000], ids=["hnsw", "exact"])
@@ -40,7 +40,7 @@ async def test_an_older_table_gains_the_payload_columns(pgvector_url: str) -> No
     from psycopg import sql
 
     from tests.storage.test_vector_stores import DIM
-    from visualsearch.storage.vectors import VectorPayload
+    from visualsearch.storage.vectors.base import VectorPayload
 
     name = f"t{uuid.uuid4().hex[:10]}"
     store = PgVectorStore(name, pgvector_url)

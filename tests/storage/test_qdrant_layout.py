@@ -14,8 +14,8 @@ from qdrant_client import models
 
 from visualsearch.config import Settings
 from visualsearch.factory import create_vector_store
-from visualsearch.storage.qdrant import QdrantLayout, QdrantVectorStore, quantization_config
-from visualsearch.storage.vectors import VectorItem
+from visualsearch.storage.vectors.base import VectorItem
+from visualsearch.storage.vectors.qdrant import QdrantLayout, QdrantVectorStore, quantization_config
 
 
 async def test_layout_from_settings_is_carried_to_each_generation(tmp_path: Path) -> None:

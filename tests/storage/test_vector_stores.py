@@ -10,7 +10,7 @@ import pytest
 
 from visualsearch.exceptions import ModelMismatchError
 from visualsearch.filters import FACET_FIELDS, ProductFilter
-from visualsearch.storage.vectors import VectorItem, VectorPayload, VectorStore
+from visualsearch.storage.vectors.base import VectorItem, VectorPayload, VectorStore
 
 DIM = 32
 
@@ -297,7 +297,7 @@ async def test_set_payload_is_seen_by_the_next_search(store: VectorStore) -> Non
 
 async def test_an_embedded_edge_index_has_one_owner(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from visualsearch.exceptions import StoreUnavailableError
-    from visualsearch.storage.qdrant_edge import QdrantEdgeVectorStore
+    from visualsearch.storage.vectors.qdrant_edge import QdrantEdgeVectorStore
 
     first = QdrantEdgeVectorStore("owned", tmp_path)
     await first.open()

@@ -13,7 +13,7 @@ from typing import Any
 
 from visualsearch.services.doctor import Doctor
 from visualsearch.storage.catalog import ProductRecord
-from visualsearch.storage.vectors import VectorPayload
+from visualsearch.storage.vectors.base import VectorPayload
 
 NOW = 1_000_000.0
 

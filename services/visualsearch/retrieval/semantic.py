@@ -8,7 +8,7 @@ import asyncio
 from visualsearch.embedding.text import TextEncoder
 from visualsearch.filters import ProductFilter
 from visualsearch.retrieval.base import Candidate, Query, Retriever
-from visualsearch.storage.vectors import VectorStore
+from visualsearch.storage.vectors.base import VectorStore
 
 MIN_SIMILARITY = 0.25
 """Text vectors less similar than this to the query are not candidates (noise, not meaning)."""

@@ -10,7 +10,7 @@ import numpy as np
 from visualsearch.embedding.service import EmbeddingService
 from visualsearch.filters import ProductFilter
 from visualsearch.retrieval.base import Candidate, Query, Retriever
-from visualsearch.storage.vectors import VectorStore
+from visualsearch.storage.vectors.base import VectorStore
 
 
 class VisualRetriever(Retriever):

@@ -20,13 +20,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from visualsearch.storage.vectors import VectorPayload
+from visualsearch.storage.vectors.base import VectorPayload
 
 if TYPE_CHECKING:
     from visualsearch.storage.catalog import CatalogStore
     from visualsearch.storage.objects.base import ObjectStore
     from visualsearch.storage.queue.base import JobQueue
-    from visualsearch.storage.vectors import VectorStore
+    from visualsearch.storage.vectors.base import VectorStore
 
 log = logging.getLogger(__name__)
 

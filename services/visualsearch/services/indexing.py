@@ -21,7 +21,7 @@ from visualsearch.schemas import ProductInput
 from visualsearch.storage.catalog import CatalogStore, ProductRecord
 from visualsearch.storage.objects.base import ObjectStore
 from visualsearch.storage.queue.base import Job, JobQueue
-from visualsearch.storage.vectors import VectorItem, VectorStore
+from visualsearch.storage.vectors.base import VectorItem, VectorStore
 
 if TYPE_CHECKING:
     from visualsearch.services.text_vectors import TextVectors

@@ -23,7 +23,7 @@ from visualsearch.schemas import IngestSummary, ProductInput, Rejected
 from visualsearch.services.catalog_files import CatalogEntry
 from visualsearch.services.indexing import IndexingService, StoredImage, record_of
 from visualsearch.storage.catalog import CatalogStore, ProductRecord
-from visualsearch.storage.vectors import VectorItem, VectorPayload, VectorStore
+from visualsearch.storage.vectors.base import VectorItem, VectorPayload, VectorStore
 
 if TYPE_CHECKING:
     from visualsearch.services.text_vectors import TextVectors

@@ -19,7 +19,7 @@ from visualsearch.schemas import (
 )
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.objects.base import ObjectStore
-from visualsearch.storage.vectors import PAYLOAD_FIELDS, VectorPayload, VectorStore
+from visualsearch.storage.vectors.base import PAYLOAD_FIELDS, VectorPayload, VectorStore
 
 if TYPE_CHECKING:
     from visualsearch.services.text_vectors import TextVectors

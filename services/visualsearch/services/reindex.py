@@ -14,7 +14,7 @@ from collections.abc import Callable
 from visualsearch.embedding.service import EmbeddingService
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.objects.base import ObjectStore
-from visualsearch.storage.vectors import VectorItem, VectorStore
+from visualsearch.storage.vectors.base import VectorItem, VectorStore
 
 log = logging.getLogger(__name__)
 

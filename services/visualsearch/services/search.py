@@ -33,7 +33,7 @@ from visualsearch.retrieval.visual import VisualRetriever
 from visualsearch.schemas import Facets, PriceRange, Product, SearchHit, SearchResponse
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
-from visualsearch.storage.vectors import NO_FILTER, VectorStore
+from visualsearch.storage.vectors.base import NO_FILTER, VectorStore
 
 MAX_TOP_K = 50
 """Most results in one page."""

@@ -20,7 +20,7 @@ from visualsearch.schemas import Facets, PriceRange, Product, SearchHit, SearchR
 from visualsearch.services.search import DEFAULT_FACET_DEPTH, check_page
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
-from visualsearch.storage.vectors import NO_FILTER, VectorHit, VectorStore
+from visualsearch.storage.vectors.base import NO_FILTER, VectorHit, VectorStore
 
 
 async def similar_hits(

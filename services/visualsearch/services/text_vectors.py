@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from visualsearch.embedding.text import TextEncoder, product_text
 from visualsearch.storage.catalog import CatalogStore, ProductRecord
-from visualsearch.storage.vectors import VectorItem, VectorStore
+from visualsearch.storage.vectors.base import VectorItem, VectorStore
 
 log = logging.getLogger(__name__)
 BATCH = 64

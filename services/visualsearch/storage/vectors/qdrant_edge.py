@@ -22,8 +22,7 @@ import numpy as np
 
 from visualsearch.exceptions import ModelMismatchError, StoreUnavailableError
 from visualsearch.filters import ProductFilter
-from visualsearch.storage.qdrant import point_id  # the same point ids as the server adapter
-from visualsearch.storage.vectors import (
+from visualsearch.storage.vectors.base import (
     NO_FILTER,
     STORE,
     VectorHit,
@@ -33,6 +32,7 @@ from visualsearch.storage.vectors import (
     generation_name,
     generation_number,
 )
+from visualsearch.storage.vectors.qdrant import point_id  # the same point ids as the server adapter
 
 T = TypeVar("T")
 OPTIMISE_EVERY = 1000  # points written before the HNSW graph is rebuilt

@@ -25,7 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 from visualsearch.exceptions import ModelMismatchError, StoreUnavailableError
 from visualsearch.filters import ProductFilter
 from visualsearch.storage.postgres import Connection, connection, create_pool, open_pool
-from visualsearch.storage.vectors import (
+from visualsearch.storage.vectors.base import (
     NO_FILTER,
     STORE,
     VectorHit,

@@ -21,7 +21,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from visualsearch.exceptions import ModelMismatchError, StoreUnavailableError
 from visualsearch.filters import ProductFilter
-from visualsearch.storage.vectors import (
+from visualsearch.storage.vectors.base import (
     NO_FILTER,
     STORE,
     VectorHit,
