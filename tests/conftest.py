@@ -10,6 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from tests.reliability.pgserver_own import OwnPostgres
 from tests.support.servers import (
     S3_ACCESS_KEY,
     S3_SECRET_KEY,
@@ -40,6 +41,19 @@ def s3_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    """A PostgreSQL only this test uses (never the machine's shared one), started: the test may
+    stop, kill and restart it."""
+    server = OwnPostgres()
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.destroy()
 
 
 @pytest.fixture(scope="session")

@@ -9,20 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.pgserver_own import OwnPostgres
 from tests.support.servers import ManagedProcess, free_port
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[OwnPostgres]:
-    """A PostgreSQL only this test uses (never the machine's shared one), started."""
-    server = OwnPostgres()
-    try:
-        server.init()
-        server.start()
-        yield server
-    finally:
-        server.destroy()
 
 
 class QdrantStandin(ManagedProcess):

@@ -35,18 +35,6 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def own_postgres() -> Iterator[OwnPostgres]:
-    """A PostgreSQL of this test's own, which it may stop and start."""
-    server = OwnPostgres()
-    try:
-        server.init()
-        server.start()
-        yield server
-    finally:
-        server.destroy()
-
-
 @pytest.fixture(params=["redis", "postgres"])
 async def make_queue(
     request: pytest.FixtureRequest, redis_proc: ManagedProcess

@@ -30,7 +30,8 @@ from visualsearch.retrieval import Candidate, Query, Retriever
 from visualsearch.retrieval.fusion import fuse
 from visualsearch.retrieval.keyword import KeywordRetriever
 from visualsearch.retrieval.visual import VisualRetriever
-from visualsearch.schemas import Facets, PriceRange, Product, SearchHit, SearchResponse
+from visualsearch.schemas import Facets, PriceRange, SearchResponse
+from visualsearch.services.answers import results_for, vector_facets
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.vectors.base import NO_FILTER, VectorStore
@@ -184,18 +185,7 @@ class SearchService:
             hits = ranked[offset : offset + top_k + 1]
         # one more than the page says whether another page follows
         has_more, hits = len(hits) > top_k, hits[:top_k]
-        with metrics.stage("metadata"):
-            records = await self._catalog.get_many([h.product_id for h in hits])
-        results = [
-            SearchHit(
-                **Product.from_record(record).model_dump(),
-                score=round(min(max(h.score, 0.0), 1.0), 6),
-            )
-            for h in hits
-            if (record := records.get(h.product_id)) is not None
-            # the catalogue is the truth: a payload not yet repaired never leaks a product
-            and filter.matches(record.category, record.brand, record.price, record.stock)
-        ]
+        results = await results_for(self._catalog, hits, filter)
         if facets and vector is not None:
             facet_counts = await self._facets(vector, filter, facets, min_score)
         elif facets:
@@ -285,17 +275,8 @@ class SearchService:
         fields: Sequence[FacetField],
         min_score: float | None,
     ) -> Facets:
-        with metrics.stage("ann"):
-            counts = await self._vectors.facets(
-                vector, product_filter, fields, self.facet_depth, min_score=min_score
-            )
-        return Facets(
-            category=counts.category,
-            brand=counts.brand,
-            price=None
-            if counts.price is None
-            else PriceRange(min=counts.price[0], max=counts.price[1]),
-            in_stock=counts.in_stock,
+        return await vector_facets(
+            self._vectors, vector, product_filter, fields, self.facet_depth, min_score
         )
 
     @staticmethod

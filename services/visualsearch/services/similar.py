@@ -16,7 +16,8 @@ import numpy as np
 from visualsearch import metrics
 from visualsearch.exceptions import NotFoundError
 from visualsearch.filters import FacetField, ProductFilter
-from visualsearch.schemas import Facets, PriceRange, Product, SearchHit, SearchResponse
+from visualsearch.schemas import Facets, SearchResponse
+from visualsearch.services.answers import results_for, vector_facets
 from visualsearch.services.search import DEFAULT_FACET_DEPTH, check_page
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
@@ -101,17 +102,7 @@ class SimilarService:
                 offset=offset, min_score=min_score,
             )  # fmt: skip
         has_more, hits = len(hits) > top_k, hits[:top_k]
-        with metrics.stage("metadata"):
-            records = await self._catalog.get_many([h.product_id for h in hits])
-        results = [
-            SearchHit(
-                **Product.from_record(record).model_dump(),
-                score=round(min(max(h.score, 0.0), 1.0), 6),
-            )
-            for h in hits
-            if (record := records.get(h.product_id)) is not None
-            and filter.matches(record.category, record.brand, record.price, record.stock)
-        ]
+        results = await results_for(self._catalog, hits, filter)
         response = SearchResponse(
             results=results,
             cache=False,
@@ -134,17 +125,8 @@ class SimilarService:
         min_score: float | None,
     ) -> Facets:
         # counted over the candidates as a search by the vector sees them (the product too)
-        with metrics.stage("ann"):
-            counts = await self._vectors.facets(
-                vector, product_filter, fields, self.facet_depth, min_score=min_score
-            )
-        return Facets(
-            category=counts.category,
-            brand=counts.brand,
-            price=None
-            if counts.price is None
-            else PriceRange(min=counts.price[0], max=counts.price[1]),
-            in_stock=counts.in_stock,
+        return await vector_facets(
+            self._vectors, vector, product_filter, fields, self.facet_depth, min_score
         )
 
     @staticmethod

@@ -1,0 +1,68 @@
+"""From ranked hits to the API's answer, shared by search and similar products: the catalogue's
+metadata for every hit in one query, and facets counted by the vector store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from visualsearch import metrics
+from visualsearch.filters import FacetField, ProductFilter
+from visualsearch.schemas import Facets, PriceRange, Product, SearchHit
+from visualsearch.storage.catalog import CatalogStore
+from visualsearch.storage.vectors.base import VectorStore
+
+
+class Ranked(Protocol):
+    """A ranked product: a vector hit or a retriever's candidate."""
+
+    @property
+    def product_id(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+
+async def results_for(
+    catalog: CatalogStore, hits: Sequence[Ranked], product_filter: ProductFilter
+) -> list[SearchHit]:
+    """The hits with their products' metadata (ONE query), best first, scores in [0, 1].
+
+    The catalogue is the truth: a hit whose row is gone, or whose row no longer passes the
+    filter (a payload not yet repaired), is dropped rather than shown.
+    """
+    with metrics.stage("metadata"):
+        records = await catalog.get_many([h.product_id for h in hits])
+    return [
+        SearchHit(
+            **Product.from_record(record).model_dump(),
+            score=round(min(max(h.score, 0.0), 1.0), 6),
+        )
+        for h in hits
+        if (record := records.get(h.product_id)) is not None
+        and product_filter.matches(record.category, record.brand, record.price, record.stock)
+    ]
+
+
+async def vector_facets(
+    vectors: VectorStore,
+    vector: np.ndarray,
+    product_filter: ProductFilter,
+    fields: Sequence[FacetField],
+    depth: int,
+    min_score: float | None,
+) -> Facets:
+    """Facet counts over the ``depth`` best candidates of a search by ``vector`` (each field
+    counted without its own filter)."""
+    with metrics.stage("ann"):
+        counts = await vectors.facets(vector, product_filter, fields, depth, min_score=min_score)
+    return Facets(
+        category=counts.category,
+        brand=counts.brand,
+        price=None
+        if counts.price is None
+        else PriceRange(min=counts.price[0], max=counts.price[1]),
+        in_stock=counts.in_stock,
+    )
