@@ -9,17 +9,7 @@ from pydantic import StringConstraints
 
 from visualsearch.filters import MAX_PRICE, MAX_VALUE_LENGTH, MAX_VALUES, parse_facets, parse_filter
 from visualsearch.handlers.dependencies import ContextDep, ProductsDep, SimilarDep, WriteAccess
-from visualsearch.handlers.search import (
-    QBrand,
-    QCategory,
-    QFacets,
-    QInStock,
-    QMinScore,
-    QOffset,
-    QPriceMax,
-    QPriceMin,
-    QTopK,
-)
+from visualsearch.handlers.params import ResultParamsDep
 from visualsearch.schemas import (
     PRODUCT_ID_PATTERN,
     Categories,
@@ -114,15 +104,7 @@ async def similar_products(
     service: SimilarDep,
     context: ContextDep,
     product_id: ProductId,
-    top_k: QTopK = None,
-    offset: QOffset = None,
-    category: QCategory = None,
-    brand: QBrand = None,
-    price_min: QPriceMin = None,
-    price_max: QPriceMax = None,
-    in_stock: QInStock = None,
-    min_score: QMinScore = None,
-    facets: QFacets = None,
+    params: ResultParamsDep,
 ) -> SearchResponse:
     """Products closest to this one, ranked by its stored vector (nothing is decoded or
     embedded), the product itself left out, with the filters, pages and facets of search:
@@ -130,11 +112,11 @@ async def similar_products(
     the product is unknown or its image is not indexed yet."""
     return await service.similar(
         product_id,
-        top_k=top_k or context.settings.default_top_k,
-        filter=parse_filter(category, brand, price_min, price_max, in_stock),
-        offset=offset or 0,
-        min_score=min_score,
-        facets=parse_facets(facets),
+        top_k=params.top_k or context.settings.default_top_k,
+        filter=params.filter,
+        offset=params.offset,
+        min_score=params.min_score,
+        facets=params.facets,
     )
 
 

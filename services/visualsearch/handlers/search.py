@@ -7,15 +7,27 @@ form) or as a form field; the same parameter sent both ways with different value
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from visualsearch.exceptions import ValidationError
-from visualsearch.filters import parse_facets, parse_filter, split_values
+from visualsearch.filters import parse_facets, parse_filter
 from visualsearch.handlers.dependencies import ContextDep, SearchDep, read_upload
+from visualsearch.handlers.params import (
+    BRAND,
+    CATEGORY,
+    FACETS,
+    IN_STOCK,
+    MIN_SCORE,
+    OFFSET,
+    PRICE_MAX,
+    PRICE_MIN,
+    TOP_K,
+    ResultParamsDep,
+    pick,
+    pick_list,
+)
 from visualsearch.imaging import parse_crop
 from visualsearch.schemas import ErrorBody, SearchResponse
 from visualsearch.services.search import MAX_TOP_K, MAX_WINDOW, Mode
@@ -32,17 +44,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorBody, "description": "Rate limited; see Retry-After."},
     503: {"model": ErrorBody, "description": "A store is unavailable."},
 }
-T = TypeVar("T")
-
-TOP_K = f"Results per page (1-{MAX_TOP_K}; default 12)."
-OFFSET = f"Rank of the first result, for pages (offset + top_k <= {MAX_WINDOW})."
-CATEGORY = "Only these categories: a value, a comma list, or the parameter repeated."
-BRAND = "Only these brands: a value, a comma list, or the parameter repeated."
-PRICE_MIN = "Lowest price, inclusive."
-PRICE_MAX = "Highest price, inclusive."
-IN_STOCK = "Only products with stock > 0."
-MIN_SCORE = "Drop results scoring below this (0-1); fewer than top_k results is then normal."
-FACETS = "true (every facet) or a comma list of category, brand, price, in_stock."
 TEXT = "Text, alone (GET) or combined with the image (POST)."
 MODE = (
     "hybrid (default: every retriever that applies, fused by reciprocal rank fusion), or one "
@@ -50,39 +51,6 @@ MODE = (
 )
 QMode = Annotated[Mode | None, Query(description=MODE)]
 CROP = "Search only this region of the image: x,y,w,h as fractions of it (0-1), e.g. 0.5,0,0.5,1."
-
-QTopK = Annotated[int | None, Query(ge=1, le=MAX_TOP_K, description=TOP_K)]
-QOffset = Annotated[int | None, Query(ge=0, le=MAX_WINDOW, description=OFFSET)]
-QCategory = Annotated[list[str] | None, Query(description=CATEGORY)]
-QBrand = Annotated[list[str] | None, Query(description=BRAND)]
-QPriceMin = Annotated[Decimal | None, Query(description=PRICE_MIN)]
-QPriceMax = Annotated[Decimal | None, Query(description=PRICE_MAX)]
-QInStock = Annotated[bool | None, Query(description=IN_STOCK)]
-QMinScore = Annotated[float | None, Query(description=MIN_SCORE)]
-QFacets = Annotated[str | None, Query(max_length=100, description=FACETS)]
-
-
-def pick(name: str, in_query: T | None, in_form: T | None) -> T | None:
-    """The one value of a parameter that may come in the query string or the form."""
-    if in_query is not None and in_form is not None and in_query != in_form:
-        raise ValidationError(
-            f"{name} was sent both in the query string ({in_query}) and as a form field "
-            f"({in_form}) with different values; send it once."
-        )
-    return in_query if in_query is not None else in_form
-
-
-def pick_list(
-    name: str, in_query: Sequence[str] | None, in_form: Sequence[str] | None
-) -> tuple[str, ...] | None:
-    query = split_values(name, in_query) if in_query else None
-    form = split_values(name, in_form) if in_form else None
-    if query is not None and form is not None and set(query) != set(form):
-        raise ValidationError(
-            f"{name} was sent both in the query string ({','.join(query)}) and as a form field "
-            f"({','.join(form)}) with different values; send it once."
-        )
-    return query if query is not None else form
 
 
 @router.post("/search", response_model=SearchResponse, responses=ERRORS)
@@ -155,15 +123,7 @@ async def search_by_text(
     service: SearchDep,
     context: ContextDep,
     q: Annotated[str, Query(min_length=1, max_length=500, description="What to look for.")],
-    top_k: QTopK = None,
-    offset: QOffset = None,
-    category: QCategory = None,
-    brand: QBrand = None,
-    price_min: QPriceMin = None,
-    price_max: QPriceMax = None,
-    in_stock: QInStock = None,
-    min_score: QMinScore = None,
-    facets: QFacets = None,
+    params: ResultParamsDep,
     mode: QMode = None,
 ) -> SearchResponse:
     """Products matching a text: keywords and product-text meaning on every model (plus CLIP's
@@ -171,10 +131,10 @@ async def search_by_text(
     ``POST /search``."""
     return await service.search(
         text=q,
-        top_k=top_k or context.settings.default_top_k,
-        filter=parse_filter(category, brand, price_min, price_max, in_stock),
-        offset=offset or 0,
-        min_score=min_score,
-        facets=parse_facets(facets),
+        top_k=params.top_k or context.settings.default_top_k,
+        filter=params.filter,
+        offset=params.offset,
+        min_score=params.min_score,
+        facets=params.facets,
         mode=mode or "hybrid",
     )
