@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Response, UploadFile
-from pydantic import ValidationError as PydanticValidationError
 
-from visualsearch.exceptions import InputError, ValidationError
+from visualsearch.exceptions import InputError
 from visualsearch.handlers.dependencies import (
     ContextDep,
     IndexingDep,
@@ -27,7 +25,6 @@ from visualsearch.schemas import (
     ProductInput,
 )
 from visualsearch.services.catalog_files import CatalogEntry, parse_catalog
-from visualsearch.services.ingest import describe
 
 router = APIRouter(prefix="/index", tags=["indexing"])
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -50,32 +47,11 @@ async def index_product(
     service: IndexingDep,
     context: ContextDep,
     file: Annotated[UploadFile, File(description="The product image.")],
-    # an empty form field counts as absent (FastAPI), so the schema says "at least one character"
-    product_id: Annotated[str, Form(min_length=1)],
-    name: Annotated[str, Form(min_length=1)],
-    price: Annotated[Decimal, Form()],
-    category: Annotated[str, Form(min_length=1)],
-    brand: Annotated[str, Form()] = "",
-    stock: Annotated[int, Form()] = 0,
-    rating: Annotated[float | None, Form()] = None,
-    description: Annotated[str, Form()] = "",
-    warranty: Annotated[str, Form()] = "",
+    # the fields are validated together, so one 422 names every problem; an empty form field
+    # counts as absent (FastAPI)
+    product: Annotated[ProductInput, Form()],
 ) -> IndexAccepted:
     """Store the image and metadata, queue the embedding; 202 with the job to follow."""
-    try:
-        product = ProductInput(
-            product_id=product_id,
-            name=name,
-            price=price,
-            category=category,
-            brand=brand,
-            stock=stock,
-            rating=rating,
-            description=description,
-            warranty=warranty,
-        )
-    except PydanticValidationError as exc:
-        raise ValidationError(describe(exc)) from exc
     data = await read_upload(file, context.settings.max_upload_bytes)
     job = await service.submit(product, data)
     return IndexAccepted(job_id=job.job_id, product_id=job.product_id, status=job.status)
