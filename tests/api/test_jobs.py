@@ -98,14 +98,23 @@ async def test_worker_killed_mid_job_loses_nothing(
 
         first = start_worker(settings, log)
         deadline = time.monotonic() + 60
-        while "product indexed" not in open(log).read():
+        # kill it once it has indexed something and holds a job it has not finished
+        while True:
             assert first.poll() is None, open(log).read()[-3000:]
             assert time.monotonic() < deadline, "the first worker indexed nothing"
-            await asyncio.sleep(0.05)
+            if "product indexed" in open(log).read():
+                held = [await api_only.context.queue.get(j) for j in jobs]
+                if any(job is not None and job.status == "running" for job in held):
+                    break
+            await asyncio.sleep(0.01)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         done_by_first = open(log).read().count("product indexed")
         assert done_by_first < 12, "the worker finished everything before it was killed"
+        # the kill really caught work in flight: jobs it had claimed and not acknowledged
+        states = {j: await api_only.context.queue.get(j) for j in jobs}
+        in_flight = [j for j, job in states.items() if job is not None and job.status == "running"]
+        assert in_flight, {j: job.status for j, job in states.items() if job is not None}
 
         second = start_worker(settings, log)
         try:
@@ -117,6 +126,9 @@ async def test_worker_killed_mid_job_loses_nothing(
                     break
                 await asyncio.sleep(0.2)
             assert statuses == ["done"] * 12, (statuses, open(log).read()[-3000:])
+            for job_id in in_flight:  # taken back from the dead worker and done by the second
+                reclaimed = await api_only.context.queue.get(job_id)
+                assert reclaimed is not None and reclaimed.attempts >= 2, reclaimed
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(20)
