@@ -134,3 +134,9 @@ async def api(make_settings: SettingsFactory) -> AsyncIterator[Api]:
     yield running
     await running.client.aclose()
     await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests run last: sync Playwright keeps an event loop running in the main
+    thread for the rest of the session, and an async test after it could not start its own."""
+    items.sort(key=lambda item: "tests/storefront/" in item.nodeid.replace("\\", "/"))

@@ -8,6 +8,7 @@ filter (:meth:`ProductFilter.without`), as e-commerce facets do.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
@@ -17,6 +18,12 @@ from visualsearch.exceptions import ValidationError
 
 FacetField = Literal["category", "brand", "price", "in_stock"]
 FACET_FIELDS: tuple[FacetField, ...] = ("category", "brand", "price", "in_stock")
+
+FACETS_PATTERN = (
+    r"^(true|false|1|0|yes|no|on|off|"
+    r"(category|brand|price|in_stock)(,(category|brand|price|in_stock))*)$"
+)
+"""What ``facets=`` accepts, exactly (the published schema declares the same pattern)."""
 
 MAX_VALUES = 100
 """The most values one list filter (``category``, ``brand``) may name."""
@@ -136,21 +143,20 @@ def parse_filter(
 
 
 def parse_facets(raw: bool | str | None) -> tuple[FacetField, ...]:
-    """``facets=true`` → every facet; ``facets=brand,price`` → those; unknown names are a 422."""
+    """``facets=true`` → every facet; ``facets=brand,price`` → those; anything else is a 422."""
     if raw is None or raw is False:
         return ()
     if raw is True:
         return FACET_FIELDS
-    text = raw.strip().lower()
-    if text in ("", "false", "0", "no", "off"):
-        return ()
-    if text in ("true", "1", "yes", "on"):
-        return FACET_FIELDS
-    names = split_values("facets", text)
-    unknown = [n for n in names if n not in FACET_FIELDS]
-    if unknown:
+    if not re.fullmatch(FACETS_PATTERN, raw):
+        unknown = [n for n in raw.split(",") if n not in FACET_FIELDS]
         raise ValidationError(
             f"facets: unknown facet {', '.join(repr(n) for n in unknown)}; "
-            f"use true or any of {', '.join(FACET_FIELDS)}."
+            f"use true, false or a comma list of {', '.join(FACET_FIELDS)}."
         )
+    if raw in ("false", "0", "no", "off"):
+        return ()
+    if raw in ("true", "1", "yes", "on"):
+        return FACET_FIELDS
+    names = raw.split(",")
     return tuple(f for f in FACET_FIELDS if f in names)

@@ -34,6 +34,13 @@ class ProductInput(BaseModel):
     def _strip(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
 
+    @field_validator("rating", mode="after")
+    @classmethod
+    def _round_rating(cls, value: float | None) -> float | None:
+        # two decimals are all a rating shows; a denormal double (1e-313) would underflow
+        # PostgreSQL's real column
+        return None if value is None else round(value, 2)
+
     @field_validator("price", mode="before")
     @classmethod
     def _round_price(cls, value: object) -> object:
@@ -45,29 +52,67 @@ class ProductInput(BaseModel):
         return value
 
 
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold a NUL byte
+
+
+def _only_rating_nullable(schema: dict[str, Any]) -> None:
+    """An absent field is left as it is; null is refused for all but ``rating`` (null clears
+    it): the published schema says so, instead of pydantic's "any field may be null"."""
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf")
+        if name != "rating" and options:
+            # JSON carries prices as numbers: the patch refuses a string for one
+            kept = [
+                o
+                for o in options
+                if o.get("type") != "null" and not (name == "price" and o.get("type") == "string")
+            ]
+            if len(kept) == 1:
+                prop.pop("anyOf")
+                prop.update(kept[0])
+            else:
+                prop["anyOf"] = kept
+            prop.pop("default", None)
+    schema["minProperties"] = 1  # a patch changes something
+
+
 class ProductPatch(BaseModel):
     """Fields of a product to change (``PATCH /products/{id}``); the image and id stay."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_only_rating_nullable)
 
-    name: str | None = Field(None, min_length=1, max_length=300)
-    brand: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=300, pattern=NO_NUL)
+    brand: str | None = Field(None, max_length=200, pattern=NO_NUL)
     price: Decimal | None = Field(None, ge=0, le=Decimal("9999999999.99"), decimal_places=2)
     category: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f/\\]+$")
     stock: int | None = Field(None, ge=0, le=10_000_000)
     rating: float | None = Field(None, ge=0, le=5, description="null clears the rating.")
-    description: str | None = Field(None, max_length=5000)
-    warranty: str | None = Field(None, max_length=300)
+    description: str | None = Field(None, max_length=5000, pattern=NO_NUL)
+    warranty: str | None = Field(None, max_length=300, pattern=NO_NUL)
 
     @field_validator("name", "category", "brand", "description", "warranty", mode="before")
     @classmethod
     def _strip(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
 
+    @field_validator("stock", "rating", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: object) -> object:
+        if isinstance(value, bool):  # JSON true/false is not a number (Python says it is)
+            raise ValueError("must be a number, not true or false")
+        return value
+
     @field_validator("price", mode="before")
     @classmethod
     def _round_price(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError("price is a JSON number, e.g. 19.99")
         return ProductInput._round_price(value)
+
+    @field_validator("rating", mode="after")
+    @classmethod
+    def _round_rating(cls, value: float | None) -> float | None:
+        return ProductInput._round_rating(value)
 
     @model_validator(mode="after")
     def _something_to_change(self) -> ProductPatch:

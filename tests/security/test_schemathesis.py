@@ -39,7 +39,7 @@ checks.positive_data_acceptance.enabled = false
 # price_min <= price_max relates two parameters, which OpenAPI cannot say: the fuzzing phase
 # keeps positive cases valid (schemathesis_hooks.py); the coverage phase ignores hooks.
 [[operations]]
-include-name = "GET /products/"
+include-name = ["GET /products/", "GET /products/{product_id}/similar"]
 phases.coverage.checks.positive_data_acceptance.enabled = false
 """
 

@@ -64,8 +64,11 @@ def truthful(schema: dict[str, Any], *, rate_limited: bool) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             if operation.get("parameters") or operation.get("requestBody"):
                 _declare(responses, 422, "A parameter or field is invalid; `detail` says which.")
-                # a value no store can hold (a NUL byte), an upload that is not what it claims
+                # a value no store can hold (a NUL byte), an upload that is not what it claims;
+                # a request the HTTP server cannot even parse (a request line beyond its
+                # limits) is refused before the app, in plain text
                 _declare(responses, 400, "The request cannot be served as sent.")
+                responses["400"]["content"]["text/plain"] = {"schema": {"type": "string"}}
             elif "422" in responses:
                 del responses["422"]
             if operation.get("requestBody"):

@@ -6,13 +6,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query
 
 from visualsearch.exceptions import ValidationError
-from visualsearch.filters import FacetField, ProductFilter, parse_facets, parse_filter, split_values
+from visualsearch.filters import (
+    FACETS_PATTERN,
+    MAX_PRICE,
+    FacetField,
+    ProductFilter,
+    parse_facets,
+    parse_filter,
+    split_values,
+)
 from visualsearch.services.search import MAX_TOP_K, MAX_WINDOW
 
 T = TypeVar("T")
@@ -30,11 +37,13 @@ QTopK = Annotated[int | None, Query(ge=1, le=MAX_TOP_K, description=TOP_K)]
 QOffset = Annotated[int | None, Query(ge=0, le=MAX_WINDOW, description=OFFSET)]
 QCategory = Annotated[list[str] | None, Query(description=CATEGORY)]
 QBrand = Annotated[list[str] | None, Query(description=BRAND)]
-QPriceMin = Annotated[Decimal | None, Query(description=PRICE_MIN)]
-QPriceMax = Annotated[Decimal | None, Query(description=PRICE_MAX)]
+# numbers in the schema (a Decimal would publish "number or string", and an empty string passes)
+PRICE_RANGE = {"ge": 0, "le": float(MAX_PRICE)}
+QPriceMin = Annotated[float | None, Query(ge=0, le=float(MAX_PRICE), description=PRICE_MIN)]
+QPriceMax = Annotated[float | None, Query(ge=0, le=float(MAX_PRICE), description=PRICE_MAX)]
 QInStock = Annotated[bool | None, Query(description=IN_STOCK)]
-QMinScore = Annotated[float | None, Query(description=MIN_SCORE)]
-QFacets = Annotated[str | None, Query(max_length=100, description=FACETS)]
+QMinScore = Annotated[float | None, Query(ge=0, le=1, description=MIN_SCORE)]
+QFacets = Annotated[str | None, Query(max_length=100, pattern=FACETS_PATTERN, description=FACETS)]
 
 
 def pick(name: str, in_query: T | None, in_form: T | None) -> T | None:

@@ -7,7 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import StringConstraints
 
-from visualsearch.filters import MAX_PRICE, MAX_VALUE_LENGTH, MAX_VALUES, parse_facets, parse_filter
+from visualsearch.filters import (
+    FACETS_PATTERN,
+    MAX_PRICE,
+    MAX_VALUE_LENGTH,
+    MAX_VALUES,
+    parse_facets,
+    parse_filter,
+)
 from visualsearch.handlers.dependencies import ContextDep, ProductsDep, SimilarDep, WriteAccess
 from visualsearch.handlers.params import ResultParamsDep
 from visualsearch.schemas import (
@@ -25,10 +32,6 @@ router = APIRouter(prefix="/products", tags=["products"])
 ProductId = Annotated[str, Path(pattern=PRODUCT_ID_PATTERN, description="The product's id.")]
 
 
-FACETS_PATTERN = (
-    r"^(true|false|1|0|yes|no|on|off|"
-    r"(category|brand|price|in_stock)(,(category|brand|price|in_stock))*)$"
-)
 PRICE = {"ge": 0, "le": float(MAX_PRICE)}
 LIST_HELP = (
     "One value, a comma-separated list, or the parameter repeated (any of them matches); "

@@ -7,12 +7,11 @@ form) or as a form field; the same parameter sent both ways with different value
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from visualsearch.filters import parse_facets, parse_filter
+from visualsearch.filters import FACETS_PATTERN, parse_facets, parse_filter
 from visualsearch.handlers.dependencies import ContextDep, SearchDep, read_upload
 from visualsearch.handlers.params import (
     BRAND,
@@ -23,6 +22,7 @@ from visualsearch.handlers.params import (
     OFFSET,
     PRICE_MAX,
     PRICE_MIN,
+    PRICE_RANGE,
     TOP_K,
     ResultParamsDep,
     pick,
@@ -65,21 +65,23 @@ async def search_by_image(
     offset: Annotated[int | None, Form(ge=0, le=MAX_WINDOW, description=OFFSET)] = None,
     category: Annotated[list[str] | None, Form(description=CATEGORY)] = None,
     brand: Annotated[list[str] | None, Form(description=BRAND)] = None,
-    price_min: Annotated[Decimal | None, Form(description=PRICE_MIN)] = None,
-    price_max: Annotated[Decimal | None, Form(description=PRICE_MAX)] = None,
+    price_min: Annotated[float | None, Form(**PRICE_RANGE, description=PRICE_MIN)] = None,
+    price_max: Annotated[float | None, Form(**PRICE_RANGE, description=PRICE_MAX)] = None,
     in_stock: Annotated[bool | None, Form(description=IN_STOCK)] = None,
-    min_score: Annotated[float | None, Form(description=MIN_SCORE)] = None,
-    facets: Annotated[str | None, Form(max_length=100, description=FACETS)] = None,
+    min_score: Annotated[float | None, Form(ge=0, le=1, description=MIN_SCORE)] = None,
+    facets: Annotated[
+        str | None, Form(max_length=100, pattern=FACETS_PATTERN, description=FACETS)
+    ] = None,
     crop: Annotated[str | None, Form(max_length=200, description=CROP)] = None,
     q_query: Annotated[str | None, Query(alias="q", max_length=500, description=TEXT)] = None,
     top_k_query: Annotated[int | None, Query(alias="top_k", ge=1, le=MAX_TOP_K)] = None,
     offset_query: Annotated[int | None, Query(alias="offset", ge=0, le=MAX_WINDOW)] = None,
     category_query: Annotated[list[str] | None, Query(alias="category")] = None,
     brand_query: Annotated[list[str] | None, Query(alias="brand")] = None,
-    price_min_query: Annotated[Decimal | None, Query(alias="price_min")] = None,
-    price_max_query: Annotated[Decimal | None, Query(alias="price_max")] = None,
+    price_min_query: Annotated[float | None, Query(alias="price_min", **PRICE_RANGE)] = None,
+    price_max_query: Annotated[float | None, Query(alias="price_max", **PRICE_RANGE)] = None,
     in_stock_query: Annotated[bool | None, Query(alias="in_stock")] = None,
-    min_score_query: Annotated[float | None, Query(alias="min_score")] = None,
+    min_score_query: Annotated[float | None, Query(alias="min_score", ge=0, le=1)] = None,
     facets_query: Annotated[str | None, Query(alias="facets", max_length=100)] = None,
     mode: Annotated[Mode | None, Form(description=MODE)] = None,
     mode_query: Annotated[Mode | None, Query(alias="mode", description=MODE)] = None,
