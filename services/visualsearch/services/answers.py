@@ -1,8 +1,10 @@
 """From ranked hits to the API's answer, shared by search and similar products: the catalogue's
-metadata for every hit in one query, and facets counted by the vector store."""
+metadata for every hit in one query, facets counted by the vector store, and the result cache."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -10,7 +12,8 @@ import numpy as np
 
 from visualsearch import metrics
 from visualsearch.filters import FacetField, ProductFilter
-from visualsearch.schemas import Facets, PriceRange, Product, SearchHit
+from visualsearch.schemas import Facets, PriceRange, Product, SearchHit, SearchResponse
+from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.vectors.base import VectorStore
 
@@ -66,3 +69,32 @@ async def vector_facets(
         else PriceRange(min=counts.price[0], max=counts.price[1]),
         in_stock=counts.in_stock,
     )
+
+
+class AnswerCache:
+    """Answers in the result cache for ``ttl`` seconds (0: off), under a key made of every
+    parameter and the index scope, so no write ever lets a stale answer through."""
+
+    def __init__(self, cache: ResultCache, ttl: int) -> None:
+        self._cache = cache
+        self._ttl = ttl
+
+    @staticmethod
+    def key(parts: list[object]) -> str:
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    async def get(self, key: str) -> SearchResponse | None:
+        if not self._ttl:
+            return None
+        with metrics.stage("cache"):
+            cached = await self._cache.get(key)
+        if cached is None:
+            return None
+        response = SearchResponse.model_validate_json(cached)
+        response.cache = True
+        return response
+
+    async def put(self, key: str, response: SearchResponse) -> None:
+        if self._ttl:
+            with metrics.stage("cache"):
+                await self._cache.set(key, response.model_dump_json().encode(), self._ttl)

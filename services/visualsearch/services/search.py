@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -31,7 +30,7 @@ from visualsearch.retrieval.fusion import fuse
 from visualsearch.retrieval.keyword import KeywordRetriever
 from visualsearch.retrieval.visual import VisualRetriever
 from visualsearch.schemas import Facets, PriceRange, SearchResponse
-from visualsearch.services.answers import results_for, vector_facets
+from visualsearch.services.answers import AnswerCache, results_for, vector_facets
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.vectors.base import NO_FILTER, VectorStore
@@ -85,8 +84,7 @@ class SearchService:
         self._embedding = embedding
         self._vectors = vectors
         self._catalog = catalog
-        self._cache = cache
-        self._ttl = cache_ttl
+        self._answers = AnswerCache(cache, cache_ttl)
         self.facet_depth = facet_depth
         self.retrievers: list[Retriever] = list(
             retrievers
@@ -155,14 +153,10 @@ class SearchService:
         key = self._cache_key(
             image, text, top_k, filter, offset, min_score, facets, scope, mode, crop
         )
-        if self._ttl:
-            with metrics.stage("cache"):
-                cached = await self._cache.get(key)
-            if cached is not None:
-                metrics.SEARCHES.labels(kind, "hit").inc()
-                response = SearchResponse.model_validate_json(cached)
-                response.cache = True
-                return response
+        cached = await self._answers.get(key)
+        if cached is not None:
+            metrics.SEARCHES.labels(kind, "hit").inc()
+            return cached
 
         facet_counts: Facets | None = None
         vector: np.ndarray | None = None
@@ -187,7 +181,9 @@ class SearchService:
         has_more, hits = len(hits) > top_k, hits[:top_k]
         results = await results_for(self._catalog, hits, filter)
         if facets and vector is not None:
-            facet_counts = await self._facets(vector, filter, facets, min_score)
+            facet_counts = await vector_facets(
+                self._vectors, vector, filter, facets, self.facet_depth, min_score
+            )
         elif facets:
             facet_counts = await self._candidate_facets(
                 retrievers, query, filter, facets, min_score
@@ -200,9 +196,7 @@ class SearchService:
             has_more=has_more,
             facets=facet_counts,
         )
-        if self._ttl:
-            with metrics.stage("cache"):
-                await self._cache.set(key, response.model_dump_json().encode(), self._ttl)
+        await self._answers.put(key, response)
         metrics.SEARCHES.labels(kind, "miss").inc()
         return response
 
@@ -268,17 +262,6 @@ class SearchService:
                 counts["in_stock"] = sum(1 for r in rows if r.stock > 0)
         return Facets(**counts)
 
-    async def _facets(
-        self,
-        vector: np.ndarray,
-        product_filter: ProductFilter,
-        fields: Sequence[FacetField],
-        min_score: float | None,
-    ) -> Facets:
-        return await vector_facets(
-            self._vectors, vector, product_filter, fields, self.facet_depth, min_score
-        )
-
     @staticmethod
     def _cache_key(
         image: bytes | None,
@@ -293,7 +276,7 @@ class SearchService:
         crop: Crop | None = None,
     ) -> str:
         digest = hashlib.sha256(image).hexdigest() if image is not None else ""
-        params = json.dumps(
+        return AnswerCache.key(
             [
                 digest,
                 text,
@@ -307,4 +290,3 @@ class SearchService:
                 *([str(crop)] if crop is not None else []),  # keys without a crop unchanged
             ]
         )
-        return hashlib.sha256(params.encode()).hexdigest()

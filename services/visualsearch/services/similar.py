@@ -7,8 +7,6 @@ A shop shows in-stock alternatives to a sold-out product with ``in_stock=true``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,8 +14,8 @@ import numpy as np
 from visualsearch import metrics
 from visualsearch.exceptions import NotFoundError
 from visualsearch.filters import FacetField, ProductFilter
-from visualsearch.schemas import Facets, SearchResponse
-from visualsearch.services.answers import results_for, vector_facets
+from visualsearch.schemas import SearchResponse
+from visualsearch.services.answers import AnswerCache, results_for, vector_facets
 from visualsearch.services.search import DEFAULT_FACET_DEPTH, check_page
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
@@ -58,8 +56,7 @@ class SimilarService:
     ) -> None:
         self._vectors = vectors
         self._catalog = catalog
-        self._cache = cache
-        self._ttl = cache_ttl
+        self._answers = AnswerCache(cache, cache_ttl)
         self.facet_depth = facet_depth
 
     async def similar(
@@ -77,14 +74,10 @@ class SimilarService:
         check_page(top_k, offset, min_score)
         scope = await self._catalog.cache_scope()
         key = self._cache_key(product_id, top_k, filter, offset, min_score, facets, scope)
-        if self._ttl:
-            with metrics.stage("cache"):
-                cached = await self._cache.get(key)
-            if cached is not None:
-                metrics.SEARCHES.labels("similar", "hit").inc()
-                response = SearchResponse.model_validate_json(cached)
-                response.cache = True
-                return response
+        cached = await self._answers.get(key)
+        if cached is not None:
+            metrics.SEARCHES.labels("similar", "hit").inc()
+            return cached
 
         with metrics.stage("ann"):
             vector = await self._vectors.vector_of(product_id)
@@ -109,25 +102,15 @@ class SimilarService:
             count=len(results),
             offset=offset,
             has_more=has_more,
-            facets=await self._facets(vector, filter, facets, min_score) if facets else None,
+            facets=await vector_facets(
+                self._vectors, vector, filter, facets, self.facet_depth, min_score
+            )
+            if facets
+            else None,
         )
-        if self._ttl:
-            with metrics.stage("cache"):
-                await self._cache.set(key, response.model_dump_json().encode(), self._ttl)
+        await self._answers.put(key, response)
         metrics.SEARCHES.labels("similar", "miss").inc()
         return response
-
-    async def _facets(
-        self,
-        vector: np.ndarray,
-        product_filter: ProductFilter,
-        fields: Sequence[FacetField],
-        min_score: float | None,
-    ) -> Facets:
-        # counted over the candidates as a search by the vector sees them (the product too)
-        return await vector_facets(
-            self._vectors, vector, product_filter, fields, self.facet_depth, min_score
-        )
 
     @staticmethod
     def _cache_key(
@@ -139,7 +122,7 @@ class SimilarService:
         facets: Sequence[FacetField],
         scope: str,
     ) -> str:
-        params = json.dumps(
+        return AnswerCache.key(
             [
                 "similar",
                 product_id,
@@ -151,4 +134,3 @@ class SimilarService:
                 scope,
             ]
         )
-        return hashlib.sha256(params.encode()).hexdigest()
