@@ -80,7 +80,8 @@ class Doctor:
         self._queue = queue
         self._grace = orphan_grace_seconds
 
-    async def examine(self) -> DriftReport:
+    async def examine(self, *, payloads: bool = True) -> DriftReport:
+        """What disagrees; ``payloads=False`` skips the payload scan (the orphan sweep's case)."""
         # The objects are listed BEFORE the rows are read: indexing writes the object first, so
         # every listed object whose row has committed by now is seen as referenced.
         now = time.time()
@@ -101,7 +102,8 @@ class Doctor:
         cutoff = now - self._grace
         for key in sorted(keys - referenced):
             (report.orphan_objects if listed[key] < cutoff else report.young_objects).append(key)
-        report.stale_payloads = sorted(await self.payload_drift())
+        if payloads:
+            report.stale_payloads = sorted(await self.payload_drift())
         return report
 
     async def repair(self, report: DriftReport) -> None:
@@ -143,7 +145,8 @@ class Doctor:
 
         Returns (deleted, kept because younger than the grace period).
         """
-        report = await self.examine()
+        # the worker has just synced payloads: the sweep needs no second scan of them
+        report = await self.examine(payloads=False)
         deleted = await self._delete_orphans(report.orphan_objects)
         return deleted, len(report.young_objects)
 
