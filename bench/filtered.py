@@ -5,7 +5,8 @@ The data are ``bench.vectors``' clustered 512-dim unit vectors, each given a bra
 a price (uniform 0-1000) and a stock (0 for 30 %). Two shop filters, both inside the ANN scan:
 
 - **5 %**: two brands, price ≤ 700, in stock (0.10 x 0.70 x 0.70 ≈ 4.9 % of the catalogue);
-- **0.5 %**: one brand, price 100-250, in stock (0.05 x 0.15 x 0.70 ≈ 0.5 %).
+- **0.5 %**: one brand, price 100-250, in stock (0.05 x 0.15 x 0.70 ≈ 0.5 %);
+- **28 %**: price ≤ 400, in stock (0.40 x 0.70 ≈ 28 %): a broad filter, searched in the graph.
 
 Recall@12 compares a store's top 12 with numpy's exact top 12 over the rows the filter keeps.
 The stores are the product's adapters (``QdrantEdgeVectorStore``, ``PgVectorStore``) loaded
@@ -37,6 +38,7 @@ FILTERS = {
     "~0.5 %": ProductFilter(
         brands=("b02",), price_min=Decimal(100), price_max=Decimal(250), in_stock=True
     ),
+    "~28 %": ProductFilter(price_max=Decimal(400), in_stock=True),
 }
 
 
