@@ -340,6 +340,7 @@ spec:
           ports:
             - name: http
               containerPort: {{ .port }}
+              protocol: TCP
           startupProbe:
             httpGet:
               path: /health
@@ -432,6 +433,7 @@ spec:
     - name: http
       port: {{ .port }}
       targetPort: http
+      protocol: TCP
 {{- end -}}
 
 {{/* Routes of the API paths that are rate-limited: list of (path, component, port). */}}
