@@ -114,7 +114,8 @@ def main() -> None:
         (f"old hand-written builders ({args.before})", percentiles(old)),
     ]
     print("## Operator: rendering the charts (issue 19)\n")
-    print(f"Demo index, {len(objs)} objects, {args.rounds} rounds, {os.cpu_count()} CPUs (shared).\n")
+    cpus = os.cpu_count()
+    print(f"Demo index, {len(objs)} objects, {args.rounds} rounds, {cpus} CPUs (shared).\n")
     print("| step | p50 ms | p95 ms | mean ms |\n|---|---|---|---|")
     for name, p in rows:
         print(f"| {name} | {p['p50']:.1f} | {p['p95']:.1f} | {p['mean']:.1f} |")
