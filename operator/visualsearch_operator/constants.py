@@ -23,7 +23,6 @@ LABEL_INDEX: Final = f"{GROUP}/index"
 LABEL_SOURCE: Final = f"{GROUP}/source"
 LABEL_SPEC_HASH: Final = f"{GROUP}/spec-hash"
 ANNOTATION_SCHEDULED_FOR: Final = f"{GROUP}/scheduled-for"
-ANNOTATION_CONFIG_HASH: Final = f"{GROUP}/config-hash"
 LABEL_MODEL_SLOT: Final = f"{GROUP}/model-slot"
 
 PART_OF: Final = "visual-search"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from visualsearch_operator.charts import ChartRenderer
 from visualsearch_operator.events import EventRecorder
 from visualsearch_operator.kube import KubeClient, load_api_client
 from visualsearch_operator.services.index_reconcile import IndexService
@@ -33,7 +34,12 @@ class OperatorContext:
             settings=settings,
             kube=kube,
             events=EventRecorder(kube),
-            indexes=IndexService(kube, index_status, retry_delay=settings.retry_delay),
+            indexes=IndexService(
+                kube,
+                index_status,
+                renderer=ChartRenderer(helm=settings.helm, charts_dir=settings.charts_dir),
+                retry_delay=settings.retry_delay,
+            ),
             index_status=index_status,
             sources=CatalogSourceService(
                 kube, retry_delay=settings.retry_delay, job_history=settings.job_history

@@ -50,3 +50,13 @@ class KubernetesRejectedError(OperatorError, kopf.PermanentError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ChartRenderError(OperatorError, kopf.TemporaryError):
+    """``helm template`` failed or could not run (no binary, no chart): retried, as a fix to
+    the operator's installation needs no change to the index."""
+
+    reason = "ChartRenderFailed"
+
+    def __init__(self, message: str, delay: float = 30.0) -> None:
+        super().__init__(message, delay=delay)

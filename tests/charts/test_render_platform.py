@@ -367,7 +367,9 @@ def test_api_key_secret_generated_or_given(default_objs: list[dict]) -> None:
         b"s3cr3t-key"
     )
     existing = render(values={"apiKey.existingSecret": "shop-api", "apiKey.secretKey": "token"})
-    assert "VISUALSEARCH_API_KEY" not in (named(existing, "Secret", FULL).get("data") or {})
+    # Nothing left for the chart's Secret to hold: it is not rendered, nor referenced.
+    assert FULL not in [s["metadata"]["name"] for s in of_kind(existing, "Secret")]
+    assert container(existing, "indexer")["envFrom"] == [{"configMapRef": {"name": FULL}}]
     env = env_of(container(existing, "indexer"))
     assert env["VISUALSEARCH_API_KEY"]["valueFrom"]["secretKeyRef"] == {
         "name": "shop-api",

@@ -19,11 +19,13 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from tests.charts.helm import CHARTS, of_kind, pod_spec, render
+from tests.support.kube import find_binary
 from visualsearch.config import Settings
 from visualsearch_operator.builders.common import Capabilities, Owner
-from visualsearch_operator.builders.index import build_index_manifests
 from visualsearch_operator.builders.jobs import build_sync_job
 from visualsearch_operator.builders.reindex import build_reindex_job
+from visualsearch_operator.charts import ChartRenderer
+from visualsearch_operator.services.index_reconcile import render_children
 from visualsearch_operator.settings import OperatorSettings
 from visualsearch_operator.spec import parse_index_spec, parse_source_spec
 
@@ -168,7 +170,8 @@ def unknown(found: dict[str, set[str]]) -> list[str]:
 def operator_objects(raw: dict[str, Any]) -> list[Obj]:
     """What the operator builds for one index: its children, re-index and sync Jobs."""
     spec = parse_index_spec(raw)
-    objs = build_index_manifests(OWNER, spec, EVERY_CAPABILITY)
+    renderer = ChartRenderer(helm=str(find_binary("helm")))
+    objs = render_children(renderer, OWNER, spec, EVERY_CAPABILITY)
     objs.append(build_reindex_job(OWNER, spec))
     for n, source in enumerate(SOURCES):
         owner = Owner("CatalogSource", f"source-{n}", OWNER.namespace, f"uid-src-{n}")

@@ -112,7 +112,8 @@ def test_demo_index_converges_to_ready(
     expect_event(kube, ns, "demo", "Normal", "Applied")
 
     # A store losing its pod degrades the index (it was Ready), visibly.
-    (pod,) = kube.list("v1", "Pod", ns, "app.kubernetes.io/component=redis")
+    # The store charts label their pods by chart name (component: cache, as the chart says).
+    (pod,) = kube.list("v1", "Pod", ns, "app.kubernetes.io/name=redis")
     kube.merge_patch(
         "v1",
         "Pod",

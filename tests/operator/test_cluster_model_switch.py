@@ -21,7 +21,8 @@ def conditions(kube: KubeClient, ns: str, name: str) -> dict[str, dict[str, Any]
 
 def config_stamp(kube: KubeClient, ns: str, deployment: str) -> str:
     obj = kube.get("apps/v1", "Deployment", ns, deployment)
-    return str(obj["spec"]["template"]["metadata"]["annotations"]["visualsearch.dev/config-hash"])
+    # The chart's digest of the rendered ConfigMap (pods read settings only at start).
+    return str(obj["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
 
 
 @pytest.mark.slow

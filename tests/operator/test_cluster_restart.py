@@ -15,7 +15,9 @@ import pytest
 
 from tests.operator.cluster import V, index_body, phase_is, status_of
 from tests.operator.conftest import OPERATOR_ENV, wait_for
+from tests.support.kube import find_binary
 from tests.support.kube.controlplane import ControlPlane
+from visualsearch_operator.charts import ChartRenderer
 from visualsearch_operator.kube import KubeClient
 from visualsearch_operator.services.index_reconcile import IndexService
 from visualsearch_operator.services.index_status import IndexStatusService
@@ -73,7 +75,8 @@ def test_reconciling_twice_changes_nothing(
 ) -> None:
     ns = kube_namespace
     kube.create(index_body("demo", ns, {}))
-    service = IndexService(kube, IndexStatusService(kube))
+    renderer = ChartRenderer(helm=str(find_binary("helm")))
+    service = IndexService(kube, IndexStatusService(kube), renderer=renderer)
     first = service.reconcile(kube.get(V, "VisualSearchIndex", ns, "demo"))
     assert len(first.applied) == CHILDREN
     before = our_writes(kube, ns, "demo")

@@ -216,12 +216,27 @@ from them with Kubernetes' $(VAR) expansion (so no password is ever written into
 {{- end }}
 {{- end -}}
 
+{{/* Name of the ConfigMap of VISUALSEARCH_* settings. */}}
+{{- define "visual-search.configMapName" -}}
+{{- default (include "visual-search.fullname" .) .Values.configMapNameOverride -}}
+{{- end -}}
+
+{{/* "true" when the chart's Secret has something to hold (a generated or given API key, an
+     inline external database URL); empty when every credential comes from existing Secrets. */}}
+{{- define "visual-search.hasSecret" -}}
+{{- if or (not .Values.apiKey.existingSecret) (and (not .Values.postgresql.enabled) (not .Values.externalDatabase.existingSecret)) -}}
+true
+{{- end -}}
+{{- end -}}
+
 {{/* envFrom of every application container: the ConfigMap and the chart's Secret. */}}
 {{- define "visual-search.envFrom" -}}
 - configMapRef:
-    name: {{ include "visual-search.fullname" . }}
+    name: {{ include "visual-search.configMapName" . }}
+{{- if include "visual-search.hasSecret" . }}
 - secretRef:
     name: {{ include "visual-search.secretName" . }}
+{{- end }}
 {{- end -}}
 
 {{/* Writable places on a read-only root filesystem; caches of Python libraries go to /tmp. */}}
@@ -268,6 +283,12 @@ spec:
   replicas: {{ $v.replicaCount }}
   {{- end }}
   revisionHistoryLimit: 5
+  {{- with $ctx.Values.rollingUpdate }}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      {{- toYaml . | nindent 6 }}
+  {{- end }}
   selector:
     matchLabels:
       {{- include "visual-search.selectorLabels" $sel | nindent 6 }}
@@ -286,6 +307,26 @@ spec:
       {{- end }}
       securityContext:
         {{- toYaml $ctx.Values.podSecurityContext | nindent 8 }}
+      {{- if .migrateInit }}
+      initContainers:
+        # The schema and collection migration (idempotent) before the API serves.
+        - name: migrate
+          image: {{ include "visual-search.image" $ctx | quote }}
+          imagePullPolicy: {{ $ctx.Values.image.pullPolicy }}
+          args: [migrate]
+          envFrom:
+            {{- include "visual-search.envFrom" $ctx | nindent 12 }}
+          env:
+            {{- include "visual-search.runtimeEnv" $ctx | nindent 12 }}
+            {{- include "visual-search.storeEnv" $ctx | nindent 12 }}
+          resources:
+            {{- toYaml $v.resources | nindent 12 }}
+          securityContext:
+            {{- toYaml $ctx.Values.securityContext | nindent 12 }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+      {{- end }}
       containers:
         - name: {{ .component }}
           image: {{ include "visual-search.image" $ctx | quote }}
@@ -305,6 +346,7 @@ spec:
           ports:
             - name: http
               containerPort: {{ .port }}
+              protocol: TCP
           startupProbe:
             httpGet:
               path: /health
@@ -397,35 +439,43 @@ spec:
     - name: http
       port: {{ .port }}
       targetPort: http
+      protocol: TCP
 {{- end -}}
 
 {{/* Routes of the API paths that are rate-limited: list of (path, component, port). */}}
 {{- define "visual-search.apiRoutes" -}}
 {{- $port := int .Values.service.apiPort -}}
 {{- $routes := list -}}
-{{- if .Values.search.enabled -}}
-{{- $routes = append $routes (dict "path" "/search" "component" "search" "port" $port) -}}
-{{- $routes = append $routes (dict "path" "/info" "component" "search" "port" $port) -}}
+{{- if or .Values.api.enabled .Values.search.enabled -}}
+{{- $c := include "visual-search.apiComponent" (dict "ctx" . "component" "search") -}}
+{{- $routes = append $routes (dict "path" "/search" "component" $c "port" $port) -}}
+{{- $routes = append $routes (dict "path" "/info" "component" $c "port" $port) -}}
 {{- end -}}
-{{- if .Values.products.enabled -}}
-{{- $routes = append $routes (dict "path" "/products" "component" "products" "port" $port) -}}
+{{- if or .Values.api.enabled .Values.products.enabled -}}
+{{- $routes = append $routes (dict "path" "/products" "component" (include "visual-search.apiComponent" (dict "ctx" . "component" "products")) "port" $port) -}}
 {{- end -}}
-{{- if .Values.indexer.enabled -}}
-{{- $routes = append $routes (dict "path" "/index" "component" "indexer" "port" $port) -}}
+{{- if or .Values.api.enabled .Values.indexer.enabled -}}
+{{- $routes = append $routes (dict "path" "/index" "component" (include "visual-search.apiComponent" (dict "ctx" . "component" "indexer")) "port" $port) -}}
 {{- end -}}
 {{- toJson $routes -}}
+{{- end -}}
+
+{{/* The component serving a group of API routes: `api` when one Deployment serves them all. */}}
+{{- define "visual-search.apiComponent" -}}
+{{- ternary "api" .component .ctx.Values.api.enabled -}}
 {{- end -}}
 
 {{/* Routes that are not rate-limited: storefront files, product images, health. */}}
 {{- define "visual-search.openRoutes" -}}
 {{- $port := int .Values.service.apiPort -}}
 {{- $routes := list -}}
-{{- if .Values.products.enabled -}}
-{{- $routes = append $routes (dict "path" "/images" "component" "products" "port" $port) -}}
+{{- if or .Values.api.enabled .Values.products.enabled -}}
+{{- $routes = append $routes (dict "path" "/images" "component" (include "visual-search.apiComponent" (dict "ctx" . "component" "products")) "port" $port) -}}
 {{- end -}}
-{{- if .Values.search.enabled -}}
-{{- $routes = append $routes (dict "path" "/health" "component" "search" "port" $port) -}}
-{{- $routes = append $routes (dict "path" "/ready" "component" "search" "port" $port) -}}
+{{- if or .Values.api.enabled .Values.search.enabled -}}
+{{- $c := include "visual-search.apiComponent" (dict "ctx" . "component" "search") -}}
+{{- $routes = append $routes (dict "path" "/health" "component" $c "port" $port) -}}
+{{- $routes = append $routes (dict "path" "/ready" "component" $c "port" $port) -}}
 {{- end -}}
 {{- if .Values.storefront.enabled -}}
 {{- $routes = append $routes (dict "path" "/" "component" "storefront" "port" (int .Values.service.storefrontPort)) -}}

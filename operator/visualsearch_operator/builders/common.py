@@ -92,34 +92,6 @@ def pod_security_context(uid: int = 10001) -> dict[str, Any]:
     return {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": uid, "fsGroup": uid}
 
 
-def service(
-    name: str,
-    owner: Owner,
-    component: str,
-    ports: list[tuple[str, int]],
-    headless: bool = False,
-) -> Manifest:
-    """A ClusterIP Service (or a headless one, for StatefulSet peers) selecting ``component``."""
-    spec: dict[str, Any] = {
-        "selector": selector_labels(owner.name, component),
-        "ports": [
-            {"name": port_name, "port": port, "targetPort": port, "protocol": "TCP"}
-            for port_name, port in ports
-        ],
-    }
-    if headless:
-        spec["clusterIP"] = "None"
-        spec["publishNotReadyAddresses"] = True
-    else:
-        spec["type"] = "ClusterIP"
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": metadata(name, owner, index_labels(owner.name, component)),
-        "spec": spec,
-    }
-
-
 MAX_NAME = 63
 """Names that become label values (a Job's ``job-name`` on its pods) stop at 63 characters."""
 

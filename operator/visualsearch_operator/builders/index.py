@@ -1,59 +1,59 @@
-"""Everything one VisualSearchIndex needs, in apply order (config and stores before workloads)."""
+"""The rendered charts made into an index's children: namespace, owner, the operator's labels.
+
+``helm template`` output is what a Helm user's release holds; the operator changes only what
+says who owns and manages the objects, so that the garbage collector removes them with their
+index and the operator finds them again by label:
+
+- ``metadata.namespace`` (``helm template`` leaves it out) and the owner reference;
+- ``visualsearch.dev/index=<index>`` and ``app.kubernetes.io/managed-by=visualsearch-operator``
+  on the object, on its pod template and on its volume claim templates (so the volumes can be
+  found, and kept or deleted, with the index).
+
+Everything else is the chart's, field for field (a test compares them with Helm's own render).
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import copy
+from collections.abc import Iterable
 
 from visualsearch_operator import constants as c
-from visualsearch_operator.builders.common import Capabilities, Manifest, Owner
-from visualsearch_operator.builders.exposure import build_exposure_manifests
-from visualsearch_operator.builders.platform import (
-    build_api_manifests,
-    build_config_map,
-    build_embedder_manifests,
-    build_storefront_manifests,
-    build_worker_manifests,
-)
-from visualsearch_operator.builders.stores import build_store_manifests
-from visualsearch_operator.spec import IndexSpec
+from visualsearch_operator.builders.common import Manifest, Owner
+
+OPERATOR_LABELS = (c.LABEL_INDEX, c.LABEL_MANAGED_BY)
+"""The labels the operator sets on rendered objects (the chart says ``managed-by: Helm``)."""
 
 
-def config_hash(config_map: Manifest) -> str:
-    """Digest of the settings pods read at start (environment variables do not follow edits)."""
-    text = json.dumps(config_map["data"], sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def operator_labels(index: str) -> dict[str, str]:
+    """Labels that mark an object as a child of ``index`` managed by the operator."""
+    return {c.LABEL_INDEX: index, c.LABEL_MANAGED_BY: c.MANAGED_BY}
 
 
-def with_config_hash(workloads: list[Manifest], digest: str) -> list[Manifest]:
-    """Stamp pod templates with the config digest, so a settings change rolls the pods."""
-    for obj in workloads:
-        if obj["kind"] == "Deployment" and obj["metadata"]["labels"].get(c.LABEL_COMPONENT) in (
-            "embedder",
-            "api",
-            "worker",
-        ):
-            template = obj["spec"]["template"]["metadata"]
-            template.setdefault("annotations", {})[c.ANNOTATION_CONFIG_HASH] = digest
-    return workloads
+def _label(meta: Manifest, labels: dict[str, str]) -> None:
+    meta["labels"] = {**(meta.get("labels") or {}), **labels}
 
 
-def build_index_manifests(owner: Owner, spec: IndexSpec, caps: Capabilities) -> list[Manifest]:
-    """All owned children of an index (the credentials Secret is built apart: it may outlive it).
+def own(rendered: Iterable[Manifest], owner: Owner, served: set[tuple[str, str]]) -> list[Manifest]:
+    """Children of ``owner`` from rendered chart objects; kinds the cluster lacks are left out.
 
-    ``spec.model`` is the model the pods serve with; during a model switch that is still the
-    old one until the re-index Job has filled the new generation (see ``build_reindex_job``).
+    ``served`` holds the (apiVersion, kind) pairs the operator manages on this cluster: a
+    Middleware without Traefik's CRD could never be applied (the status says so instead).
     """
-    config = build_config_map(owner, spec)
-    workloads = [
-        *build_embedder_manifests(owner, spec, caps),
-        *build_api_manifests(owner, spec),
-        *build_worker_manifests(owner, spec),
-        *build_storefront_manifests(owner, spec),
-    ]
-    return [
-        config,
-        *build_store_manifests(owner, spec),
-        *with_config_hash(workloads, config_hash(config)),
-        *build_exposure_manifests(owner, spec, caps.traefik_middleware, caps.gateway_api),
-    ]
+    labels = operator_labels(owner.name)
+    children: list[Manifest] = []
+    for obj in rendered:
+        if (obj["apiVersion"], obj["kind"]) not in served:
+            continue
+        child = copy.deepcopy(obj)
+        meta = child["metadata"]
+        meta["namespace"] = owner.namespace
+        meta["ownerReferences"] = [owner.reference()]
+        _label(meta, labels)
+        spec = child.get("spec") or {}
+        template = spec.get("template")
+        if isinstance(template, dict):
+            _label(template.setdefault("metadata", {}), labels)
+        for claim in spec.get("volumeClaimTemplates") or []:
+            _label(claim.setdefault("metadata", {}), labels)
+        children.append(child)
+    return children

@@ -27,7 +27,8 @@ from visualsearch_operator.builders.common import (
     metadata,
     pod_security_context,
 )
-from visualsearch_operator.builders.platform import build_platform_env, component_name
+from visualsearch_operator.builders.job_env import build_platform_env
+from visualsearch_operator.builders.values import component_name
 from visualsearch_operator.jobscripts import SYNC_SH, source_of
 from visualsearch_operator.spec import IndexSpec, SourceSpec
 

@@ -20,7 +20,7 @@ from visualsearch_operator.builders.common import (
     metadata,
     pod_security_context,
 )
-from visualsearch_operator.builders.platform import build_platform_env
+from visualsearch_operator.builders.job_env import build_platform_env
 from visualsearch_operator.spec import IndexSpec
 
 

@@ -1,4 +1,8 @@
-"""Reconcile a VisualSearchIndex and clean up after it: validate → build → adopt/apply → prune.
+"""Reconcile a VisualSearchIndex and clean up after it: validate → render → own/apply → prune.
+
+The children are ``charts/visual-search`` (and its store charts) rendered with values computed
+from the spec (:mod:`..builders.values`), then given namespace, owner and labels
+(:mod:`..builders.index`) and applied one by one with server-side apply.
 
 The status it then reports is judged and written by :mod:`.index_status`.
 """
@@ -9,14 +13,16 @@ import secrets
 from dataclasses import dataclass, field
 
 from visualsearch_operator import constants as c
-from visualsearch_operator.builders.common import Capabilities, Owner
-from visualsearch_operator.builders.index import build_index_manifests
+from visualsearch_operator.builders.common import Capabilities, Manifest, Owner
+from visualsearch_operator.builders.index import own
 from visualsearch_operator.builders.stores import (
     CREDENTIAL_KEYS,
     build_credentials,
     credentials_secret_name,
 )
-from visualsearch_operator.exceptions import DependencyNotReadyError
+from visualsearch_operator.builders.values import index_values
+from visualsearch_operator.charts import ChartRenderer
+from visualsearch_operator.exceptions import ChartRenderError, DependencyNotReadyError
 from visualsearch_operator.kube import KubeClient, Obj
 from visualsearch_operator.services import status as st
 from visualsearch_operator.services.exposure import exposure_conditions
@@ -33,6 +39,40 @@ OWNED_KINDS: tuple[tuple[str, str], ...] = (
 )
 """Kinds always built for an index; the HPA, Middleware and HTTPRoute depend on the cluster."""
 
+OPTIONAL_KINDS = ("Middleware", "HTTPRoute")
+"""Rendered kinds left out where the cluster does not serve them (the status says so)."""
+
+
+def _ref(obj: Obj) -> str:
+    return f"{obj['kind']}/{obj['metadata']['name']}"
+
+
+def owned_kinds(caps: Capabilities) -> list[tuple[str, str]]:
+    """Every (apiVersion, kind) this cluster can hold for an index."""
+    kinds = [*OWNED_KINDS, (caps.hpa_api_version, "HorizontalPodAutoscaler")]
+    if caps.traefik_middleware:
+        kinds.append(("traefik.io/v1alpha1", "Middleware"))
+    if caps.gateway_api:
+        kinds.append(("gateway.networking.k8s.io/v1", "HTTPRoute"))
+    return kinds
+
+
+def render_children(
+    renderer: ChartRenderer, owner: Owner, spec: IndexSpec, caps: Capabilities
+) -> list[Manifest]:
+    """An index's children: the charts rendered for ``spec`` on this cluster, owned by it."""
+    rendered = renderer.render(owner.name, owner.namespace, index_values(owner, spec, caps))
+    managed = set(owned_kinds(caps))
+    stray = [
+        _ref(o)
+        for o in rendered
+        if (o["apiVersion"], o["kind"]) not in managed and o["kind"] not in OPTIONAL_KINDS
+    ]
+    if stray:
+        # The operator would never find (nor prune) them again: a chart/values mismatch.
+        raise ChartRenderError(f"the chart rendered objects the operator cannot own: {stray}")
+    return own(rendered, owner, managed)
+
 
 @dataclass
 class ReconcileResult:
@@ -44,16 +84,13 @@ class ReconcileResult:
     switch: ModelSwitch | None = None
 
 
-def _ref(obj: Obj) -> str:
-    return f"{obj['kind']}/{obj['metadata']['name']}"
-
-
 @dataclass
 class IndexService:
     """Drives one index's children toward its spec; safe to run any number of times."""
 
     kube: KubeClient
     status: IndexStatusService
+    renderer: ChartRenderer = field(default_factory=ChartRenderer)
     retry_delay: float = 15.0
 
     def capabilities(self) -> Capabilities:
@@ -72,12 +109,7 @@ class IndexService:
 
     def owned_kinds(self, caps: Capabilities) -> list[tuple[str, str]]:
         """Every (apiVersion, kind) this cluster can hold for an index."""
-        kinds = [*OWNED_KINDS, (caps.hpa_api_version, "HorizontalPodAutoscaler")]
-        if caps.traefik_middleware:
-            kinds.append(("traefik.io/v1alpha1", "Middleware"))
-        if caps.gateway_api:
-            kinds.append(("gateway.networking.k8s.io/v1", "HTTPRoute"))
-        return kinds
+        return owned_kinds(caps)
 
     def reconcile(self, body: Obj) -> ReconcileResult:
         """Apply everything the spec asks for, remove what it no longer asks for, report status."""
@@ -100,7 +132,7 @@ class IndexService:
         self._ensure_credentials(owner)
         serving, result.switch = model_switch(self.kube, owner, spec, status.get("activeModel"))
         caps = self.capabilities()
-        desired = build_index_manifests(owner, serving, caps)
+        desired = self.desired(owner, serving, caps)
         for manifest in desired:
             _, changed = self.kube.apply(manifest)
             if changed:
@@ -118,6 +150,10 @@ class IndexService:
             extra.append(result.switch.condition(generation))
         result.update = self.status.refresh_status(body, serving, reconciled=True, extra=extra)
         return result
+
+    def desired(self, owner: Owner, spec: IndexSpec, caps: Capabilities) -> list[Manifest]:
+        """The index's children: the charts rendered for ``spec``, owned by the index."""
+        return render_children(self.renderer, owner, spec, caps)
 
     def _check_user_secrets(self, namespace: str, spec: IndexSpec) -> None:
         """External stores' Secrets must exist before pods can start; wait for them (retry)."""

@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from visualsearch_operator import constants as c
-from visualsearch_operator.builders.platform import component_name
 from visualsearch_operator.builders.stores import store_name
+from visualsearch_operator.builders.values import component_name
 from visualsearch_operator.exceptions import DependencyNotReadyError, OperatorError
 from visualsearch_operator.kube import KubeClient, Obj
 from visualsearch_operator.services import status as st

@@ -75,6 +75,8 @@ class ControlPlane:
         env["HELM_CACHE_HOME"] = str(self.state_dir / "helm" / "cache")
         env["HELM_CONFIG_HOME"] = str(self.state_dir / "helm" / "config")
         env["HELM_DATA_HOME"] = str(self.state_dir / "helm" / "data")
+        # The operator renders the charts with helm: the cached binary, wherever PATH points.
+        env["VISUALSEARCH_OPERATOR_HELM"] = str(find_binary("helm"))
         env.update(extra)
         return env
 

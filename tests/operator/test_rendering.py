@@ -1,13 +1,18 @@
-"""Pure manifest builders of an index, against expected values."""
+"""An index's children as the operator renders them from the charts, against expected values.
+
+They are ``charts/visual-search`` and its store charts rendered by ``helm template`` with values
+computed from the spec (so these tests need the helm binary, as the operator does).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from tests.support.kube import find_binary
 from visualsearch_operator.builders.common import Capabilities, Owner
-from visualsearch_operator.builders.exposure import build_exposure_manifests
-from visualsearch_operator.builders.index import build_index_manifests
 from visualsearch_operator.builders.stores import build_credentials
+from visualsearch_operator.charts import ChartRenderer
+from visualsearch_operator.services.index_reconcile import render_children
 from visualsearch_operator.spec import parse_index_spec
 
 OWNER = Owner("VisualSearchIndex", "demo", "shop", "uid-1234")
@@ -28,8 +33,11 @@ EXTERNAL = {
 }
 
 
+RENDERER = ChartRenderer(helm=str(find_binary("helm")))
+
+
 def build(spec: dict[str, Any], caps: Capabilities = CAPS) -> dict[tuple[str, str], dict[str, Any]]:
-    manifests = build_index_manifests(OWNER, parse_index_spec(spec), caps)
+    manifests = render_children(RENDERER, OWNER, parse_index_spec(spec), caps)
     return {(m["kind"], m["metadata"]["name"]): m for m in manifests}
 
 
@@ -93,12 +101,13 @@ def test_nginx_rate_limit_is_on_the_api_ingress_only() -> None:
     assert rule["host"] == "shop.example.com"
     assert [p["path"] for p in rule["http"]["paths"]] == ["/search", "/info", "/products", "/index"]
     assert {p["backend"]["service"]["name"] for p in rule["http"]["paths"]} == {"demo-api"}
-    opened = objs[("Ingress", "demo-open")]
+    # The chart names the open Ingress after what it mostly serves: the storefront.
+    opened = objs[("Ingress", "demo-storefront")]
     assert "nginx.ingress.kubernetes.io/limit-rpm" not in opened["metadata"]["annotations"]
     paths = {
         p["path"]: p["backend"]["service"] for p in opened["spec"]["rules"][0]["http"]["paths"]
     }
-    assert paths["/"] == {"name": "demo-storefront", "port": {"number": 8080}}
+    assert paths["/"] == {"name": "demo-storefront", "port": {"number": 80}}
     assert paths["/images"]["name"] == "demo-api"
     assert "/metrics" not in paths
 
@@ -113,13 +122,9 @@ def test_traefik_gets_a_middleware_instead_of_annotations() -> None:
     assert "nginx.ingress.kubernetes.io/limit-rpm" not in annotations
     middleware = objs[("Middleware", "demo-ratelimit")]
     assert middleware["apiVersion"] == "traefik.io/v1alpha1"
-    assert middleware["spec"]["rateLimit"] == {
-        "average": 60,
-        "period": "1m",
-        "burst": 120,
-        "sourceCriterion": {"ipStrategy": {"depth": 0}},
-    }
-    # Without the Traefik CRD the Middleware cannot be stored: it is not built.
+    # Per client address: Traefik's default source criterion.
+    assert middleware["spec"]["rateLimit"] == {"average": 60, "period": "1m", "burst": 120}
+    # Without the Traefik CRD the Middleware cannot be stored: it is not applied.
     assert ("Middleware", "demo-ratelimit") not in build(spec, Capabilities())
 
 
@@ -132,19 +137,11 @@ def test_rate_limit_zero_means_no_limit() -> None:
 
 
 def test_http_route_only_when_asked_and_served() -> None:
-    spec = parse_index_spec(
-        {"gateway": {"enabled": True, "parentRefs": [{"name": "public", "namespace": "gw"}]}}
-    )
-    route = [
-        m for m in build_exposure_manifests(OWNER, spec, False, True) if m["kind"] == "HTTPRoute"
-    ]
-    assert route[0]["spec"]["parentRefs"] == [{"name": "public", "namespace": "gw"}]
-    assert route[0]["spec"]["rules"][-1]["backendRefs"] == [
-        {"name": "demo-storefront", "port": 8080}
-    ]
-    assert not [
-        m for m in build_exposure_manifests(OWNER, spec, False, False) if m["kind"] == "HTTPRoute"
-    ]
+    spec = {"gateway": {"enabled": True, "parentRefs": [{"name": "public", "namespace": "gw"}]}}
+    route = build(spec, Capabilities(gateway_api=True))[("HTTPRoute", "demo")]
+    assert route["spec"]["parentRefs"] == [{"name": "public", "namespace": "gw"}]
+    assert route["spec"]["rules"][-1]["backendRefs"] == [{"name": "demo-storefront", "port": 80}]
+    assert ("HTTPRoute", "demo") not in build(spec, Capabilities())
 
 
 def test_in_cluster_stores_are_statefulsets_with_volumes() -> None:
@@ -157,8 +154,8 @@ def test_in_cluster_stores_are_statefulsets_with_volumes() -> None:
     assert claim["spec"]["storageClassName"] == "fast"
     assert claim["metadata"]["labels"]["visualsearch.dev/index"] == "demo"
     config = objs[("ConfigMap", "demo-config")]["data"]
-    assert config["VISUALSEARCH_QDRANT_URL"] == "http://demo-qdrant.shop.svc:6333"
-    assert config["VISUALSEARCH_S3_ENDPOINT"] == "demo-minio.shop.svc:9000"
+    assert config["VISUALSEARCH_QDRANT_URL"] == "http://demo-qdrant:6333"
+    assert config["VISUALSEARCH_S3_ENDPOINT"] == "demo-minio:9000"
     assert config["VISUALSEARCH_S3_SECURE"] == "false"
 
 
@@ -168,7 +165,7 @@ def test_qdrant_replicas_form_a_cluster() -> None:
     assert qdrant["spec"]["replicas"] == 3
     (container,) = qdrant["spec"]["template"]["spec"]["containers"]
     assert env_of(container)["QDRANT__CLUSTER__ENABLED"] == "true"
-    assert "--bootstrap http://demo-qdrant-0.demo-qdrant-headless:6335" in container["command"][2]
+    assert '--bootstrap "http://demo-qdrant-0.demo-qdrant-headless:6335"' in container["args"][0]
     config = objs[("ConfigMap", "demo-config")]["data"]
     assert (
         config["VISUALSEARCH_QDRANT_SHARDS"],
@@ -238,7 +235,8 @@ def test_api_migrates_the_schema_before_serving() -> None:
 def test_storefront_can_be_switched_off() -> None:
     objs = build({"storefront": {"enabled": False}})
     assert ("Deployment", "demo-storefront") not in objs
-    paths = [p["path"] for p in objs[("Ingress", "demo-open")]["spec"]["rules"][0]["http"]["paths"]]
+    open_ingress = objs[("Ingress", "demo-storefront")]
+    paths = [p["path"] for p in open_ingress["spec"]["rules"][0]["http"]["paths"]]
     assert "/" not in paths
 
 
@@ -267,7 +265,7 @@ def test_a_settings_change_rolls_the_platform_pods() -> None:
         return {
             name: obj["spec"]["template"]["metadata"]
             .get("annotations", {})
-            .get("visualsearch.dev/config-hash", "")
+            .get("checksum/config", "")
             for (kind, name), obj in objs.items()
             if kind == "Deployment"
         }
