@@ -19,7 +19,10 @@ def fmt(value: object, digits: int = 1) -> str:
 
 
 # Sections of RESULTS.md that other commands write (`make eval`): a benchmark run keeps them.
-KEPT_SECTIONS = ("Search quality (visualsearch eval)",)
+KEPT_SECTIONS = (
+    "Search quality (visualsearch eval)",
+    "Search quality: descriptor variants (bench.quality_variants)",
+)
 
 
 def kept_sections(text: str, titles: Sequence[str] = KEPT_SECTIONS) -> list[str]:

@@ -33,3 +33,14 @@ def test_a_benchmark_run_keeps_the_quality_section(tmp_path: Path) -> None:
     assert f"## {TITLE}\n\nold quality" in written
     report.write(path)
     assert path.read_text() == written
+
+
+def test_a_benchmark_run_keeps_the_descriptor_variants_section(tmp_path: Path) -> None:
+    title = "Search quality: descriptor variants (bench.quality_variants)"
+    path = tmp_path / "RESULTS.md"
+    path.write_text(f"# results\n\n## Embedding\n\nold\n\n## {title}\n\nthe variants\n")
+    report = Report("results")
+    report.section("Embedding")
+    report.note("fresh")
+    report.write(path)
+    assert f"## {title}\n\nthe variants" in path.read_text()
