@@ -14,9 +14,9 @@ import httpx
 
 from tests.api.helpers import index, product_form, search, wait_job
 from tests.conftest import Api, SettingsFactory, start_api
-from tests.reliability.conftest import QdrantStandin
 from tests.reliability.pgserver_own import OwnPostgres
 from tests.support.images import jpeg
+from tests.support.servers import QdrantStandin
 
 
 async def eventually_ok(api: Api, path: str, timeout: float = 15) -> httpx.Response:
