@@ -173,3 +173,21 @@ async def test_reindex_switches_models_and_search_keeps_working(
     finally:
         await switched.client.aclose()
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("answer", ["n\n", ""])
+def test_reindex_without_yes_asks_and_does_nothing_unless_told(
+    make_settings: SettingsFactory, answer: str
+) -> None:
+    # "n", or no terminal to answer from (stdin closed): aborted before any store is touched
+    run = subprocess.run(
+        [sys.executable, "-m", "visualsearch", "reindex"],
+        env=worker_env(make_settings()),
+        input=answer,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Re-embed every product with the configured model? [y/N]" in run.stdout
+    assert run.returncode == 1 and "Aborted" in run.stderr, (run.stdout, run.stderr)
+    assert "Re-embedded" not in run.stdout and "Re-embedding" not in run.stderr
