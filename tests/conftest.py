@@ -15,8 +15,10 @@ from tests.support.servers import (
     S3_ACCESS_KEY,
     S3_SECRET_KEY,
     ManagedProcess,
+    QdrantStandin,
     embedded_pgvector,
     postgres_database,
+    qdrant_standin_server,
     redis_server,
     s3_server,
     shared_tmpdir,
@@ -41,6 +43,17 @@ def s3_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def qdrant_standin(tmp_path: Path) -> Iterator[QdrantStandin]:
+    """A Qdrant-compatible server of this test's own, started: it may be killed or frozen."""
+    server = qdrant_standin_server(tmp_path)
+    server.start()
+    yield server
+    if server.proc is not None:
+        server.thaw()
+    server.stop(kill=True)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -24,8 +25,14 @@ from tests.support.tiny_clip import build_tiny_clip
 @pytest.fixture(scope="module")
 def embedder_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``visualsearch embedder`` as its own process, as the embedding Deployment runs it."""
+    with embedder_process(tmp_path_factory.mktemp("embedder")) as (url, _):
+        yield url
+
+
+@contextmanager
+def embedder_process(directory: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
-    log = tmp_path_factory.mktemp("embedder") / "embedder.log"
+    log = directory / "embedder.log"
     env = {**os.environ, "VISUALSEARCH_MODEL": "efficientnet-lite0"}
     with log.open("wb") as handle:
         proc = subprocess.Popen(
@@ -47,10 +54,38 @@ def embedder_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_for_port(port, timeout=120)
         url = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{url}/ready", timeout=30).status_code == 200, log.read_text()
-        yield url
+        yield url, proc
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(20)
+
+
+def test_the_embedder_embeds_text_only_with_a_text_tower(embedder_url: str) -> None:
+    # EfficientNet has none: a clear 400, not a vector of nonsense
+    refused = httpx.post(f"{embedder_url}/embed/text", json={"text": "red shoes"})
+    assert refused.status_code == 400 and refused.json()["code"] == "text_search_unavailable"
+    assert httpx.post(f"{embedder_url}/embed/text", json={"text": ""}).status_code == 422
+
+
+async def test_an_unreachable_embedder_is_503_and_recovers(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    with embedder_process(tmp_path) as (url, proc):
+        api, lifespan = await start_api(make_settings(embedder_url=url))
+        try:
+            cat = jpeg(photo("chelsea.png"))
+            await index(api, "cat", cat)
+            proc.kill()
+            proc.wait(10)
+            down = await api.client.post("/search", files={"file": ("q.jpg", cat, "image/jpeg")})
+            assert down.status_code == 503, down.text
+            assert down.json()["code"] == "store_unavailable"
+            assert "embedding service" in down.json()["detail"]
+            assert (await api.client.get("/products/cat")).status_code == 200  # browsing works
+        finally:
+            await api.client.aclose()
+            await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
 
 
 async def test_api_embeds_through_the_embedding_service(
@@ -138,3 +173,21 @@ async def test_reindex_switches_models_and_search_keeps_working(
     finally:
         await switched.client.aclose()
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("answer", ["n\n", ""])
+def test_reindex_without_yes_asks_and_does_nothing_unless_told(
+    make_settings: SettingsFactory, answer: str
+) -> None:
+    # "n", or no terminal to answer from (stdin closed): aborted before any store is touched
+    run = subprocess.run(
+        [sys.executable, "-m", "visualsearch", "reindex"],
+        env=worker_env(make_settings()),
+        input=answer,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Re-embed every product with the configured model? [y/N]" in run.stdout
+    assert run.returncode == 1 and "Aborted" in run.stderr, (run.stdout, run.stderr)
+    assert "Re-embedded" not in run.stdout and "Re-embedding" not in run.stderr

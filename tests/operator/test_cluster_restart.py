@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -11,12 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.operator.cluster import V, index_body, phase_is, status_of
 from tests.operator.conftest import OPERATOR_ENV, wait_for
 from tests.support.kube import find_binary
 from tests.support.kube.controlplane import ControlPlane
+from tests.support.servers import free_port
 from visualsearch_operator.charts import ChartRenderer
 from visualsearch_operator.kube import KubeClient
 from visualsearch_operator.services.index_reconcile import IndexService
@@ -161,14 +164,26 @@ def spawn(crds: ControlPlane, kube_namespace: str) -> Iterator[Any]:
     """Start ``visualsearch-operator`` processes (the console script) for the test namespace."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start() -> subprocess.Popen[bytes]:
+    def start(live: bool = False) -> subprocess.Popen[bytes]:
+        """``live``: serve the liveness endpoint and return once it answers (the operator has
+        logged in and runs its watches), instead of sleeping a guessed second."""
+        port = free_port()
+        liveness = f"http://127.0.0.1:{port}/healthz" if live else ""
         proc = subprocess.Popen(
-            [str(OPERATOR), "--namespace", kube_namespace, "--liveness", ""],
+            [str(OPERATOR), "--namespace", kube_namespace, "--liveness", liveness],
             env=crds.env(**OPERATOR_ENV),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         started.append(proc)
+        deadline = time.monotonic() + 60
+        while live:
+            assert proc.poll() is None, "the operator exited while starting"
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(liveness, timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "the operator's liveness never answered"
+            time.sleep(0.05)
         return proc
 
     yield start
@@ -183,8 +198,7 @@ def test_operator_killed_mid_reconcile_converges_after_restart(
     spawn: Any, kube: KubeClient, kube_namespace: str
 ) -> None:
     ns = kube_namespace
-    first = spawn()
-    time.sleep(1.0)  # let it log in and start watching
+    first = spawn(live=True)  # waits until the operator's liveness endpoint answers
     kube.create(index_body("demo", ns, {"embedding": {"maxReplicas": 6}}))
     deadline = time.monotonic() + 30
     while not kube.get("v1", "ConfigMap", ns, "demo-config"):

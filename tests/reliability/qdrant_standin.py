@@ -7,24 +7,44 @@ calls, backed by ``qdrant-client``'s own local engine, so the service talks to i
 talks to a Qdrant server. The faults the tests inject are real process faults: the server is
 killed (connections refused) or frozen with SIGSTOP (connections accepted, never answered).
 
+What it cannot honour it refuses with Qdrant's 400 error, so a test of the collection layout
+fails instead of passing on parameters silently dropped: more than one shard or replica, and
+quantisation. Payload indexes (plain keyword/float/integer ones) are recorded and reported back
+in the collection info; the engine filters by scanning, which finds the same points an index
+would. Its search is an exact scan too, so recall is not tested against it.
+
 Run: ``python tests/reliability/qdrant_standin.py --port P --path DIR``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from qdrant_client import QdrantClient, models
 
 
 def create_standin(path: str) -> FastAPI:
     client = QdrantClient(path=path)
     app = FastAPI()
+    recorded = Path(path) / "payload-indexes.json"  # kept across restarts, as a server keeps them
+    payload_schema: dict[str, dict[str, Any]] = (
+        json.loads(recorded.read_text()) if recorded.exists() else {}
+    )
+
+    def record() -> None:
+        recorded.write_text(json.dumps(payload_schema))
+
+    def refused(reason: str) -> JSONResponse:
+        """Qdrant's answer to a request it cannot carry out."""
+        return JSONResponse({"status": {"error": f"Bad request: {reason}"}, "time": 0.0}, 400)
 
     def ok(result: Any) -> dict[str, Any]:
         if hasattr(result, "model_dump"):
@@ -63,20 +83,49 @@ def create_standin(path: str) -> FastAPI:
 
     @app.get("/collections/{name}")
     def get_collection(name: str) -> dict[str, Any]:
-        return ok(client.get_collection(name))
+        info = client.get_collection(name)
+        info.config.params.shard_number = 1  # what it holds: one shard, one copy
+        info.config.params.replication_factor = 1
+        info.payload_schema = {
+            field: models.PayloadIndexInfo.model_validate({**schema, "points": info.points_count})
+            for field, schema in payload_schema.get(name, {}).items()
+        }
+        return ok(info)
 
-    @app.put("/collections/{name}")
-    async def create(name: str, request: Request) -> dict[str, Any]:
+    @app.put("/collections/{name}", response_model=None)
+    async def create(name: str, request: Request) -> dict[str, Any] | JSONResponse:
         spec = await body(request, models.CreateCollection)
-        return ok(client.create_collection(name, vectors_config=spec.vectors))
+        if (spec.shard_number or 1) != 1 or (spec.sharding_method is not None):
+            return refused(f"the stand-in has one shard (asked for {spec.shard_number})")
+        if (spec.replication_factor or 1) != 1:
+            return refused(f"the stand-in keeps one copy (asked for {spec.replication_factor})")
+        vectors = spec.vectors
+        quantised = spec.quantization_config is not None or (
+            isinstance(vectors, models.VectorParams) and vectors.quantization_config is not None
+        )
+        if quantised:
+            return refused("the stand-in cannot quantise vectors")
+        created = client.create_collection(name, vectors_config=vectors)
+        payload_schema[name] = {}
+        record()
+        return ok(created)
 
     @app.delete("/collections/{name}")
     def drop(name: str) -> dict[str, Any]:
+        payload_schema.pop(name, None)
+        record()
         return ok(client.delete_collection(name))
 
-    @app.put("/collections/{name}/index")
-    async def payload_index(name: str, request: Request) -> dict[str, Any]:
-        await request.json()  # local mode has no payload index: filters scan
+    @app.put("/collections/{name}/index", response_model=None)
+    async def payload_index(name: str, request: Request) -> dict[str, Any] | JSONResponse:
+        index = await body(request, models.CreateFieldIndex)
+        schema = index.field_schema
+        if not isinstance(schema, models.PayloadSchemaType):
+            return refused(f"the stand-in records plain payload indexes only, not {schema!r}")
+        if not client.collection_exists(name):
+            return JSONResponse({"status": {"error": f"Collection `{name}` not found"}}, 404)
+        payload_schema.setdefault(name, {})[index.field_name] = {"data_type": schema.value}
+        record()
         return ok({"operation_id": 0, "status": "completed"})
 
     @app.put("/collections/{name}/points")

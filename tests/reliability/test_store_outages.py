@@ -14,9 +14,12 @@ import httpx
 
 from tests.api.helpers import index, product_form, search, wait_job
 from tests.conftest import Api, SettingsFactory, start_api
-from tests.reliability.conftest import QdrantStandin
 from tests.reliability.pgserver_own import OwnPostgres
 from tests.support.images import jpeg
+from tests.support.servers import QdrantStandin
+from visualsearch.storage import postgres
+
+HANG = 60.0  # seconds after which a call counts as hung (a bound, not a speed claim)
 
 
 async def eventually_ok(api: Api, path: str, timeout: float = 15) -> httpx.Response:
@@ -48,15 +51,13 @@ async def test_postgres_down_is_503_then_recovers_without_restart(
         await index(api, "pg-before", jpeg(seed=70))
         own_postgres.stop("immediate")  # what a crash looks like to the clients
         try:
-            started = time.monotonic()
             assert_unavailable(
                 await api.client.get("/products/"), "catalogue database", own_postgres.port
             )
-            assert time.monotonic() - started < 10  # answered, not hung
-            # Known down now: the next requests do not wait out the pool's 5 s timeout again.
-            started = time.monotonic()
+            # Known down now: the next requests wait DOWN_TIMEOUT, not the pool's full timeout
+            # (the condition, not a wall-clock limit; bench/ measures how fast that answers).
+            assert api.context.catalog._pool in postgres._down
             assert_unavailable(await api.client.get("/products/pg-before"), "catalogue database")
-            assert time.monotonic() - started < 2.5, "a known outage must be answered at once"
             assert_unavailable(
                 await api.client.post(
                     "/search", files={"file": ("q.jpg", jpeg(seed=70), "image/jpeg")}
@@ -146,15 +147,11 @@ async def test_qdrant_down_readiness_fails_search_is_503_and_recovers(
 
         qdrant_standin.start()
         qdrant_standin.freeze()  # up but hung: connections are accepted, nothing answers
-        started = time.monotonic()
-        ready = await api.client.get("/ready")
+        # the readiness probe's own deadline answers "timeout"; a hung call would never return
+        ready = await asyncio.wait_for(api.client.get("/ready"), HANG)
         assert ready.status_code == 503 and ready.json()["checks"]["vectors"] == "timeout"
-        assert time.monotonic() - started < 8  # the readiness probe has its own deadline
-        assert_unavailable(
-            await api.client.post("/search", files={"file": ("q.jpg", query, "image/jpeg")}),
-            "vector index",
-        )
-        assert time.monotonic() - started < 30  # bounded by the client timeout, not hung
+        searched = api.client.post("/search", files={"file": ("q.jpg", query, "image/jpeg")})
+        assert_unavailable(await asyncio.wait_for(searched, HANG), "vector index")
         qdrant_standin.thaw()
 
         assert (await eventually_ok(api, "/ready")).status_code == 200

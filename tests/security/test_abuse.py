@@ -6,7 +6,6 @@ from __future__ import annotations
 import hmac
 import logging
 import socket
-import time
 
 import httpx
 import psycopg
@@ -128,12 +127,10 @@ def test_body_limits_apply_before_the_body_is_read(make_settings: SettingsFactor
             "POST /search HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=b\r\n"
             f"Content-Length: {50 * 1024**3}\r\n\r\n",
         )
-        started = time.monotonic()
-        answer = read_response(sock, timeout=10)
+        answer = read_response(sock, timeout=30)  # a bound on a hang, not a speed claim
         sock.close()
         assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
         assert b'"code":"payload_too_large"' in answer.replace(b" ", b"")
-        assert time.monotonic() - started < 5
 
         sock = raw_request(
             port,

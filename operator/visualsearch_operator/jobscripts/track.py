@@ -59,13 +59,15 @@ def object_store(settings: Settings) -> tuple[Any, str]:
 
 
 def _previous(client: Any, bucket: str, key: str) -> set[str]:
-    from minio.error import S3Error
+    from minio.error import InvalidResponseError, S3Error
+
+    from visualsearch.storage.objects.s3 import error_code
 
     try:
         response = client.get_object(bucket, key)
-    except S3Error as error:
-        if error.code in ("NoSuchKey", "NoSuchBucket"):
-            return set()
+    except (S3Error, InvalidResponseError) as error:  # text/xml errors are not parsed by minio
+        if error_code(error) in ("NoSuchKey", "NoSuchBucket"):
+            return set()  # the source's first sync
         raise
     try:
         return set(json.loads(response.read()))

@@ -46,7 +46,7 @@ class S3ObjectStore(ObjectStore):
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except (S3Error, InvalidResponseError) as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             if code in ("NoSuchKey", "NoSuchObject"):
                 raise NotFoundError("No such image.") from exc
             if code == "NoSuchBucket":
@@ -142,7 +142,7 @@ class _NoSuchBucket(StoreUnavailableError):
         super().__init__(STORE, f"the bucket does not exist ({detail})")
 
 
-def _error_code(exc: S3Error | InvalidResponseError) -> str:
+def error_code(exc: S3Error | InvalidResponseError) -> str:
     """The S3 error code, also from servers whose XML errors minio does not parse (text/xml)."""
     if isinstance(exc, S3Error):
         return str(exc.code)
