@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from visualsearch import __version__
 from visualsearch.config import Settings
 from visualsearch.factory import Context, create_embedding
-from visualsearch.handlers import embed, images, indexing, meta, products, search
+from visualsearch.handlers import embed, images, indexing, insights, meta, products, search
 from visualsearch.handlers.errors import install_error_handlers
 from visualsearch.handlers.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from visualsearch.handlers.openapi import install_openapi
@@ -32,10 +32,12 @@ ROUTES = {
     "index": indexing.router,
     "images": images.router,
     "info": meta.router,
+    "insights": insights.router,
 }
 DESCRIPTION = """Visual product search: find the catalogue's closest products to a photo or a text.
 
-Reads are public; writes (`/index`, deletes) need the `X-API-Key` header. Errors answer
+Reads and `POST /events` are public; writes (`/index`, deletes) and `/admin` need the
+`X-API-Key` header. Errors answer
 `{"detail": "...", "code": "..."}` with the matching status code."""
 
 
@@ -55,7 +57,7 @@ def create_app(
             app.state.context = context
             app.state.embedding = context.embedding
             stop = asyncio.Event()
-            tasks = []
+            tasks = [asyncio.create_task(context.recorder.run(stop), name="insights")]
             if run_worker_inside:
                 tasks.append(asyncio.create_task(run_worker(context, stop), name="worker"))
             if on_ready is not None:
@@ -129,7 +131,7 @@ def _base_app(settings: Settings, lifespan) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["X-API-Key", "Content-Type"],
+            allow_headers=["X-API-Key", "X-Tab-Id", "Content-Type"],
         )
     app.add_middleware(
         BodyLimitMiddleware,
