@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from visualsearch import __version__
@@ -77,6 +78,13 @@ def create_app(
         if name != "info":
             app.include_router(ROUTES[name])
     if frontend_dir is not None:
+        admin_page = frontend_dir / "admin.html"
+
+        @app.get("/admin", include_in_schema=False)
+        async def admin() -> FileResponse:
+            """The shop's admin view (it asks for the write key itself)."""
+            return FileResponse(admin_page)
+
         app.mount("/", StaticFiles(directory=frontend_dir, html=True), name="storefront")
     return app
 
