@@ -91,7 +91,14 @@ def test_nginx_rate_limit_is_on_the_api_ingress_only() -> None:
     assert api["spec"]["ingressClassName"] == "nginx"
     (rule,) = api["spec"]["rules"]
     assert rule["host"] == "shop.example.com"
-    assert [p["path"] for p in rule["http"]["paths"]] == ["/search", "/info", "/products", "/index"]
+    assert [p["path"] for p in rule["http"]["paths"]] == [
+        "/search",
+        "/info",
+        "/products",
+        "/index",
+        "/events",
+        "/admin/",
+    ]
     assert {p["backend"]["service"]["name"] for p in rule["http"]["paths"]} == {"demo-api"}
     opened = objs[("Ingress", "demo-open")]
     assert "nginx.ingress.kubernetes.io/limit-rpm" not in opened["metadata"]["annotations"]

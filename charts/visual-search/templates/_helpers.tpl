@@ -406,6 +406,8 @@ spec:
 {{- if .Values.search.enabled -}}
 {{- $routes = append $routes (dict "path" "/search" "component" "search" "port" $port) -}}
 {{- $routes = append $routes (dict "path" "/info" "component" "search" "port" $port) -}}
+{{- $routes = append $routes (dict "path" "/events" "component" "search" "port" $port) -}}
+{{- $routes = append $routes (dict "path" "/admin/" "component" "search" "port" $port) -}}
 {{- end -}}
 {{- if .Values.products.enabled -}}
 {{- $routes = append $routes (dict "path" "/products" "component" "products" "port" $port) -}}

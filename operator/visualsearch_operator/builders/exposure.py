@@ -16,7 +16,7 @@ from visualsearch_operator.builders.common import Manifest, Owner, index_labels,
 from visualsearch_operator.builders.platform import component_name
 from visualsearch_operator.spec import IndexSpec
 
-LIMITED_PATHS = ("/search", "/info", "/products", "/index")
+LIMITED_PATHS = ("/search", "/info", "/products", "/index", "/events", "/admin/")
 """API paths behind the rate limit."""
 OPEN_PATHS = ("/images", "/health", "/ready")
 """API paths without it (``/metrics`` is for Prometheus inside the cluster, never exposed)."""
