@@ -1,8 +1,11 @@
 /**
- * HTTP client for the visual-search API (same origin as the storefront).
+ * HTTP client for the visual-search API (same origin as the storefront). Every request carries
+ * the tab's random id (X-Tab-Id, tab.js): the shop's figures and experiments count by it.
  * Every call resolves to parsed JSON or throws an ApiError that carries the server's
  * `detail` message, its machine `code`, the status and, for 429, the Retry-After delay.
  */
+
+import { tabId } from './tab.js';
 
 /** API paths are relative to the page, so the shop also works when served under a prefix. */
 const base = new URL('./', document.baseURI);
@@ -58,7 +61,7 @@ async function request(path, init = {}) {
   let response;
   try {
     response = await fetch(new URL(path, base), {
-      headers: { Accept: 'application/json' },
+      headers: { Accept: 'application/json', 'X-Tab-Id': tabId() },
       ...init,
     });
   } catch (error) {

@@ -5,6 +5,7 @@
  */
 import { getCategories } from './api.js';
 import { createCatalogue } from './catalogue.js';
+import { installEventTracking } from './events.js';
 import { byId } from './dom.js';
 import { dragHasFiles, filesFrom } from './files.js';
 import { categoryLabel } from './format.js';
@@ -15,6 +16,7 @@ import { createStore } from './state/store.js';
 import { activeFilterCount, clearedFilter, filterOf } from './state/url.js';
 
 const store = createStore();
+installEventTracking();
 
 let search = null;
 const modal = createModal({ store, onFindSimilar: (product) => search.findSimilar(product) });

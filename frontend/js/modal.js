@@ -127,6 +127,12 @@ export function createModal({ store, onFindSimilar }) {
             id: 'find-similar',
             on: { click: () => onFindSimilar(product) },
           }, [icon(SIMILAR_ICON), h('span', { textContent: 'Find similar' })]),
+          h('button', {
+            className: 'button button--ghost',
+            type: 'button',
+            textContent: 'Add to cart (demo)',
+            attrs: { 'data-add-to-cart': product.product_id, 'aria-pressed': 'false' },
+          }),
           h('button', { className: 'button button--ghost', type: 'button', textContent: 'Close', on: { click: close } }),
         ]),
       ]),

@@ -23,15 +23,17 @@ export function createResults({ store, openProduct }) {
   let hasMore = false;
   let summary = { kind: 'image', where: '', seconds: '', cache: false };
 
-  function cards(list, kind, firstRank) {
-    return list.map((product, index) =>
-      productCard(product, {
+  function cards(list, kind, firstRank, searchId) {
+    return list.map((product, index) => {
+      const card = productCard(product, {
         href: serializeState({ ...store.get(), product: product.product_id }),
         onOpen: openProduct,
         queryKind: kind,
         rank: firstRank + index,
-      }),
-    );
+      });
+      if (searchId) card.dataset.searchId = searchId; // events.js reports clicks with it
+      return card;
+    });
   }
 
   function setMore(value) {
@@ -150,7 +152,7 @@ export function createResults({ store, openProduct }) {
         cache: Boolean(body.cache),
       };
       writeMeta();
-      grid.replaceChildren(...cards(results, kind, 1));
+      grid.replaceChildren(...cards(results, kind, 1, body.search_id));
     },
 
     /**
@@ -167,7 +169,7 @@ export function createResults({ store, openProduct }) {
       const firstRank = grid.querySelectorAll('.card[data-product-id]').length + 1;
       nextOffset = (Number(body.offset) || nextOffset) + (body.results ?? []).length;
       setMore(body.has_more === true && (body.results ?? []).length > 0);
-      const added = cards(fresh, summary.kind, firstRank);
+      const added = cards(fresh, summary.kind, firstRank, body.search_id);
       grid.append(...added);
       writeMeta(fresh.length ? ` · ${fresh.length} more loaded` : '');
       return added[0]?.querySelector('.card__link') ?? null;

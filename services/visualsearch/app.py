@@ -12,12 +12,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from visualsearch import __version__
 from visualsearch.config import Settings
 from visualsearch.factory import Context, create_embedding
-from visualsearch.handlers import embed, images, indexing, meta, products, search
+from visualsearch.handlers import embed, images, indexing, insights, meta, products, search
 from visualsearch.handlers.errors import install_error_handlers
 from visualsearch.handlers.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from visualsearch.handlers.openapi import install_openapi
@@ -32,10 +33,12 @@ ROUTES = {
     "index": indexing.router,
     "images": images.router,
     "info": meta.router,
+    "insights": insights.router,
 }
 DESCRIPTION = """Visual product search: find the catalogue's closest products to a photo or a text.
 
-Reads are public; writes (`/index`, deletes) need the `X-API-Key` header. Errors answer
+Reads and `POST /events` are public; writes (`/index`, deletes) and `/admin` need the
+`X-API-Key` header. Errors answer
 `{"detail": "...", "code": "..."}` with the matching status code."""
 
 
@@ -55,7 +58,7 @@ def create_app(
             app.state.context = context
             app.state.embedding = context.embedding
             stop = asyncio.Event()
-            tasks = []
+            tasks = [asyncio.create_task(context.recorder.run(stop), name="insights")]
             if run_worker_inside:
                 tasks.append(asyncio.create_task(run_worker(context, stop), name="worker"))
             if on_ready is not None:
@@ -75,6 +78,13 @@ def create_app(
         if name != "info":
             app.include_router(ROUTES[name])
     if frontend_dir is not None:
+        admin_page = frontend_dir / "admin.html"
+
+        @app.get("/admin", include_in_schema=False)
+        async def admin() -> FileResponse:
+            """The shop's admin view (it asks for the write key itself)."""
+            return FileResponse(admin_page)
+
         app.mount("/", StaticFiles(directory=frontend_dir, html=True), name="storefront")
     return app
 
@@ -129,7 +139,7 @@ def _base_app(settings: Settings, lifespan) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["X-API-Key", "Content-Type"],
+            allow_headers=["X-API-Key", "X-Tab-Id", "Content-Type"],
         )
     app.add_middleware(
         BodyLimitMiddleware,

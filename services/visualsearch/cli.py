@@ -72,7 +72,7 @@ def serve(host: str, port: int, data_dir: Path | None, no_seed: bool) -> None:
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 @click.option(
     "--routes",
-    default="search,products,index,images,info",
+    default="search,products,index,images,info,insights",
     show_default=True,
     help="Comma-separated route groups this instance serves.",
 )
@@ -223,6 +223,8 @@ def doctor(repair: bool, data_dir: Path | None) -> None:
             report = await doc.examine()
             for line in report.lines():
                 click.echo(line)
+            # the admin view shows the last report
+            await context.insights.save_doctor_report(report.clean, report.lines())
             if report.clean:
                 click.echo("Everything agrees.")
                 return True

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from visualsearch.experiments import Experiment
+
 MiB = 1024 * 1024
 
 
@@ -146,6 +148,37 @@ class Settings(BaseSettings):
         default_factory=lambda: {"visual": 1.0, "clip_text": 1.0, "keyword": 1.0, "semantic": 1.0},
         description="Reciprocal rank fusion weight per retriever (visual, clip_text, keyword, "
         'semantic); JSON, e.g. {"keyword": 1.5}. Unnamed retrievers weigh 1.',
+    )
+
+    # Shopper insights (POST /events, GET /admin/insights)
+    events_retention_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="Days recorded searches and shopper events are kept (older rows are "
+        "deleted hourly by every API process).",
+    )
+    events_buffer_size: int = Field(
+        10_000,
+        ge=1,
+        description="Searches and events held in memory before a batch write; when full, new "
+        "ones are dropped and counted (visualsearch_insights_dropped_total), never waited for.",
+    )
+    events_flush_seconds: float = Field(
+        1.0, gt=0, le=60, description="Seconds between two batch writes of searches and events."
+    )
+    insights_low_score: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="A search whose best result scores below this counts as a low-score search.",
+    )
+    experiment: Experiment | None = Field(
+        None,
+        description="Two named variants of the search settings compared on live traffic, each "
+        "shopper's tab assigned to one by its random id; JSON, e.g. "
+        '{"name": "keyword-boost", "variants": {"control": {}, "boost": '
+        '{"fusion_weights": {"keyword": 2}, "min_score": 0.05}}}.',
     )
 
     # Worker

@@ -23,6 +23,7 @@ from visualsearch.embedding.service import (
     RemoteEmbeddingService,
 )
 from visualsearch.embedding.text import MiniLMEncoder, TextEncoder
+from visualsearch.experiments import VariantSettings
 from visualsearch.imaging import ImageLimits
 from visualsearch.retrieval import Retriever
 from visualsearch.retrieval.keyword import KeywordRetriever
@@ -31,7 +32,9 @@ from visualsearch.retrieval.visual import VisualRetriever
 from visualsearch.services.doctor import Doctor
 from visualsearch.services.indexing import IndexingService, VectorIndexer
 from visualsearch.services.ingest import BulkIngester
+from visualsearch.services.insights import InsightsService
 from visualsearch.services.products import ProductService
+from visualsearch.services.recorder import InsightsRecorder
 from visualsearch.services.search import SearchService
 from visualsearch.services.similar import SimilarService
 from visualsearch.services.text_vectors import TextVectors
@@ -40,6 +43,7 @@ from visualsearch.storage.cache.memory import MemoryResultCache
 from visualsearch.storage.cache.redis import RedisResultCache
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.embedded_postgres import EmbeddedPostgres
+from visualsearch.storage.insights import InsightsStore
 from visualsearch.storage.objects.base import ObjectStore
 from visualsearch.storage.objects.local import LocalObjectStore
 from visualsearch.storage.objects.s3 import S3ObjectStore
@@ -152,6 +156,8 @@ class Context:
     queue: JobQueue
     cache: ResultCache
     embedding: EmbeddingService | None
+    insights: InsightsStore
+    recorder: InsightsRecorder
     _stack: AsyncExitStack = field(repr=False)
     text_encoder: TextEncoder | None = None
     text_vectors: VectorStore | None = None
@@ -187,6 +193,16 @@ class Context:
         catalog = CatalogStore(database_url, settings.database_pool_size)
         await catalog.open()
         stack.push_async_callback(catalog.close)
+        insights = InsightsStore(database_url)  # its tables are the catalogue's migrations
+        await insights.open()
+        stack.push_async_callback(insights.close)
+        recorder = InsightsRecorder(
+            insights,
+            buffer_size=settings.events_buffer_size,
+            flush_seconds=settings.events_flush_seconds,
+            retention_days=settings.events_retention_days,
+            low_score=settings.insights_low_score,
+        )
 
         vectors = await create_vector_store(settings, database_url)
         stack.push_async_callback(vectors.close)
@@ -269,6 +285,8 @@ class Context:
             queue,
             cache,
             embedding,
+            insights,
+            recorder,
             stack,
             text_encoder,
             text_vectors,
@@ -299,7 +317,22 @@ class Context:
             )
         return found
 
-    def search_service(self) -> SearchService:
+    def variant(self, tab_id: str | None) -> tuple[str | None, VariantSettings | None]:
+        """The experiment variant a shopper's tab is in (None, None: no experiment or tab)."""
+        experiment = self.settings.experiment
+        name = experiment.assign(tab_id) if experiment is not None else None
+        if experiment is None or name is None:
+            return None, None
+        return name, experiment.variants[name]
+
+    def search_service(self, variant: str | None = None) -> SearchService:
+        """The search service, with ``variant``'s fusion weights when a tab is in one."""
+        weights = dict(self.settings.fusion_weights)
+        experiment = self.settings.experiment
+        tag = None
+        if variant is not None and experiment is not None:
+            weights |= experiment.variants[variant].fusion_weights
+            tag = f"{experiment.name}:{variant}"
         return SearchService(
             self._model(),
             self.vectors,
@@ -308,7 +341,14 @@ class Context:
             self.settings.redis_cache_ttl,
             self.settings.facet_depth,
             retrievers=self.retrievers(),
-            weights=self.settings.fusion_weights,
+            weights=weights,
+            cache_tag=tag,
+        )
+
+    def insights_service(self) -> InsightsService:
+        experiment = self.settings.experiment
+        return InsightsService(
+            self.insights, self.recorder, self.queue, experiment.name if experiment else None
         )
 
     def text_vector_writer(self) -> TextVectors | None:

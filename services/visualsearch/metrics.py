@@ -43,3 +43,59 @@ def stage(name: str) -> Iterator[None]:
         yield
     finally:
         STAGE_SECONDS.labels(name).observe(time.perf_counter() - start)
+
+
+# -- what shoppers do (issue 22): rates are ratios of these, e.g. CTR per kind =
+# clicked_searches_total / shopper_searches_total, MRR of clicks =
+# click_reciprocal_rank_total / shopper_events_total{type="click"}
+SHOPPER_LABELS = ["kind", "variant"]
+SHOPPER_SEARCHES = Counter(
+    "visualsearch_shopper_searches_total",
+    "Searches answered to shoppers, by query kind (image, text, both, similar) and variant.",
+    SHOPPER_LABELS,
+)
+ZERO_RESULT_SEARCHES = Counter(
+    "visualsearch_zero_result_searches_total", "Searches that found nothing.", SHOPPER_LABELS
+)
+LOW_SCORE_SEARCHES = Counter(
+    "visualsearch_low_score_searches_total",
+    "Searches whose best result scored below VISUALSEARCH_INSIGHTS_LOW_SCORE.",
+    SHOPPER_LABELS,
+)
+SEARCH_SECONDS = Histogram(
+    "visualsearch_search_seconds",
+    "Time to answer a search, by query kind and variant.",
+    SHOPPER_LABELS,
+    buckets=STAGE_BUCKETS,
+)
+SHOPPER_EVENTS = Counter(
+    "visualsearch_shopper_events_total",
+    "Shopper events (click, add_to_cart, purchase) by the kind and variant of their search "
+    "('unknown' when another process answered it).",
+    ["type", *SHOPPER_LABELS],
+)
+CLICKED_SEARCHES = Counter(
+    "visualsearch_clicked_searches_total", "Searches with at least one click.", SHOPPER_LABELS
+)
+CLICK_RECIPROCAL_RANK = Counter(
+    "visualsearch_click_reciprocal_rank_total",
+    "Sum of 1/position over clicks (divide by the clicks for the MRR of clicks).",
+    SHOPPER_LABELS,
+)
+CLICK_POSITION = Histogram(
+    "visualsearch_click_position",
+    "Rank (1-based) of the clicked result.",
+    ["kind"],
+    buckets=(1, 2, 3, 4, 5, 10, 20, 50, 100, 500),
+)
+INSIGHTS_DROPPED = Counter(
+    "visualsearch_insights_dropped_total",
+    "Searches and events not recorded: the buffer was full, or the batch write failed.",
+    ["what", "reason"],
+)
+INSIGHTS_WRITTEN = Counter(
+    "visualsearch_insights_written_total", "Searches and events written to PostgreSQL.", ["what"]
+)
+INSIGHTS_BUFFERED = Gauge(
+    "visualsearch_insights_buffered", "Searches and events waiting for the next batch write."
+)

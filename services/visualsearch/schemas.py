@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -199,6 +200,14 @@ class SearchHit(Product):
     score: float = Field(description="Cosine similarity clamped to [0, 1].")
 
 
+def new_search_id() -> str:
+    """A fresh random id for one search answer (what events refer to)."""
+    return uuid.uuid4().hex
+
+
+SEARCH_ID_PATTERN = r"^[0-9a-f]{32}$"
+
+
 class SearchResponse(BaseModel):
     results: list[SearchHit]
     cache: bool = Field(description="Answered from the result cache.")
@@ -210,6 +219,12 @@ class SearchResponse(BaseModel):
         description="With facets=...: counts over the best-ranked candidates that pass the "
         "filters (up to VISUALSEARCH_FACET_DEPTH, 200 by default), each field counted "
         "without its own filter.",
+    )
+    search_id: str = Field(
+        default_factory=new_search_id,
+        pattern=SEARCH_ID_PATTERN,
+        description="This answer's id (new for every answer, a cached one too): send it "
+        "back with POST /events when the shopper clicks or buys a result.",
     )
 
 

@@ -20,7 +20,11 @@ from tests.charts.helm import (
 )
 
 FULL = f"{RELEASE}-visual-search"
-API_COMPONENTS = {"search": "search,info", "products": "products,images", "indexer": "index"}
+API_COMPONENTS = {
+    "search": "search,info,insights",
+    "products": "products,images",
+    "indexer": "index",
+}
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +146,8 @@ def test_ingress_rate_limits_the_api_at_60_per_minute(default_objs: list[dict]) 
         "/info": f"{FULL}-search",
         "/products": f"{FULL}-products",
         "/index": f"{FULL}-indexer",
+        "/events": f"{FULL}-search",
+        "/admin/": f"{FULL}-search",
     }
     # Storefront files and images are not counted against the API limit.
     storefront = named(default_objs, "Ingress", f"{FULL}-storefront")
@@ -488,3 +494,26 @@ def test_pgvector_keeps_vectors_in_postgresql_without_qdrant() -> None:
     assert not any("qdrant" in s["metadata"]["name"] for s in of_kind(objs, "StatefulSet"))
     assert "VISUALSEARCH_QDRANT_API_KEY" not in env_of(container(objs, "search"))
     assert config(render())["VISUALSEARCH_VECTOR_STORE"] == "qdrant"
+
+
+def test_the_grafana_dashboard_ships_the_shopper_figures() -> None:
+    import json
+
+    assert not [o for o in render() if o["metadata"]["name"].endswith("-dashboard")]
+    objs = render("--set", "metrics.grafanaDashboard.enabled=true")
+    (config,) = [
+        o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-dashboard")
+    ]
+    assert config["metadata"]["labels"]["grafana_dashboard"] == "1"
+    dashboard = json.loads(config["data"]["visual-search-insights.json"])
+    exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    for metric in (
+        "visualsearch_shopper_searches_total",
+        "visualsearch_clicked_searches_total",
+        "visualsearch_click_reciprocal_rank_total",
+        "visualsearch_zero_result_searches_total",
+        "visualsearch_low_score_searches_total",
+        "visualsearch_search_seconds_bucket",
+        "visualsearch_insights_dropped_total",
+    ):
+        assert metric in exprs, metric

@@ -99,7 +99,14 @@ def test_nginx_rate_limit_is_on_the_api_ingress_only() -> None:
     assert api["spec"]["ingressClassName"] == "nginx"
     (rule,) = api["spec"]["rules"]
     assert rule["host"] == "shop.example.com"
-    assert [p["path"] for p in rule["http"]["paths"]] == ["/search", "/info", "/products", "/index"]
+    assert [p["path"] for p in rule["http"]["paths"]] == [
+        "/search",
+        "/info",
+        "/events",
+        "/admin/",
+        "/products",
+        "/index",
+    ]
     assert {p["backend"]["service"]["name"] for p in rule["http"]["paths"]} == {"demo-api"}
     # The chart names the open Ingress after what it mostly serves: the storefront.
     opened = objs[("Ingress", "demo-storefront")]

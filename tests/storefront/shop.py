@@ -78,6 +78,10 @@ class Shop:
         )
 
 
+ADMIN_KEY = "storefront-admin-key"
+"""The shop's write key: the admin view's tests sign in with it."""
+
+
 @contextlib.contextmanager
 def running_shop(
     *,
@@ -96,6 +100,8 @@ def running_shop(
                 "VISUALSEARCH_MODEL": model,
                 "VISUALSEARCH_RATE_LIMIT_PER_MINUTE": str(rate_limit_per_minute),
                 "VISUALSEARCH_LOG_FORMAT": "text",
+                "VISUALSEARCH_API_KEY": ADMIN_KEY,
+                "VISUALSEARCH_EVENTS_FLUSH_SECONDS": "0.2",
             },
             seed=seed,
         )

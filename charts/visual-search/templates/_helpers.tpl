@@ -450,6 +450,8 @@ spec:
 {{- $c := include "visual-search.apiComponent" (dict "ctx" . "component" "search") -}}
 {{- $routes = append $routes (dict "path" "/search" "component" $c "port" $port) -}}
 {{- $routes = append $routes (dict "path" "/info" "component" $c "port" $port) -}}
+{{- $routes = append $routes (dict "path" "/events" "component" $c "port" $port) -}}
+{{- $routes = append $routes (dict "path" "/admin/" "component" $c "port" $port) -}}
 {{- end -}}
 {{- if or .Values.api.enabled .Values.products.enabled -}}
 {{- $routes = append $routes (dict "path" "/products" "component" (include "visual-search.apiComponent" (dict "ctx" . "component" "products")) "port" $port) -}}

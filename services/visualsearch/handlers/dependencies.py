@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hmac
+import time
+from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Request, Security, UploadFile
+from fastapi import Depends, Header, Request, Security, UploadFile
 from fastapi.security import APIKeyHeader
 
 from visualsearch.exceptions import AuthenticationError, ImageTooLargeError
+from visualsearch.experiments import VariantSettings, valid_tab_id
 from visualsearch.factory import Context
 from visualsearch.services.indexing import IndexingService
+from visualsearch.services.insights import InsightsService
 from visualsearch.services.products import ProductService
 from visualsearch.services.search import SearchService
 from visualsearch.services.similar import SimilarService
@@ -23,8 +27,47 @@ def get_context(request: Request) -> Context:
 ContextDep = Annotated[Context, Depends(get_context)]
 
 
-def search_service(context: ContextDep) -> SearchService:
-    return context.search_service()
+@dataclass(frozen=True)
+class Shopper:
+    """Who searches, as far as the shop may know: a storefront tab's random id, the experiment
+    variant it is in, and when the request arrived (for the search's recorded latency)."""
+
+    tab_id: str | None
+    variant: str | None
+    settings: VariantSettings | None
+    started: float = field(default_factory=time.perf_counter)
+
+    def min_score(self, asked: float | None) -> float | None:
+        """The request's cut-off, else the variant's (an experiment may set one)."""
+        if asked is not None or self.settings is None:
+            return asked
+        return self.settings.min_score
+
+
+TAB_ID = (
+    "The storefront tab's random id (sessionStorage, no personal data): recorded with the "
+    "search and, with an experiment on, it chooses the tab's variant. Optional."
+)
+
+
+def shopper(
+    context: ContextDep,
+    x_tab_id: Annotated[str | None, Header(description=TAB_ID)] = None,
+) -> Shopper:
+    tab_id = valid_tab_id(x_tab_id)  # a malformed id is ignored, never an error
+    variant, settings = context.variant(tab_id)
+    return Shopper(tab_id, variant, settings)
+
+
+ShopperDep = Annotated[Shopper, Depends(shopper)]
+
+
+def search_service(context: ContextDep, who: ShopperDep) -> SearchService:
+    return context.search_service(who.variant)
+
+
+def insights_service(context: ContextDep) -> InsightsService:
+    return context.insights_service()
 
 
 def similar_service(context: ContextDep) -> SimilarService:
@@ -76,4 +119,5 @@ SearchDep = Annotated[SearchService, Depends(search_service)]
 SimilarDep = Annotated[SimilarService, Depends(similar_service)]
 ProductsDep = Annotated[ProductService, Depends(product_service)]
 IndexingDep = Annotated[IndexingService, Depends(indexing_service)]
+InsightsDep = Annotated[InsightsService, Depends(insights_service)]
 WriteAccess = Depends(require_api_key)

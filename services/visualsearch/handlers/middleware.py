@@ -21,7 +21,7 @@ UNLIMITED_PREFIXES = (
     "/openapi.json",
     "/redoc",
 )
-API_PREFIXES = ("/search", "/products", "/index", "/info", "/embed")
+API_PREFIXES = ("/search", "/products", "/index", "/info", "/embed", "/events", "/admin/")
 
 
 async def _send_error(

@@ -15,7 +15,13 @@ from visualsearch.filters import (
     parse_facets,
     parse_filter,
 )
-from visualsearch.handlers.dependencies import ContextDep, ProductsDep, SimilarDep, WriteAccess
+from visualsearch.handlers.dependencies import (
+    ContextDep,
+    ProductsDep,
+    ShopperDep,
+    SimilarDep,
+    WriteAccess,
+)
 from visualsearch.handlers.params import ResultParamsDep
 from visualsearch.schemas import (
     PRODUCT_ID_PATTERN,
@@ -106,6 +112,7 @@ async def get_product(service: ProductsDep, product_id: ProductId) -> Product:
 async def similar_products(
     service: SimilarDep,
     context: ContextDep,
+    shopper: ShopperDep,
     product_id: ProductId,
     params: ResultParamsDep,
 ) -> SearchResponse:
@@ -113,7 +120,7 @@ async def similar_products(
     embedded), the product itself left out, with the filters, pages and facets of search:
     ``in_stock=true`` gives in-stock alternatives to a sold-out product. A 404 says whether
     the product is unknown or its image is not indexed yet."""
-    return await service.similar(
+    response = await service.similar(
         product_id,
         top_k=params.top_k or context.settings.default_top_k,
         filter=params.filter,
@@ -121,6 +128,15 @@ async def similar_products(
         min_score=params.min_score,
         facets=params.facets,
     )
+    context.recorder.search(
+        response,
+        kind="similar",
+        query=product_id,
+        started=shopper.started,
+        variant=shopper.variant,
+        tab_id=shopper.tab_id,
+    )
+    return response
 
 
 @router.patch(

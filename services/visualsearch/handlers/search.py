@@ -12,7 +12,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from visualsearch.filters import FACETS_PATTERN, parse_facets, parse_filter
-from visualsearch.handlers.dependencies import ContextDep, SearchDep, read_upload
+from visualsearch.handlers.dependencies import (
+    ContextDep,
+    SearchDep,
+    ShopperDep,
+    read_upload,
+)
 from visualsearch.handlers.params import (
     BRAND,
     CATEGORY,
@@ -30,7 +35,7 @@ from visualsearch.handlers.params import (
 )
 from visualsearch.imaging import parse_crop
 from visualsearch.schemas import ErrorBody, SearchResponse
-from visualsearch.services.search import MAX_TOP_K, MAX_WINDOW, Mode
+from visualsearch.services.search import MAX_TOP_K, MAX_WINDOW, Mode, query_kind
 
 router = APIRouter(tags=["search"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -57,6 +62,7 @@ CROP = "Search only this region of the image: x,y,w,h as fractions of it (0-1), 
 async def search_by_image(
     service: SearchDep,
     context: ContextDep,
+    shopper: ShopperDep,
     file: Annotated[
         UploadFile | None, File(description="Query image (JPEG, PNG, WebP, GIF, BMP).")
     ] = None,
@@ -107,23 +113,33 @@ async def search_by_image(
     cut = pick("min_score", min_score_query, min_score)
     region = pick("crop", parse_crop(crop_query), parse_crop(crop))
     image = await read_upload(file, context.settings.max_upload_bytes) if file is not None else None
-    return await service.search(
+    response = await service.search(
         image=image,
         text=text,
         top_k=k,
         filter=product_filter,
         offset=start,
-        min_score=cut,
+        min_score=shopper.min_score(cut),
         facets=wanted_facets,
         mode=pick("mode", mode_query, mode) or "hybrid",
         crop=region,
     )
+    context.recorder.search(
+        response,
+        kind=query_kind(image is not None, text),
+        query=text,
+        started=shopper.started,
+        variant=shopper.variant,
+        tab_id=shopper.tab_id,
+    )
+    return response
 
 
 @router.get("/search", response_model=SearchResponse, responses=ERRORS)
 async def search_by_text(
     service: SearchDep,
     context: ContextDep,
+    shopper: ShopperDep,
     q: Annotated[str, Query(min_length=1, max_length=500, description="What to look for.")],
     params: ResultParamsDep,
     mode: QMode = None,
@@ -131,12 +147,21 @@ async def search_by_text(
     """Products matching a text: keywords and product-text meaning on every model (plus CLIP's
     text tower where the model has one), fused, with the same filters, pages and facets as
     ``POST /search``."""
-    return await service.search(
+    response = await service.search(
         text=q,
         top_k=params.top_k or context.settings.default_top_k,
         filter=params.filter,
         offset=params.offset,
-        min_score=params.min_score,
+        min_score=shopper.min_score(params.min_score),
         facets=params.facets,
         mode=mode or "hybrid",
     )
+    context.recorder.search(
+        response,
+        kind="text",
+        query=q,
+        started=shopper.started,
+        variant=shopper.variant,
+        tab_id=shopper.tab_id,
+    )
+    return response

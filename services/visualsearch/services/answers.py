@@ -12,7 +12,14 @@ import numpy as np
 
 from visualsearch import metrics
 from visualsearch.filters import FacetField, ProductFilter
-from visualsearch.schemas import Facets, PriceRange, Product, SearchHit, SearchResponse
+from visualsearch.schemas import (
+    Facets,
+    PriceRange,
+    Product,
+    SearchHit,
+    SearchResponse,
+    new_search_id,
+)
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.vectors.base import VectorStore
@@ -92,6 +99,7 @@ class AnswerCache:
             return None
         response = SearchResponse.model_validate_json(cached)
         response.cache = True
+        response.search_id = new_search_id()  # every answer is a search of its own
         return response
 
     async def put(self, key: str, response: SearchResponse) -> None:

@@ -138,6 +138,13 @@ class IndexingService:
     async def dead_letters(self, limit: int = 100) -> list[Job]:
         return await self._queue.dead_letters(limit)
 
+    async def retry(self, job_id: str) -> Job:
+        """Queue a dead-lettered job again (fresh attempts); 404 when it is not dead."""
+        job = await self._queue.retry(job_id)
+        if job is None:
+            raise NotFoundError(f"No dead-lettered job with id {job_id!r}.")
+        return job
+
     async def _forget(self, key: str) -> None:
         try:
             await self._objects.delete(key)

@@ -68,6 +68,12 @@ def check_page(top_k: int, offset: int, min_score: float | None) -> None:
         raise ValidationError(f"min_score: must be between 0 and 1 (got {min_score}).")
 
 
+def query_kind(has_image: bool, text: str | None) -> str:
+    """``image``, ``text`` or ``both``: how a search is counted (metrics, insights)."""
+    text = (text or "").replace("\x00", " ").strip()
+    return "both" if has_image and text else ("image" if has_image else "text")
+
+
 class SearchService:
     def __init__(
         self,
@@ -80,6 +86,7 @@ class SearchService:
         *,
         retrievers: Sequence[Retriever] | None = None,
         weights: Mapping[str, float] | None = None,
+        cache_tag: str | None = None,
     ) -> None:
         self._embedding = embedding
         self._vectors = vectors
@@ -96,6 +103,8 @@ class SearchService:
             )
         )
         self.weights = dict(weights or {})
+        self.cache_tag = cache_tag
+        """Set for an experiment's variant: its answers are cached apart from the others'."""
 
     def available(self) -> list[str]:
         """The retrievers this service can run (``clip_text`` only with a text tower)."""
@@ -148,10 +157,10 @@ class SearchService:
             raise ValidationError("crop: a region of the query image needs an image ('file').")
         query = Query(image, text, crop)
         retrievers = self._pick(query, mode)
-        kind = "both" if image is not None and text else ("image" if image is not None else "text")
+        kind = query_kind(image is not None, text)
         scope = await self._catalog.cache_scope()
         key = self._cache_key(
-            image, text, top_k, filter, offset, min_score, facets, scope, mode, crop
+            image, text, top_k, filter, offset, min_score, facets, scope, mode, crop, self.cache_tag
         )
         cached = await self._answers.get(key)
         if cached is not None:
@@ -274,6 +283,7 @@ class SearchService:
         scope: str,
         mode: str = "hybrid",
         crop: Crop | None = None,
+        tag: str | None = None,
     ) -> str:
         digest = hashlib.sha256(image).hexdigest() if image is not None else ""
         return AnswerCache.key(
@@ -288,5 +298,6 @@ class SearchService:
                 scope,
                 mode,
                 *([str(crop)] if crop is not None else []),  # keys without a crop unchanged
+                *([f"variant={tag}"] if tag is not None else []),
             ]
         )

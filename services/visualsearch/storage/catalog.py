@@ -83,6 +83,39 @@ MIGRATIONS: list[str] = [
     CREATE INDEX products_search_doc ON products USING gin (search_doc);
     CREATE INDEX products_search_words ON products USING gin (search_words gin_trgm_ops);
     """,
+    # Shopper insights (issue 22): every search answered and what shoppers did with it, written
+    # in batches by storage.insights; no personal data beyond a random per-tab id.
+    """
+    CREATE TABLE search_log (
+        search_id   text PRIMARY KEY,
+        at          timestamptz NOT NULL,
+        kind        text NOT NULL,
+        query       text,
+        results     integer NOT NULL,
+        top_score   real,
+        latency_ms  real NOT NULL,
+        variant     text,
+        tab_id      text
+    );
+    CREATE INDEX search_log_at ON search_log (at);
+    CREATE TABLE search_events (
+        id          bigserial PRIMARY KEY,
+        search_id   text NOT NULL,
+        type        text NOT NULL CHECK (type IN ('click', 'add_to_cart', 'purchase')),
+        product_id  text NOT NULL,
+        position    integer NOT NULL CHECK (position >= 1),
+        tab_id      text,
+        at          timestamptz NOT NULL
+    );
+    CREATE INDEX search_events_search ON search_events (search_id);
+    CREATE INDEX search_events_at ON search_events (at);
+    CREATE TABLE doctor_reports (
+        id          bigserial PRIMARY KEY,
+        at          timestamptz NOT NULL DEFAULT now(),
+        clean       boolean NOT NULL,
+        lines       jsonb NOT NULL
+    );
+    """,
 ]
 
 KEYWORD_SQL = """

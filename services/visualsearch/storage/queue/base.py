@@ -79,6 +79,11 @@ class JobQueue(ABC):
     async def dead_letters(self, limit: int = 100) -> list[Job]: ...
 
     @abstractmethod
+    async def retry(self, job_id: str) -> Job | None:
+        """Take a dead-lettered job out of the dead-letter list and queue it again with fresh
+        attempts; None when no dead letter has this id."""
+
+    @abstractmethod
     async def pending(self) -> int:
         """Jobs not yet done (queued, delayed or running)."""
 

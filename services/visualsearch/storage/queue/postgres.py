@@ -121,6 +121,19 @@ class PostgresJobQueue(JobQueue):
         )
         return [_job(r) for r in rows]
 
+    async def retry(self, job_id: str) -> Job | None:
+        rows = await self._execute(
+            "UPDATE index_jobs SET status = 'queued', attempts = 0, error = NULL, "
+            "available_at = now(), locked_until = NULL, updated_at = now() "
+            "WHERE job_id = %s AND status = 'failed' RETURNING *",
+            [job_id],
+        )
+        if not rows:
+            return None
+        self._wakeup.set()
+        metrics.JOBS.labels("enqueued").inc()
+        return _job(rows[0])
+
     async def pending(self) -> int:
         rows = await self._execute(
             "SELECT count(*) AS n FROM index_jobs WHERE status IN ('queued', 'running')"

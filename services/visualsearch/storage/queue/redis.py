@@ -161,6 +161,21 @@ class RedisJobQueue(JobQueue):
         raw = await self._call(self._redis.lrange(self._dead, 0, limit - 1))
         return [Job(**json.loads(item)) for item in raw]
 
+    async def retry(self, job_id: str) -> Job | None:
+        raw = await self._call(self._redis.lrange(self._dead, 0, -1))
+        entry = next((item for item in raw if json.loads(item).get("job_id") == job_id), None)
+        if entry is None or not await self._call(self._redis.lrem(self._dead, 1, entry)):
+            return None  # unknown, or another admin retried it first
+        job = Job(**json.loads(entry))
+        job.status, job.attempts, job.error, job.updated_at = "queued", 0, None, time.time()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._job_key(job.job_id), mapping=_to_hash(job))
+            pipe.expire(self._job_key(job.job_id), JOB_TTL_SECONDS)
+            pipe.xadd(self._stream, {"job_id": job.job_id})
+            await self._call(pipe.execute())
+        metrics.JOBS.labels("enqueued").inc()
+        return job
+
     async def pending(self) -> int:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.xlen(self._stream)
