@@ -34,6 +34,8 @@ from visualsearch.services.ingest import BulkIngester
 from visualsearch.services.products import ProductService
 from visualsearch.services.search import SearchService
 from visualsearch.services.similar import SimilarService
+from visualsearch.services.suggest import SuggestService
+from visualsearch.services.synonyms import SynonymService
 from visualsearch.services.text_vectors import TextVectors
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.cache.memory import MemoryResultCache
@@ -46,6 +48,8 @@ from visualsearch.storage.objects.s3 import S3ObjectStore
 from visualsearch.storage.queue.base import JobQueue, QueuePolicy
 from visualsearch.storage.queue.postgres import PostgresJobQueue
 from visualsearch.storage.queue.redis import RedisJobQueue
+from visualsearch.storage.suggestions import SuggestionStore
+from visualsearch.storage.synonyms import SynonymStore
 from visualsearch.storage.vectors.base import VectorStore
 from visualsearch.storage.vectors.pgvector import PgVectorStore
 from visualsearch.storage.vectors.qdrant import QdrantLayout, QdrantVectorStore
@@ -155,6 +159,7 @@ class Context:
     _stack: AsyncExitStack = field(repr=False)
     text_encoder: TextEncoder | None = None
     text_vectors: VectorStore | None = None
+    synonyms: SynonymService | None = None
 
     @classmethod
     @asynccontextmanager
@@ -187,6 +192,8 @@ class Context:
         catalog = CatalogStore(database_url, settings.database_pool_size)
         await catalog.open()
         stack.push_async_callback(catalog.close)
+        synonyms = SynonymService(SynonymStore(catalog), settings.synonyms_file)
+        await synonyms.sync_file(strict=True)  # a bad synonyms file stops the start, named
 
         vectors = await create_vector_store(settings, database_url)
         stack.push_async_callback(vectors.close)
@@ -272,6 +279,7 @@ class Context:
             stack,
             text_encoder,
             text_vectors,
+            synonyms,
         )
 
     async def aclose(self) -> None:
@@ -289,7 +297,7 @@ class Context:
         found: list[Retriever] = [
             VisualRetriever(model, self.vectors, "image"),
             VisualRetriever(model, self.vectors, "text"),
-            KeywordRetriever(self.catalog),
+            KeywordRetriever(self.catalog, self.synonym_service().rules),
         ]
         if self.text_encoder is not None and self.text_vectors is not None:
             found.append(
@@ -298,6 +306,11 @@ class Context:
                 )
             )
         return found
+
+    def synonym_service(self) -> SynonymService:
+        if self.synonyms is None:
+            self.synonyms = SynonymService(SynonymStore(self.catalog), self.settings.synonyms_file)
+        return self.synonyms
 
     def search_service(self) -> SearchService:
         return SearchService(
@@ -309,7 +322,11 @@ class Context:
             self.settings.facet_depth,
             retrievers=self.retrievers(),
             weights=self.settings.fusion_weights,
+            did_you_mean=self.suggest_service().did_you_mean,
         )
+
+    def suggest_service(self) -> SuggestService:
+        return SuggestService(SuggestionStore(self.catalog))
 
     def text_vector_writer(self) -> TextVectors | None:
         """Writes product text vectors, where semantic retrieval is on."""
