@@ -107,9 +107,9 @@ export function createResults({ store, openProduct }) {
      * Shows a `/search` answer.
      * @param {{results: object[], cache: boolean, count: number, offset?: number, has_more?: boolean}} body
      * @param {{kind: 'image'|'text', category: string, elapsedMs: number, filtered?: boolean,
-     *   onClearFilters?: () => void}} query
+     *   onClearFilters?: () => void, onDidYouMean?: (text: string) => void}} query
      */
-    show(body, { kind, category, elapsedMs, filtered = false, onClearFilters }) {
+    show(body, { kind, category, elapsedMs, filtered = false, onClearFilters, onDidYouMean }) {
       grid.setAttribute('aria-busy', 'false');
       const results = [];
       shown = new Set();
@@ -126,8 +126,15 @@ export function createResults({ store, openProduct }) {
       if (!results.length) {
         legend.hidden = true;
         meta.textContent = `No matches${where}${filtered ? ' with these filters' : ''}.`;
+        const meant = kind === 'text' && body.did_you_mean && onDidYouMean ? body.did_you_mean : '';
         grid.replaceChildren(
-          filtered
+          meant
+            ? emptyState(
+                'No products match these words',
+                `Did you mean “${meant}”?`,
+                { label: `Search for “${meant}”`, onClick: () => onDidYouMean(meant) },
+              )
+            : filtered
             ? emptyState(
                 'Nothing matches these filters',
                 'Try fewer brands, a wider price range, or “All categories”.',
