@@ -5,7 +5,7 @@
  */
 import { emptyState, productCard, skeletonCards } from './card.js';
 import { byId } from './dom.js';
-import { categoryLabel } from './format.js';
+import { categoryLabel, scoreKind } from './format.js';
 import { serializeState } from './state/url.js';
 
 /**
@@ -21,7 +21,7 @@ export function createResults({ store, openProduct }) {
   let shown = new Set();
   let nextOffset = 0;
   let hasMore = false;
-  let summary = { kind: 'image', where: '', seconds: '', cache: false };
+  let summary = { kind: 'image', scores: 'image', where: '', seconds: '', cache: false };
 
   function cards(list, kind, firstRank) {
     return list.map((product, index) =>
@@ -152,12 +152,13 @@ export function createResults({ store, openProduct }) {
       legend.hidden = false;
       summary = {
         kind,
+        scores: scoreKind(body.retrievers, kind),
         where,
         seconds: (elapsedMs / 1000).toFixed(elapsedMs < 1000 ? 2 : 1),
         cache: Boolean(body.cache),
       };
       writeMeta();
-      grid.replaceChildren(...cards(results, kind, 1));
+      grid.replaceChildren(...cards(results, summary.scores, 1));
     },
 
     /**
@@ -174,7 +175,7 @@ export function createResults({ store, openProduct }) {
       const firstRank = grid.querySelectorAll('.card[data-product-id]').length + 1;
       nextOffset = (Number(body.offset) || nextOffset) + (body.results ?? []).length;
       setMore(body.has_more === true && (body.results ?? []).length > 0);
-      const added = cards(fresh, summary.kind, firstRank);
+      const added = cards(fresh, summary.scores, firstRank);
       grid.append(...added);
       writeMeta(fresh.length ? ` · ${fresh.length} more loaded` : '');
       return added[0]?.querySelector('.card__link') ?? null;

@@ -211,6 +211,12 @@ class SearchResponse(BaseModel):
         "filters (up to VISUALSEARCH_FACET_DEPTH, 200 by default), each field counted "
         "without its own filter.",
     )
+    retrievers: list[str] = Field(
+        default_factory=list,
+        description="The retrievers that ranked this answer (visual, clip_text, keyword, "
+        "semantic). One: score is its own (cosine similarity; the keyword score). More: score "
+        "is the normalised reciprocal rank fusion score (1 = first in every one of them).",
+    )
     did_you_mean: str | None = Field(
         default=None,
         description="A text search that found nothing: the query with its words replaced by "

@@ -55,7 +55,14 @@ def test_suggestions_by_keyboard(page: Page, shop: Shop) -> None:
     expect(box).to_have_value(chosen)
     expect(page.locator(LIST)).to_be_hidden()
     expect(page.locator("#search-drawer")).to_have_attribute("open", "")
-    assert wait_for_results(page)
+    found = wait_for_results(page)
+    # keyword and semantic ran: the badges take the fused score's bands (js/config.js)
+    answer = api(shop, f"/search?q={chosen}&top_k=24")
+    assert len(answer["retrievers"]) > 1
+    for shown in found:
+        score = shown["score"]
+        band = "high" if score >= 0.8 else "medium" if score >= 0.5 else "low"
+        assert shown["confidence"] == band, shown
 
 
 def test_a_suggestion_by_mouse(page: Page, shop: Shop) -> None:

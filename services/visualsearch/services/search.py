@@ -197,6 +197,7 @@ class SearchService:
             offset=offset,
             has_more=has_more,
             facets=facet_counts,
+            retrievers=[r.name for r in retrievers],
         )
         if not results and text and offset == 0 and self._did_you_mean is not None:
             response.did_you_mean = await self._did_you_mean(text)
