@@ -163,26 +163,34 @@ class Context:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, settings: Settings, *, with_model: bool = True) -> AsyncIterator[Context]:
-        """``async with Context.open(settings) as context``: every store open, closed on exit."""
-        context = await cls.create(settings, with_model=with_model)
+    async def open(
+        cls, settings: Settings, *, with_model: bool = True, with_text: bool = False
+    ) -> AsyncIterator[Context]:
+        """``async with Context.open(settings) as context``: every store open, closed on exit;
+        ``with_text`` opens the product text vectors without the image model (doctor,
+        reindex)."""
+        context = await cls.create(settings, with_model=with_model, with_text=with_text)
         try:
             yield context
         finally:
             await context.aclose()
 
     @classmethod
-    async def create(cls, settings: Settings, *, with_model: bool = True) -> Context:
+    async def create(
+        cls, settings: Settings, *, with_model: bool = True, with_text: bool = False
+    ) -> Context:
         """Open every store (embedding the unconfigured ones) and, if asked, load the model."""
         stack = AsyncExitStack()
         try:
-            return await cls._open(settings, with_model, stack)
+            return await cls._open(settings, with_model, stack, with_text)
         except BaseException:
             await stack.aclose()
             raise
 
     @classmethod
-    async def _open(cls, settings: Settings, with_model: bool, stack: AsyncExitStack) -> Context:
+    async def _open(
+        cls, settings: Settings, with_model: bool, stack: AsyncExitStack, with_text: bool = False
+    ) -> Context:
         data = settings.data_dir
         database_url = settings.database_url
         if database_url is None:
@@ -252,7 +260,7 @@ class Context:
             await vectors.ensure_collection(embedding.info.dim)
         text_encoder: TextEncoder | None = None
         text_vectors: VectorStore | None = None
-        if with_model and settings.semantic_search and MiniLMEncoder.available():
+        if (with_model or with_text) and settings.semantic_search and MiniLMEncoder.available():
             text_encoder = MiniLMEncoder()
             if isinstance(vectors, QdrantVectorStore):
                 text_vectors = vectors.sibling(settings.vector_collection + TEXT_COLLECTION_SUFFIX)
@@ -264,8 +272,9 @@ class Context:
             stack.push_async_callback(text_store.close)
             await text_store.open()
             await text_store.ensure_collection(text_encoder.dim)
-            # an index made before text vectors (or a lost text collection) gets them now
-            await TextVectors(text_encoder, text_store).backfill(catalog)
+            if with_model:  # the API and the worker; the doctor reports them missing instead
+                # an index made before text vectors (or a lost text collection) gets them now
+                await TextVectors(text_encoder, text_store).backfill(catalog)
         elif with_model and settings.semantic_search:
             log.warning("semantic text search is off: the sentence encoder is not installed")
         return cls(
@@ -366,6 +375,7 @@ class Context:
             self.objects,
             self.queue,
             self.settings.orphan_grace_seconds,
+            self.text_vector_writer(),
         )
 
     def bulk_ingester(self, batch_size: int = 32) -> BulkIngester:
