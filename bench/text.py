@@ -133,10 +133,57 @@ async def run(rounds: int) -> list[tuple[str, dict[str, float]]]:
     return rows
 
 
+def indexing(rounds: int) -> None:
+    """The demo catalogue's embedding work at indexing, with and without text vectors: its
+    images through EfficientNet-Lite0 (batches of 32, as the bulk path), then its product texts
+    through MiniLM (batches of 64, as ``TextVectors``)."""
+    import numpy as np
+    from PIL import Image
+    from tests.retrieval.demo import CATALOGUE, demo_products
+
+    from visualsearch.embedding.loader import load_embedder
+    from visualsearch.embedding.text import product_text
+
+    products = demo_products()
+    embedder, _ = load_embedder("efficientnet-lite0", "cpu", None, "auto")
+    embedder.load()
+    encoder = MiniLMEncoder()
+    encoder.load()
+    texts = [product_text(p["name"], p["brand"], p["category"], p["description"]) for p in products]
+
+    def images() -> None:
+        for s in range(0, len(products), 32):
+            batch = [
+                embedder.preprocess(Image.open(CATALOGUE.parent / p["image"]).convert("RGB"))
+                for p in products[s : s + 32]
+            ]
+            embedder.embed_images(np.stack(batch))
+
+    def text() -> None:
+        for s in range(0, len(texts), 64):
+            encoder.encode(texts[s : s + 64])
+
+    images()
+    text()
+    print("| round | images/s without text vectors | with | drop |\n|---|---|---|---|")
+    for r in range(rounds):
+        start = time.perf_counter()
+        images()
+        middle = time.perf_counter()
+        text()
+        end = time.perf_counter()
+        alone, both = len(products) / (middle - start), len(products) / (end - start)
+        print(f"| {r + 1} | {alone:.0f} | {both:.0f} | {(1 - both / alone) * 100:.0f} % |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.text", description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--indexing", action="store_true", help="Indexing with/without text.")
     args = parser.parse_args()
+    if args.indexing:
+        indexing(args.rounds)
+        return
     rows = asyncio.run(run(args.rounds))
     print("| stage | p50 ms | p95 ms | mean ms |\n|---|---|---|---|")
     for name, p in rows:
