@@ -125,6 +125,11 @@ export function listProducts({ skip = 0, limit, sort, filter = {}, facets = fals
   return request(`products/${query(params)}`, { signal });
 }
 
+/** `GET /suggest?q=` → `{query, suggestions: [{text, kind, product_id}]}` for the search box. */
+export function suggest(text, { signal } = {}) {
+  return request(`suggest${query({ q: text, limit: 8 })}`, { signal });
+}
+
 /** `GET /products/{id}`. */
 export function getProduct(productId) {
   return request(`products/${encodeURIComponent(productId)}`);

@@ -12,6 +12,24 @@
 export const CONFIDENCE_THRESHOLDS = Object.freeze({
   image: Object.freeze({ high: 0.85, medium: 0.7 }),
   text: Object.freeze({ high: 0.3, medium: 0.24 }),
+  // Fused (more than one retriever ran): the normalised reciprocal rank fusion score, which
+  // measures agreement, not similarity (services/visualsearch/retrieval/fusion.py). 1 = first in
+  // every retriever; two retrievers both ranking a product 10th give 0.87, both 25th 0.72; a
+  // product only one of two found, first, 0.5. Green: every retriever ranks it near the top;
+  // blue: found high by one, or by all lower down.
+  fused: Object.freeze({ high: 0.8, medium: 0.5 }),
+  // Keyword alone: 0.8 x the share of query words in the name, brand or category, + 0.2 rank.
+  keyword: Object.freeze({ high: 0.8, medium: 0.5 }),
+  // The sentence encoder alone (MiniLM cosine): a close paraphrase scores about 0.6.
+  semantic: Object.freeze({ high: 0.6, medium: 0.4 }),
+});
+
+/** Which thresholds a search answer's scores take, from the retrievers that ran (`retrievers`). */
+export const RETRIEVER_SCORE_KIND = Object.freeze({
+  visual: 'image',
+  clip_text: 'text',
+  keyword: 'keyword',
+  semantic: 'semantic',
 });
 
 /** Products per catalogue page (the API's `limit`). */

@@ -2,7 +2,7 @@
  * Formatting of product fields for display: prices, ratings, stock levels, match scores.
  * Pure functions, shared by the cards, the results and the modal.
  */
-import { CONFIDENCE_THRESHOLDS, CURRENCY, LOCALE, LOW_STOCK } from './config.js';
+import { CONFIDENCE_THRESHOLDS, CURRENCY, LOCALE, LOW_STOCK, RETRIEVER_SCORE_KIND } from './config.js';
 
 const priceFormat = new Intl.NumberFormat(LOCALE, { style: 'currency', currency: CURRENCY });
 
@@ -50,8 +50,8 @@ export function formatScore(score) {
 
 /**
  * The confidence band of a score: 'high' (green), 'medium' (blue) or 'low' (grey).
- * @param {number} score cosine similarity in [0, 1]
- * @param {'image'|'text'} kind what the query was; text matches score lower by nature
+ * @param {number} score in [0, 1]: a cosine similarity, a keyword score or a fused score
+ * @param {'image'|'text'|'fused'|'keyword'|'semantic'} kind what the score means (`scoreKind`)
  */
 export function confidence(score, kind = 'image') {
   const thresholds = CONFIDENCE_THRESHOLDS[kind] ?? CONFIDENCE_THRESHOLDS.image;
@@ -59,6 +59,18 @@ export function confidence(score, kind = 'image') {
   if (value >= thresholds.high) return 'high';
   if (value >= thresholds.medium) return 'medium';
   return 'low';
+}
+
+/**
+ * What a search answer's scores mean, for `confidence`: 'fused' when more than one retriever
+ * ran, else that retriever's kind; `queryKind` for an answer that does not say (older API).
+ * @param {string[]|undefined} retrievers the answer's `retrievers`
+ * @param {'image'|'text'} queryKind
+ */
+export function scoreKind(retrievers, queryKind) {
+  if (!Array.isArray(retrievers) || !retrievers.length) return queryKind;
+  if (retrievers.length > 1) return 'fused';
+  return RETRIEVER_SCORE_KIND[retrievers[0]] ?? queryKind;
 }
 
 /** "1.2 MB" for a byte count. */

@@ -13,6 +13,7 @@ import { applyInfo } from './info.js';
 import { createModal } from './modal.js';
 import { createSearch } from './search.js';
 import { createStore } from './state/store.js';
+import { createSuggest } from './suggest.js';
 import { activeFilterCount, clearedFilter, filterOf } from './state/url.js';
 
 const store = createStore();
@@ -33,6 +34,14 @@ byId('text-search-form').addEventListener('submit', (event) => {
   const text = byId('text-search-input').value.trim();
   if (text) search.searchText(text);
   else search.open();
+});
+
+// ----- suggestions as the shopper types -----------------------------------------------------------
+createSuggest({
+  input: byId('text-search-input'),
+  listbox: byId('text-search-suggestions'),
+  status: byId('text-search-status'),
+  onPick: (text) => search.searchText(text),
 });
 
 // ----- paste anywhere ---------------------------------------------------------------------------

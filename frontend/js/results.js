@@ -5,7 +5,7 @@
  */
 import { emptyState, productCard, skeletonCards } from './card.js';
 import { byId } from './dom.js';
-import { categoryLabel } from './format.js';
+import { categoryLabel, scoreKind } from './format.js';
 import { serializeState } from './state/url.js';
 
 /**
@@ -21,7 +21,7 @@ export function createResults({ store, openProduct }) {
   let shown = new Set();
   let nextOffset = 0;
   let hasMore = false;
-  let summary = { kind: 'image', where: '', seconds: '', cache: false };
+  let summary = { kind: 'image', scores: 'image', where: '', seconds: '', cache: false };
 
   function cards(list, kind, firstRank, searchId) {
     return list.map((product, index) => {
@@ -109,9 +109,9 @@ export function createResults({ store, openProduct }) {
      * Shows a `/search` answer.
      * @param {{results: object[], cache: boolean, count: number, offset?: number, has_more?: boolean}} body
      * @param {{kind: 'image'|'text', category: string, elapsedMs: number, filtered?: boolean,
-     *   onClearFilters?: () => void}} query
+     *   onClearFilters?: () => void, onDidYouMean?: (text: string) => void}} query
      */
-    show(body, { kind, category, elapsedMs, filtered = false, onClearFilters }) {
+    show(body, { kind, category, elapsedMs, filtered = false, onClearFilters, onDidYouMean }) {
       grid.setAttribute('aria-busy', 'false');
       const results = [];
       shown = new Set();
@@ -128,8 +128,15 @@ export function createResults({ store, openProduct }) {
       if (!results.length) {
         legend.hidden = true;
         meta.textContent = `No matches${where}${filtered ? ' with these filters' : ''}.`;
+        const meant = kind === 'text' && body.did_you_mean && onDidYouMean ? body.did_you_mean : '';
         grid.replaceChildren(
-          filtered
+          meant
+            ? emptyState(
+                'No products match these words',
+                `Did you mean “${meant}”?`,
+                { label: `Search for “${meant}”`, onClick: () => onDidYouMean(meant) },
+              )
+            : filtered
             ? emptyState(
                 'Nothing matches these filters',
                 'Try fewer brands, a wider price range, or “All categories”.',
@@ -147,12 +154,13 @@ export function createResults({ store, openProduct }) {
       legend.hidden = false;
       summary = {
         kind,
+        scores: scoreKind(body.retrievers, kind),
         where,
         seconds: (elapsedMs / 1000).toFixed(elapsedMs < 1000 ? 2 : 1),
         cache: Boolean(body.cache),
       };
       writeMeta();
-      grid.replaceChildren(...cards(results, kind, 1, body.search_id));
+      grid.replaceChildren(...cards(results, summary.scores, 1, body.search_id));
     },
 
     /**
@@ -169,7 +177,7 @@ export function createResults({ store, openProduct }) {
       const firstRank = grid.querySelectorAll('.card[data-product-id]').length + 1;
       nextOffset = (Number(body.offset) || nextOffset) + (body.results ?? []).length;
       setMore(body.has_more === true && (body.results ?? []).length > 0);
-      const added = cards(fresh, summary.kind, firstRank, body.search_id);
+      const added = cards(fresh, summary.scores, firstRank, body.search_id);
       grid.append(...added);
       writeMeta(fresh.length ? ` · ${fresh.length} more loaded` : '');
       return added[0]?.querySelector('.card__link') ?? null;

@@ -223,6 +223,10 @@ export function createSearch({ store, openProduct, closeProduct }) {
           categorySelect.value = '';
           run();
         },
+        onDidYouMean: (text) => {
+          byId('text-search-input').value = text;
+          searchText(text);
+        },
       });
     } catch (error) {
       if (error?.name === 'AbortError') return;

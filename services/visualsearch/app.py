@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -18,7 +18,17 @@ from fastapi.staticfiles import StaticFiles
 from visualsearch import __version__
 from visualsearch.config import Settings
 from visualsearch.factory import Context, create_embedding
-from visualsearch.handlers import embed, images, indexing, insights, meta, products, search
+from visualsearch.handlers import (
+    embed,
+    images,
+    indexing,
+    insights,
+    meta,
+    products,
+    search,
+    suggest,
+    synonyms,
+)
 from visualsearch.handlers.errors import install_error_handlers
 from visualsearch.handlers.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from visualsearch.handlers.openapi import install_openapi
@@ -27,19 +37,19 @@ from visualsearch.worker import run_worker
 log = logging.getLogger(__name__)
 
 BULK_MAX_BYTES = 256 * 1024 * 1024
-ROUTES = {
-    "search": search.router,
-    "products": products.router,
-    "index": indexing.router,
-    "images": images.router,
-    "info": meta.router,
-    "insights": insights.router,
+ROUTES: dict[str, tuple[APIRouter, ...]] = {
+    "search": (search.router, suggest.router, synonyms.router),
+    "products": (products.router,),
+    "index": (indexing.router,),
+    "images": (images.router,),
+    "info": (meta.router,),
+    "insights": (insights.router,),
 }
 DESCRIPTION = """Visual product search: find the catalogue's closest products to a photo or a text.
 
-Reads and `POST /events` are public; writes (`/index`, deletes) and `/admin` need the
-`X-API-Key` header. Errors answer
-`{"detail": "...", "code": "..."}` with the matching status code."""
+Reads and `POST /events` are public; writes (`/index`, deletes, `PUT /synonyms`) and `/admin`
+need the `X-API-Key` header. Errors answer `{"detail": "...", "code": "..."}` with the matching
+status code."""
 
 
 def create_app(
@@ -61,6 +71,9 @@ def create_app(
             tasks = [asyncio.create_task(context.recorder.run(stop), name="insights")]
             if run_worker_inside:
                 tasks.append(asyncio.create_task(run_worker(context, stop), name="worker"))
+            if settings.synonyms_file is not None:
+                watch = context.synonym_service().watch_file(stop, settings.synonyms_poll_seconds)
+                tasks.append(asyncio.create_task(watch, name="synonyms-file"))
             if on_ready is not None:
                 tasks.append(asyncio.create_task(on_ready(context), name="on-ready"))
             try:
@@ -76,7 +89,8 @@ def create_app(
     app.include_router(meta.router)  # health, readiness, metrics and info are always there
     for name in routes:
         if name != "info":
-            app.include_router(ROUTES[name])
+            for router in ROUTES[name]:
+                app.include_router(router)
     if frontend_dir is not None:
         admin_page = frontend_dir / "admin.html"
 

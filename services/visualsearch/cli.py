@@ -218,7 +218,8 @@ def doctor(repair: bool, data_dir: Path | None) -> None:
     from visualsearch.factory import Context
 
     async def run() -> bool:
-        async with Context.open(_settings(data_dir=data_dir), with_model=False) as context:
+        settings = _settings(data_dir=data_dir)
+        async with Context.open(settings, with_model=False, with_text=True) as context:
             doc = context.doctor()
             report = await doc.examine()
             for line in report.lines():
@@ -231,7 +232,8 @@ def doctor(repair: bool, data_dir: Path | None) -> None:
             if repair:
                 await doc.repair(report)
                 click.echo(
-                    "Repaired: rows were requeued, orphans removed and payloads rewritten; "
+                    "Repaired: rows were requeued, orphans removed, payloads rewritten and text "
+                    "vectors made; "
                     "the worker embeds the rest."
                 )
                 if report.rows_without_image:  # only the shop can fix these: drift remains
@@ -268,7 +270,7 @@ def reindex(yes: bool, data_dir: Path | None) -> None:
     settings = _settings(data_dir=data_dir)
 
     async def run() -> int:
-        async with Context.open(settings, with_model=False) as context:
+        async with Context.open(settings, with_model=False, with_text=True) as context:
             embedding = await create_embedding(settings)
             try:
                 total = await context.catalog.count()
@@ -278,6 +280,9 @@ def reindex(yes: bool, data_dir: Path | None) -> None:
                     ).run(bar.update)
                 # products written while the new generation was built are queued again
                 await context.doctor().requeue_missing_vectors()
+                text = context.text_vector_writer()
+                if text is not None:
+                    click.echo(f"Rebuilt {await text.rebuild(context.catalog)} text vectors.")
                 return count
             finally:
                 await embedding.close()

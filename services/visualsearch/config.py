@@ -149,6 +149,16 @@ class Settings(BaseSettings):
         description="Reciprocal rank fusion weight per retriever (visual, clip_text, keyword, "
         'semantic); JSON, e.g. {"keyword": 1.5}. Unnamed retrievers weigh 1.',
     )
+    synonyms_file: Path | None = Field(
+        None,
+        description="A synonyms file (Solr/Elasticsearch format: 'couch, sofa' or 'tee => "
+        "t shirt', one rule a line, '#' comments) imported at start and whenever it changes; "
+        "the rules live in the catalogue database, shared by every replica, and PUT /synonyms "
+        "changes them too (rewriting this file where it is writable).",
+    )
+    synonyms_poll_seconds: float = Field(
+        5.0, gt=0, description="How often the API checks the synonyms file for a change."
+    )
 
     # Shopper insights (POST /events, GET /admin/insights)
     events_retention_days: int = Field(

@@ -37,6 +37,8 @@ from visualsearch.services.products import ProductService
 from visualsearch.services.recorder import InsightsRecorder
 from visualsearch.services.search import SearchService
 from visualsearch.services.similar import SimilarService
+from visualsearch.services.suggest import SuggestService
+from visualsearch.services.synonyms import SynonymService
 from visualsearch.services.text_vectors import TextVectors
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.cache.memory import MemoryResultCache
@@ -50,6 +52,8 @@ from visualsearch.storage.objects.s3 import S3ObjectStore
 from visualsearch.storage.queue.base import JobQueue, QueuePolicy
 from visualsearch.storage.queue.postgres import PostgresJobQueue
 from visualsearch.storage.queue.redis import RedisJobQueue
+from visualsearch.storage.suggestions import SuggestionStore
+from visualsearch.storage.synonyms import SynonymStore
 from visualsearch.storage.vectors.base import VectorStore
 from visualsearch.storage.vectors.pgvector import PgVectorStore
 from visualsearch.storage.vectors.qdrant import QdrantLayout, QdrantVectorStore
@@ -161,29 +165,38 @@ class Context:
     _stack: AsyncExitStack = field(repr=False)
     text_encoder: TextEncoder | None = None
     text_vectors: VectorStore | None = None
+    synonyms: SynonymService | None = None
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, settings: Settings, *, with_model: bool = True) -> AsyncIterator[Context]:
-        """``async with Context.open(settings) as context``: every store open, closed on exit."""
-        context = await cls.create(settings, with_model=with_model)
+    async def open(
+        cls, settings: Settings, *, with_model: bool = True, with_text: bool = False
+    ) -> AsyncIterator[Context]:
+        """``async with Context.open(settings) as context``: every store open, closed on exit;
+        ``with_text`` opens the product text vectors without the image model (doctor,
+        reindex)."""
+        context = await cls.create(settings, with_model=with_model, with_text=with_text)
         try:
             yield context
         finally:
             await context.aclose()
 
     @classmethod
-    async def create(cls, settings: Settings, *, with_model: bool = True) -> Context:
+    async def create(
+        cls, settings: Settings, *, with_model: bool = True, with_text: bool = False
+    ) -> Context:
         """Open every store (embedding the unconfigured ones) and, if asked, load the model."""
         stack = AsyncExitStack()
         try:
-            return await cls._open(settings, with_model, stack)
+            return await cls._open(settings, with_model, stack, with_text)
         except BaseException:
             await stack.aclose()
             raise
 
     @classmethod
-    async def _open(cls, settings: Settings, with_model: bool, stack: AsyncExitStack) -> Context:
+    async def _open(
+        cls, settings: Settings, with_model: bool, stack: AsyncExitStack, with_text: bool = False
+    ) -> Context:
         data = settings.data_dir
         database_url = settings.database_url
         if database_url is None:
@@ -203,6 +216,8 @@ class Context:
             retention_days=settings.events_retention_days,
             low_score=settings.insights_low_score,
         )
+        synonyms = SynonymService(SynonymStore(catalog), settings.synonyms_file)
+        await synonyms.sync_file(strict=True)  # a bad synonyms file stops the start, named
 
         vectors = await create_vector_store(settings, database_url)
         stack.push_async_callback(vectors.close)
@@ -261,7 +276,7 @@ class Context:
             await vectors.ensure_collection(embedding.info.dim)
         text_encoder: TextEncoder | None = None
         text_vectors: VectorStore | None = None
-        if with_model and settings.semantic_search and MiniLMEncoder.available():
+        if (with_model or with_text) and settings.semantic_search and MiniLMEncoder.available():
             text_encoder = MiniLMEncoder()
             if isinstance(vectors, QdrantVectorStore):
                 text_vectors = vectors.sibling(settings.vector_collection + TEXT_COLLECTION_SUFFIX)
@@ -273,8 +288,9 @@ class Context:
             stack.push_async_callback(text_store.close)
             await text_store.open()
             await text_store.ensure_collection(text_encoder.dim)
-            # an index made before text vectors (or a lost text collection) gets them now
-            await TextVectors(text_encoder, text_store).backfill(catalog)
+            if with_model:  # the API and the worker; the doctor reports them missing instead
+                # an index made before text vectors (or a lost text collection) gets them now
+                await TextVectors(text_encoder, text_store).backfill(catalog)
         elif with_model and settings.semantic_search:
             log.warning("semantic text search is off: the sentence encoder is not installed")
         return cls(
@@ -290,6 +306,7 @@ class Context:
             stack,
             text_encoder,
             text_vectors,
+            synonyms,
         )
 
     async def aclose(self) -> None:
@@ -307,7 +324,7 @@ class Context:
         found: list[Retriever] = [
             VisualRetriever(model, self.vectors, "image"),
             VisualRetriever(model, self.vectors, "text"),
-            KeywordRetriever(self.catalog),
+            KeywordRetriever(self.catalog, self.synonym_service().rules),
         ]
         if self.text_encoder is not None and self.text_vectors is not None:
             found.append(
@@ -316,6 +333,11 @@ class Context:
                 )
             )
         return found
+
+    def synonym_service(self) -> SynonymService:
+        if self.synonyms is None:
+            self.synonyms = SynonymService(SynonymStore(self.catalog), self.settings.synonyms_file)
+        return self.synonyms
 
     def variant(self, tab_id: str | None) -> tuple[str | None, VariantSettings | None]:
         """The experiment variant a shopper's tab is in (None, None: no experiment or tab)."""
@@ -343,6 +365,7 @@ class Context:
             retrievers=self.retrievers(),
             weights=weights,
             cache_tag=tag,
+            did_you_mean=self.suggest_service().did_you_mean,
         )
 
     def insights_service(self) -> InsightsService:
@@ -350,6 +373,9 @@ class Context:
         return InsightsService(
             self.insights, self.recorder, self.queue, experiment.name if experiment else None
         )
+
+    def suggest_service(self) -> SuggestService:
+        return SuggestService(SuggestionStore(self.catalog))
 
     def text_vector_writer(self) -> TextVectors | None:
         """Writes product text vectors, where semantic retrieval is on."""
@@ -389,6 +415,7 @@ class Context:
             self.objects,
             self.queue,
             self.settings.orphan_grace_seconds,
+            self.text_vector_writer(),
         )
 
     def bulk_ingester(self, batch_size: int = 32) -> BulkIngester:

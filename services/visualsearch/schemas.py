@@ -226,6 +226,17 @@ class SearchResponse(BaseModel):
         description="This answer's id (new for every answer, a cached one too): send it "
         "back with POST /events when the shopper clicks or buys a result.",
     )
+    retrievers: list[str] = Field(
+        default_factory=list,
+        description="The retrievers that ranked this answer (visual, clip_text, keyword, "
+        "semantic). One: score is its own (cosine similarity; the keyword score). More: score "
+        "is the normalised reciprocal rank fusion score (1 = first in every one of them).",
+    )
+    did_you_mean: str | None = Field(
+        default=None,
+        description="A text search that found nothing: the query with its words replaced by "
+        "the closest catalogue words (pg_trgm), when there are such words; search that instead.",
+    )
 
 
 class JobOut(BaseModel):
@@ -283,6 +294,41 @@ class Info(BaseModel):
         default_factory=list,
         description="Retrievers text and image searches fuse: visual, clip_text, keyword, "
         "semantic (text search always works: keyword at least).",
+    )
+
+
+class Synonyms(BaseModel):
+    synonyms: str = Field(
+        description="The rules, Solr/Elasticsearch format: one a line, 'couch, sofa' (equivalent "
+        "terms) or 'sneakers => running shoes' (searched as the right side); '#' comments."
+    )
+    version: int = Field(description="Goes up with every change (0: never set).")
+    rules: int = Field(description="Rules (lines that are not blank or comments).")
+    file: str | None = Field(
+        description="VISUALSEARCH_SYNONYMS_FILE, when set: imported at start and when it "
+        "changes; PUT rewrites it where it is writable."
+    )
+
+
+class SynonymsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    synonyms: str = Field(
+        max_length=256 * 1024, description=Synonyms.model_fields["synonyms"].description
+    )
+
+
+class Suggestion(BaseModel):
+    text: str = Field(description="What to put in the search box.")
+    kind: Literal["product", "brand", "category"]
+    product_id: str | None = Field(None, description="For kind=product: the product.")
+
+
+class Suggestions(BaseModel):
+    query: str
+    suggestions: list[Suggestion] = Field(
+        description="Best first: names, brands and categories that start with the typed words "
+        "(the last one as a prefix), then close ones by trigram similarity (typos)."
     )
 
 

@@ -168,3 +168,38 @@ async def test_payloads_that_disagree_are_repaired_and_old_ones_backfilled_at_st
     finally:
         await api.client.aclose()
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+async def test_text_vectors_missing_or_orphaned_are_found_repaired_and_rebuilt(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings()
+    await index_products(settings, ["t-1", "t-2"])
+    context = await Context.create(settings, with_model=False, with_text=True)
+    try:
+        text = context.text_vector_writer()
+        assert text is not None and set(await text.vectors.all_ids()) == {"t-1", "t-2"}
+        await text.delete(["t-1"])  # a row without a text vector
+        ghost = np.ones(text.encoder.dim, dtype=np.float32) / np.sqrt(text.encoder.dim)
+        await text.vectors.upsert([VectorItem("ghost", ghost, "x", image_sha256="0")])
+    finally:
+        await context.aclose()
+
+    found = run_cli(settings, "doctor")
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "rows without text vector: 1 (e.g. t-1)" in found.stdout
+    assert "text vectors without row: 1 (e.g. ghost)" in found.stdout
+    repaired = run_cli(settings, "doctor", "--repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "Everything agrees." in run_cli(settings, "doctor").stdout
+
+    context = await Context.create(settings, with_model=False, with_text=True)
+    try:  # what `visualsearch reindex` runs after the image vectors switch
+        text = context.text_vector_writer()
+        assert text is not None
+        await text.delete(["t-2"])
+        await text.vectors.upsert([VectorItem("ghost", ghost, "x", image_sha256="0")])
+        assert await text.rebuild(context.catalog) == 2
+        assert set(await text.vectors.all_ids()) == {"t-1", "t-2"}
+    finally:
+        await context.aclose()

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.retrieval.demo import demo_records
 from tests.support.servers import postgres_database
 from visualsearch.embedding.base import ModelInfo
 from visualsearch.embedding.service import EmbeddingService
@@ -29,7 +30,7 @@ from visualsearch.retrieval.semantic import SemanticRetriever
 from visualsearch.services.search import SearchService
 from visualsearch.services.text_vectors import TextVectors
 from visualsearch.storage.cache.memory import MemoryResultCache
-from visualsearch.storage.catalog import CatalogStore, ProductRecord
+from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.vectors.qdrant_edge import QdrantEdgeVectorStore
 
 CATALOGUE = Path(__file__).parents[2] / "services/visualsearch/demo/catalogue.json"
@@ -111,22 +112,7 @@ async def bench(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Bench
     with postgres_database() as url:
         catalog = CatalogStore(url, 4)
         await catalog.open()
-        records = [
-            ProductRecord(
-                p["product_id"],
-                p["name"],
-                p["brand"],
-                Decimal(str(p["price"])),
-                p["category"],
-                p["description"],
-                p["rating"],
-                p["stock"],
-                p["warranty"],
-                f"k/{p['product_id']}",
-                "0" * 64,
-            )
-            for p in products
-        ]
+        records = demo_records()
         await catalog.upsert(records)
         text_store = QdrantEdgeVectorStore("t_text", tmp_path_factory.mktemp("edge"))
         await text_store.open()

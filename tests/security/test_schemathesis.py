@@ -28,12 +28,13 @@ MAX_SECONDS = 60
 # upload whose content the schema cannot describe (a decodable image, a catalogue file) or, for
 # /search, need a model with a text tower for `q` alone (the test model has none; text search on
 # every model is issue 15's search part): they answer 400 with an ErrorBody, as declared.
+# PUT /synonyms takes rules in a text format the schema cannot describe (a 422 names the line).
 CONFIG = """
 [checks]
 enabled = true
 
 [[operations]]
-include-name = ["POST /index", "POST /index/bulk", "POST /search", "GET /search"]
+include-name = ["POST /index", "POST /index/bulk", "POST /search", "GET /search", "PUT /synonyms"]
 checks.positive_data_acceptance.enabled = false
 
 # price_min <= price_max relates two parameters, which OpenAPI cannot say: the fuzzing phase

@@ -122,6 +122,35 @@ def test_confidence_bands_and_formatting(page: Page, shop: Shop) -> None:
     assert out["bytes"] == ["512 B", "2 KB", "1.5 MB", "11 MB"]
 
 
+def test_fused_scores_take_the_bands_of_their_documented_meaning(page: Page, shop: Shop) -> None:
+    # the normalised RRF score (retrieval/fusion.py, K=60) of a product ranked r1 and r2 by two
+    # equally weighted retrievers (None: not found by that one)
+    def rrf(*ranks: int | None) -> float:
+        return sum(1 / (60 + r) for r in ranks if r) / (len(ranks) / 61)
+
+    cases = {
+        "first in both": (rrf(1, 1), "high"),
+        "10th in both": (rrf(10, 10), "high"),
+        "first in one only": (rrf(1, None), "medium"),
+        "25th in both": (rrf(25, 25), "medium"),
+        "40th in one only": (rrf(40, None), "low"),
+    }
+    open_shop(page, shop)
+    out = page.evaluate(
+        """async (scores) => {
+          const f = await import('./js/format.js');
+          return {
+            bands: scores.map((s) => f.confidence(s, f.scoreKind(['keyword', 'semantic'], 'text'))),
+            kinds: [[], ['visual'], ['clip_text'], ['keyword'], ['semantic'], ['visual', 'keyword']]
+              .map((r) => f.scoreKind(r, 'text')),
+          };
+        }""",
+        [score for score, _ in cases.values()],
+    )
+    assert dict(zip(cases, out["bands"], strict=True)) == {k: b for k, (_, b) in cases.items()}
+    assert out["kinds"] == ["text", "image", "text", "keyword", "semantic", "fused"]
+
+
 def test_page_window_and_retry_after(page: Page, shop: Shop) -> None:
     open_shop(page, shop)
     out = _run(

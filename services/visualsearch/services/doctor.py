@@ -2,10 +2,11 @@
 
 ``visualsearch doctor`` reports drift and, with ``--repair``, fixes it: rows without a current
 vector are re-queued, vectors without a row are deleted, images no row refers to are deleted,
-and vector payloads that disagree with their row (category, brand, price, stock) are rewritten
-from the row, without re-embedding. The worker runs the first and the last repair and an orphan
-sweep at start-up, so jobs lost with a Redis that kept nothing on disk are recovered, a
-collection written before payloads carried brand, price and stock is backfilled (as
+vector payloads that disagree with their row (category, brand, price, stock) are rewritten
+from the row, without re-embedding, and product text vectors (semantic retrieval) are made for
+rows that have none and deleted where the row is gone. The worker runs the first and the last
+repair and an orphan sweep at start-up, so jobs lost with a Redis that kept nothing on disk are
+recovered, a collection written before payloads carried brand, price and stock is backfilled (as
 ``visualsearch migrate`` does), and a crash leaves no drift behind.
 
 An image no row refers to is an orphan only once it is older than ``orphan_grace_seconds``:
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 from visualsearch.storage.vectors.base import VectorPayload
 
 if TYPE_CHECKING:
+    from visualsearch.services.text_vectors import TextVectors
     from visualsearch.storage.catalog import CatalogStore
     from visualsearch.storage.objects.base import ObjectStore
     from visualsearch.storage.queue.base import JobQueue
@@ -39,6 +41,8 @@ class DriftReport:
     orphan_objects: list[str] = field(default_factory=list)
     rows_without_image: list[str] = field(default_factory=list)
     stale_payloads: list[str] = field(default_factory=list)
+    rows_without_text_vector: list[str] = field(default_factory=list)
+    text_vectors_without_row: list[str] = field(default_factory=list)
     # not drift: unreferenced images younger than the grace period (their row may be coming)
     young_objects: list[str] = field(default_factory=list)
 
@@ -73,12 +77,14 @@ class Doctor:
         objects: ObjectStore,
         queue: JobQueue,
         orphan_grace_seconds: float,
+        text_vectors: TextVectors | None = None,
     ) -> None:
         self._catalog = catalog
         self._vectors = vectors
         self._objects = objects
         self._queue = queue
         self._grace = orphan_grace_seconds
+        self._text = text_vectors
 
     async def examine(self, *, payloads: bool = True) -> DriftReport:
         """What disagrees; ``payloads=False`` skips the payload scan (the orphan sweep's case)."""
@@ -104,6 +110,10 @@ class Doctor:
             (report.orphan_objects if listed[key] < cutoff else report.young_objects).append(key)
         if payloads:
             report.stale_payloads = sorted(await self.payload_drift())
+        if self._text is not None:
+            texts = await self._text.vectors.all_ids()
+            report.rows_without_text_vector = sorted(set(rows) - set(texts))
+            report.text_vectors_without_row = sorted(set(texts) - set(rows))
         return report
 
     async def repair(self, report: DriftReport) -> None:
@@ -117,6 +127,15 @@ class Doctor:
             await self._catalog.bump_version()
         if report.stale_payloads:
             await self.sync_payloads()
+        if self._text is not None:
+            await self._text.delete(report.text_vectors_without_row)
+            for start in range(0, len(report.rows_without_text_vector), 500):
+                records = await self._catalog.get_many(
+                    report.rows_without_text_vector[start : start + 500]
+                )
+                await self._text.upsert(list(records.values()))
+            if report.text_vectors_without_row or report.rows_without_text_vector:
+                await self._catalog.bump_version()
 
     async def payload_drift(self) -> dict[str, VectorPayload]:
         """Vectors whose payload disagrees with their row (or lacks a field), with the payload

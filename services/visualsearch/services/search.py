@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -87,6 +87,7 @@ class SearchService:
         retrievers: Sequence[Retriever] | None = None,
         weights: Mapping[str, float] | None = None,
         cache_tag: str | None = None,
+        did_you_mean: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
         self._embedding = embedding
         self._vectors = vectors
@@ -105,6 +106,7 @@ class SearchService:
         self.weights = dict(weights or {})
         self.cache_tag = cache_tag
         """Set for an experiment's variant: its answers are cached apart from the others'."""
+        self._did_you_mean = did_you_mean
 
     def available(self) -> list[str]:
         """The retrievers this service can run (``clip_text`` only with a text tower)."""
@@ -204,7 +206,10 @@ class SearchService:
             offset=offset,
             has_more=has_more,
             facets=facet_counts,
+            retrievers=[r.name for r in retrievers],
         )
+        if not results and text and offset == 0 and self._did_you_mean is not None:
+            response.did_you_mean = await self._did_you_mean(text)
         await self._answers.put(key, response)
         metrics.SEARCHES.labels(kind, "miss").inc()
         return response

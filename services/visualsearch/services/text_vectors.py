@@ -34,6 +34,22 @@ class TextVectors:
     async def delete(self, product_ids: Sequence[str]) -> None:
         await self.vectors.delete(product_ids)
 
+    async def rebuild(self, catalog: CatalogStore) -> int:
+        """Make every product's text vector again (in place: search keeps working) and drop
+        those without a row; return how many were made."""
+        done, skip = 0, 0
+        while True:
+            records, _ = await catalog.page(skip, BATCH, None, "name")
+            if not records:
+                break
+            skip += len(records)
+            await self.upsert(records)
+            done += len(records)
+        await self.delete(
+            sorted(set(await self.vectors.all_ids()) - set(await catalog.all_ids_and_images()))
+        )
+        return done
+
     async def backfill(self, catalog: CatalogStore) -> int:
         """Text vectors for catalogue rows that have none (an index made before them)."""
         rows = await catalog.all_ids_and_images()

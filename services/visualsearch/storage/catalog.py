@@ -116,6 +116,18 @@ MIGRATIONS: list[str] = [
         lines       jsonb NOT NULL
     );
     """,
+    # The shop's synonyms (issue 16): one row, the rules' text and a version every replica
+    # checks per keyword query; file_sha256 is the synonyms file's content last imported.
+    """
+    CREATE TABLE synonyms (
+        id          integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+        rules       text NOT NULL DEFAULT '',
+        version     bigint NOT NULL DEFAULT 0,
+        file_sha256 text,
+        updated_at  timestamptz NOT NULL DEFAULT now()
+    );
+    INSERT INTO synonyms (id) VALUES (1);
+    """,
 ]
 
 KEYWORD_SQL = """
@@ -252,6 +264,10 @@ class CatalogStore:
 
     def _conn(self) -> AbstractAsyncContextManager[Connection]:
         return connection(self._pool, STORE)
+
+    def connection(self) -> AbstractAsyncContextManager[Connection]:
+        """A pooled connection (autocommit) for the adapters that share this database."""
+        return self._conn()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -420,15 +436,14 @@ class CatalogStore:
         return BrowseResult(records=records, total=int(head["total"] or 0), facets=counts)
 
     async def keyword_search(
-        self, words: Sequence[str], flt: ProductFilter, limit: int
+        self, terms: Sequence[tuple[str, str]], flt: ProductFilter, limit: int
     ) -> list[tuple[str, float]]:
-        """Products matching the query words (already split into letters and digits only),
-        best first, as ``(product_id, score)`` with ``score`` in [0, 1] (see ``KEYWORD_SQL``);
-        every filter is applied in the SQL. The last word also matches as a prefix."""
-        if not words or limit <= 0:
+        """Products matching the query terms, each ``(tsquery, words)``: a valid tsquery
+        (``retrieval.synonyms.Term``) and the shopper's words typos are matched against. Best
+        first, as ``(product_id, score)`` with ``score`` in [0, 1] (see ``KEYWORD_SQL``); every
+        filter is applied in the SQL."""
+        if not terms or limit <= 0:
             return []
-        # the words hold only letters and digits, so quoting them makes a valid tsquery
-        terms = [f"'{w}'" for w in words[:-1]] + [f"'{words[-1]}':*"]
         conditions, params = filter_conditions(flt)
         sql = KEYWORD_SQL.replace("{where}", _all(conditions))
         async with self.transaction() as conn:
@@ -440,9 +455,9 @@ class CatalogStore:
                 sql,
                 {
                     **params,
-                    "terms": terms,
-                    "words": list(words),
-                    "any": " | ".join(terms),
+                    "terms": [t for t, _ in terms],
+                    "words": [w for _, w in terms],
+                    "any": " | ".join(f"({t})" for t, _ in terms),
                     "typo": TYPO_SIMILARITY,
                     "limit": limit,
                 },

@@ -1,0 +1,194 @@
+"""Text search on the demo catalogue, stage by stage: ``python -m bench.text [--rounds N]``.
+
+Where a hybrid text search's time goes (the MiniLM tokeniser, its ONNX forward pass at 1 and 2
+threads, the keyword SQL, the synonyms version read, the semantic ANN, the fusion), the whole
+search (no result cache), and ``GET /suggest``'s query. Each query of the labelled set once per
+round, so the figures are first-time queries, not a cache's. Prints Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from tests.retrieval.demo import demo_records
+from tests.retrieval.test_text_search_quality import CASES, NoTextTower
+from tests.support.servers import postgres_database
+
+from bench.timing import percentiles
+from visualsearch.embedding.text import MiniLMEncoder
+from visualsearch.filters import ProductFilter
+from visualsearch.retrieval import Query
+from visualsearch.retrieval.fusion import fuse
+from visualsearch.retrieval.keyword import KeywordRetriever
+from visualsearch.retrieval.semantic import SemanticRetriever
+from visualsearch.services.search import SearchService
+from visualsearch.services.suggest import SuggestService
+from visualsearch.services.synonyms import SynonymService
+from visualsearch.services.text_vectors import TextVectors
+from visualsearch.storage.cache.memory import MemoryResultCache
+from visualsearch.storage.catalog import CatalogStore
+from visualsearch.storage.suggestions import SuggestionStore
+from visualsearch.storage.synonyms import SynonymStore
+from visualsearch.storage.vectors.qdrant_edge import QdrantEdgeVectorStore
+
+QUERIES = [c.query for c in CASES]
+
+
+async def _time(fn: Callable[[str], Awaitable[object]], rounds: int) -> dict[str, float]:
+    seconds = []
+    for _ in range(rounds):
+        for q in QUERIES:
+            start = time.perf_counter()
+            await fn(q)
+            seconds.append(time.perf_counter() - start)
+    return percentiles(seconds)
+
+
+async def run(rounds: int) -> list[tuple[str, dict[str, float]]]:
+    rows: list[tuple[str, dict[str, float]]] = []
+    records = demo_records()
+    with postgres_database() as url, tempfile.TemporaryDirectory() as tmp:
+        catalog = CatalogStore(url, 4)
+        await catalog.open()
+        await catalog.upsert(records)
+        store = QdrantEdgeVectorStore("bench_text", Path(tmp))
+        await store.open()
+        encoders = {1: MiniLMEncoder(threads=1), 2: MiniLMEncoder(threads=2)}
+        encoder = encoders[1]
+        await store.ensure_collection(encoder.dim)
+        await TextVectors(encoder, store).upsert(records)
+        synonyms = SynonymService(SynonymStore(catalog))
+        await synonyms.put("couch, sofa\nsneakers, trainers => running shoes")
+        keyword = KeywordRetriever(catalog, synonyms.rules)
+        flt = ProductFilter()
+
+        for threads, enc in encoders.items():
+            enc.load()
+            tok = enc._tokenizer  # the bench looks inside on purpose
+
+            async def tokenise(q: str, tok=tok) -> object:
+                return tok.encode_batch([q])
+
+            async def encode(q: str, enc=enc) -> object:
+                return enc.encode([q])
+
+            if threads == 1:
+                rows.append(("MiniLM tokeniser", await _time(tokenise, rounds)))
+            label = f"MiniLM encode (tokens + ONNX), {threads} thread(s)"
+            rows.append((label, await _time(encode, rounds)))
+
+        async def keyword_sql(q: str) -> object:
+            return await keyword.retrieve(Query(text=q), 100, flt)
+
+        async def version(q: str) -> object:
+            return await synonyms.rules()
+
+        vectors = {q: encoder.encode([q])[0] for q in QUERIES}
+
+        async def ann(q: str) -> object:
+            return await store.search(vectors[q], 100, flt, min_score=0.25)
+
+        semantic = SemanticRetriever(encoder, store)
+        rankings = {
+            q: {
+                "keyword": await keyword.retrieve(Query(text=q), 100, flt),
+                "semantic": await semantic.retrieve(Query(text=q), 100, flt),
+            }
+            for q in QUERIES
+        }
+
+        async def fusion(q: str) -> object:
+            return fuse(rankings[q])
+
+        rows.append(("synonyms version read", await _time(version, rounds)))
+        rows.append(("keyword retrieval (SQL, 100 deep)", await _time(keyword_sql, rounds)))
+        rows.append(("semantic ANN (Qdrant Edge, 100 deep)", await _time(ann, rounds)))
+        rows.append(("RRF fusion", await _time(fusion, rounds)))
+
+        for threads, enc in encoders.items():
+            retrievers = [KeywordRetriever(catalog, synonyms.rules), SemanticRetriever(enc, store)]
+            service = SearchService(
+                NoTextTower(), store, catalog, MemoryResultCache(), 0, retrievers=retrievers
+            )
+
+            async def search(q: str, service=service) -> object:
+                return await service.search(text=q, top_k=12)
+
+            label = f"**hybrid text search**, MiniLM {threads} thread(s)"
+            rows.append((label, await _time(search, rounds)))
+
+        suggest = SuggestService(SuggestionStore(catalog))
+
+        async def complete(q: str) -> object:
+            return await suggest.suggest(q[:3], 8)
+
+        rows.append(("GET /suggest query (first 3 letters)", await _time(complete, rounds)))
+        await store.close()
+        await catalog.close()
+    return rows
+
+
+def indexing(rounds: int) -> None:
+    """The demo catalogue's embedding work at indexing, with and without text vectors: its
+    images through EfficientNet-Lite0 (batches of 32, as the bulk path), then its product texts
+    through MiniLM (batches of 64, as ``TextVectors``)."""
+    import numpy as np
+    from PIL import Image
+    from tests.retrieval.demo import CATALOGUE, demo_products
+
+    from visualsearch.embedding.loader import load_embedder
+    from visualsearch.embedding.text import product_text
+
+    products = demo_products()
+    embedder, _ = load_embedder("efficientnet-lite0", "cpu", None, "auto")
+    embedder.load()
+    encoder = MiniLMEncoder()
+    encoder.load()
+    texts = [product_text(p["name"], p["brand"], p["category"], p["description"]) for p in products]
+
+    def images() -> None:
+        for s in range(0, len(products), 32):
+            batch = [
+                embedder.preprocess(Image.open(CATALOGUE.parent / p["image"]).convert("RGB"))
+                for p in products[s : s + 32]
+            ]
+            embedder.embed_images(np.stack(batch))
+
+    def text() -> None:
+        for s in range(0, len(texts), 64):
+            encoder.encode(texts[s : s + 64])
+
+    images()
+    text()
+    print("| round | images/s without text vectors | with | drop |\n|---|---|---|---|")
+    for r in range(rounds):
+        start = time.perf_counter()
+        images()
+        middle = time.perf_counter()
+        text()
+        end = time.perf_counter()
+        alone, both = len(products) / (middle - start), len(products) / (end - start)
+        print(f"| {r + 1} | {alone:.0f} | {both:.0f} | {(1 - both / alone) * 100:.0f} % |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.text", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--indexing", action="store_true", help="Indexing with/without text.")
+    args = parser.parse_args()
+    if args.indexing:
+        indexing(args.rounds)
+        return
+    rows = asyncio.run(run(args.rounds))
+    print("| stage | p50 ms | p95 ms | mean ms |\n|---|---|---|---|")
+    for name, p in rows:
+        print(f"| {name} | {p['p50']:.2f} | {p['p95']:.2f} | {p['mean']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
