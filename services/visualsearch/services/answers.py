@@ -12,7 +12,14 @@ import numpy as np
 
 from visualsearch import metrics
 from visualsearch.filters import FacetField, ProductFilter
-from visualsearch.schemas import Facets, PriceRange, Product, SearchHit, SearchResponse
+from visualsearch.schemas import (
+    Facets,
+    PriceRange,
+    Product,
+    SearchHit,
+    SearchResponse,
+    image_url,
+)
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.vectors.base import VectorStore
@@ -26,6 +33,9 @@ class Ranked(Protocol):
 
     @property
     def score(self) -> float: ...
+
+    @property
+    def image_index(self) -> int | None: ...
 
 
 async def results_for(
@@ -42,6 +52,7 @@ async def results_for(
         SearchHit(
             **Product.from_record(record).model_dump(),
             score=round(min(max(h.score, 0.0), 1.0), 6),
+            matched_image_url=image_url(record, h.image_index),
         )
         for h in hits
         if (record := records.get(h.product_id)) is not None
