@@ -83,6 +83,32 @@ export function createModal({ store, onFindSimilar }) {
     ]);
   }
 
+  /** The main image and, for a product with several, a strip of buttons that show each one
+   *  (native buttons: Tab reaches them, Enter or Space picks; aria-pressed says which shows). */
+  function gallery(product) {
+    const urls = product.images && product.images.length ? product.images : [product.image_url];
+    const main = h('img', {
+      className: 'modal__image', src: product.matched_image_url || urls[0], alt: product.name, width: 512, height: 512,
+    });
+    if (urls.length < 2) return h('div', { className: 'modal__media' }, [main]);
+    const buttons = urls.map((url, n) => h('button', {
+      className: 'modal__thumb',
+      type: 'button',
+      attrs: { 'aria-label': `Show image ${n + 1} of ${urls.length}`, 'aria-pressed': String(url === main.src || url === main.getAttribute('src')) },
+      on: {
+        click: () => {
+          main.src = url;
+          main.alt = `${product.name}, image ${n + 1} of ${urls.length}`;
+          buttons.forEach((b, i) => b.setAttribute('aria-pressed', String(i === n)));
+        },
+      },
+    }, [h('img', { src: url, alt: '', width: 64, height: 64 })]));
+    return h('div', { className: 'modal__media' }, [
+      main,
+      h('div', { className: 'modal__gallery', attrs: { role: 'group', 'aria-label': 'Product images' } }, buttons),
+    ]);
+  }
+
   function render(product) {
     const stock = stockLevel(product.stock);
     const rating = formatRating(product.rating);
@@ -95,9 +121,7 @@ export function createModal({ store, onFindSimilar }) {
         attrs: { 'aria-label': 'Close' },
         on: { click: close },
       }, [icon(CLOSE_ICON)]),
-      h('div', { className: 'modal__media' }, [
-        h('img', { className: 'modal__image', src: product.image_url, alt: product.name, width: 512, height: 512 }),
-      ]),
+      gallery(product),
       h('div', { className: 'modal__body' }, [
         h('p', { className: 'modal__category', textContent: categoryLabel(product.category) }),
         h('h2', { className: 'modal__title', id: 'modal-title', textContent: product.name }),

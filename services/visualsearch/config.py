@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(
         40_000_000, ge=1, description="Largest accepted image in pixels (decompression bombs)."
     )
+    max_images_per_product: int = Field(
+        10, ge=1, le=100, description="Most images in one product's gallery (more: a 422)."
+    )
     rate_limit_per_minute: int = Field(
         60, ge=0, description="API requests per minute per client IP (0 turns the limit off)."
     )

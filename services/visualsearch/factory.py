@@ -63,7 +63,11 @@ log = logging.getLogger(__name__)
 
 
 def image_limits(settings: Settings) -> ImageLimits:
-    return ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
+    return ImageLimits(
+        max_bytes=settings.max_upload_bytes,
+        max_pixels=settings.max_image_pixels,
+        max_images=settings.max_images_per_product,
+    )
 
 
 async def create_embedding(settings: Settings) -> EmbeddingService:

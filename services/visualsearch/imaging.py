@@ -34,6 +34,7 @@ BACKGROUND = (255, 255, 255)
 class ImageLimits:
     max_bytes: int
     max_pixels: int
+    max_images: int = 10  # per product (its gallery)
 
 
 CROP_SLACK = 1e-6

@@ -97,7 +97,7 @@ async def evaluate_catalog(
         entries = [e for e in read_catalog(catalogue) if not e.error and e.row not in rejected]
         fetcher = ImageFetcher(catalogue.parent, settings.max_upload_bytes)
         try:
-            gallery = [Product(str(e.product_id), await fetcher(e)) for e in entries]
+            gallery = [Product(str(e.product_id), await fetcher(e.image or "")) for e in entries]
         finally:
             await fetcher.close()
         sampled = len(queries.sample(gallery))

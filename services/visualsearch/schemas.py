@@ -10,6 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from visualsearch.storage.catalog import ProductRecord
 
+
+def image_url(record: ProductRecord, index: int | None = 0) -> str | None:
+    """The public URL of one of the product's images (``None``: no such image)."""
+    images = record.images
+    if index is None or not 0 <= index < len(images):
+        return None
+    return f"/images/{images[index].key}"
+
+
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 SortKey = Literal["name", "price_asc", "price_desc", "rating"]
 
@@ -138,7 +147,10 @@ class Product(BaseModel):
     rating: float | None
     stock: int
     warranty: str
-    image_url: str
+    image_url: str = Field(description="The main image.")
+    images: list[str] = Field(
+        default_factory=list, description="Every image's URL, the main image first (its gallery)."
+    )
 
     @classmethod
     def from_record(cls, record: ProductRecord) -> Product:
@@ -153,6 +165,7 @@ class Product(BaseModel):
             stock=record.stock,
             warranty=record.warranty,
             image_url=f"/images/{record.image_key}",
+            images=[f"/images/{i.key}" for i in record.images],
         )
 
 
@@ -197,7 +210,14 @@ class ProductPage(BaseModel):
 
 
 class SearchHit(Product):
-    score: float = Field(description="Cosine similarity clamped to [0, 1].")
+    score: float = Field(
+        description="Cosine similarity clamped to [0, 1], of the product's best-matching image."
+    )
+    matched_image_url: str | None = Field(
+        None,
+        description="The gallery image that matched best (the product is listed once, at that "
+        "image's score); absent where no image vector ranked it (a keyword match).",
+    )
 
 
 def new_search_id() -> str:

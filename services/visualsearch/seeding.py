@@ -87,12 +87,14 @@ def _files(base: Path, entries: list[CatalogEntry]) -> list[tuple[str, tuple[str
     files: list[tuple[str, tuple[str, bytes, str]]] = []
     for entry in entries:
         row = dict(entry.fields)
-        ref = entry.image or ""
-        path = Path(ref) if Path(ref).is_absolute() else base / ref
-        name = f"{len(files)}-{Path(ref.split('?')[0]).name or 'image'}"
-        row["image"] = name
-        data = _read(ref, path)
-        files.append(("images", (name, data, mimetypes.guess_type(name)[0] or "image/jpeg")))
+        names = []
+        for ref in entry.images:
+            path = Path(ref) if Path(ref).is_absolute() else base / ref
+            name = f"{len(files)}-{Path(ref.split('?')[0]).name or 'image'}"
+            names.append(name)
+            data = _read(ref, path)
+            files.append(("images", (name, data, mimetypes.guess_type(name)[0] or "image/jpeg")))
+        row["image"], row["images"] = names[0], names[1:]
         rows.append(row)
     catalogue = "\n".join(json.dumps(r, default=str) for r in rows).encode()
     return [("catalogue", ("batch.jsonl", catalogue, "application/x-ndjson")), *files]

@@ -236,8 +236,10 @@ async def test_the_seeds_call_byte_for_byte(browsing: tuple[Api, list[ProductRec
         "stock",
         "warranty",
         "image_url",
+        "images",  # the gallery (issue 17), added after the seeds' fields
     ]
     assert first["rating"] is None and first["image_url"] == f"/images/cd/{0:064d}.png"
+    assert first["images"] == [first["image_url"]]
     assert (
         response.content
         == json.dumps(page, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()

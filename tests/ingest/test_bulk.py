@@ -187,3 +187,50 @@ async def test_bulk_api_endpoint_through_the_remote_seeder(api: Api, tmp_path: P
     assert response.json()["added"] == 3
     response = await api.client.post("/index/bulk", files=files, headers=api.headers)
     assert response.json()["unchanged"] == 3
+
+
+async def test_galleries_load_from_a_file_and_replace_the_set_idempotently(
+    api: Api, tmp_path: Path
+) -> None:
+    write_images(tmp_path, 14)
+    (tmp_path / "broken.jpg").write_bytes(jpeg(seed=1)[:150])
+    data = rows(3)
+    data[0]["images"] = ["img-10.jpg", "img-11.jpg"]  # a gallery of three
+    data[1]["images"] = [f"img-{i}.jpg" for i in range(3, 14)]  # twelve with its image
+    data[2]["images"] = ["img-12.jpg", "broken.jpg"]  # one corrupt: the product is rejected
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(data))
+    summary = await seed_local(api.context, path, show_progress=False)
+    assert summary.added == 1
+    reasons = {r.product_id: r.reason for r in summary.rejected}
+    assert "at most 10 images" in reasons["b-1"] and "Image 3 of 3" in reasons["b-2"]
+    assert (await api.client.get("/products/b-2")).status_code == 404
+    assert await api.context.objects.listing("products/b-2/") == {}
+    product = (await api.client.get("/products/b-0")).json()
+    assert len(product["images"]) == 3
+    assert await api.context.vectors.images(["b-0"]) != {}
+    assert len((await api.context.vectors.images(["b-0"]))["b-0"]) == 3
+
+    again = await seed_local(api.context, path, show_progress=False)
+    assert again.unchanged == 1 and again.added == 0  # same gallery: nothing re-embedded
+
+    data[0]["images"] = ["img-10.jpg"]  # an image taken out of the gallery
+    path.write_text(json.dumps(data))
+    changed = await seed_local(api.context, path, show_progress=False)
+    assert changed.updated == 1
+    assert len((await api.context.vectors.images(["b-0"]))["b-0"]) == 2
+    assert len((await api.client.get("/products/b-0")).json()["images"]) == 2
+
+
+def test_dummyjson_images_are_the_gallery_after_the_thumbnail() -> None:
+    text = json.dumps(
+        [
+            {"id": 1, "thumbnail": "t.webp", "images": ["1.webp", "2.webp", "t.webp"]},
+            {"id": 2, "images": ["a.webp", "b.webp"]},
+            {"id": 3, "image": "x.jpg", "images": "y.jpg|z.jpg"},
+        ]
+    )
+    first, second, third = parse_catalog(text, ".json")
+    assert first.images == ["t.webp", "1.webp", "2.webp"]
+    assert second.images == ["a.webp", "b.webp"]
+    assert third.images == ["x.jpg", "y.jpg", "z.jpg"]

@@ -78,3 +78,33 @@ async def test_an_older_table_gains_the_payload_columns(pgvector_url: str) -> No
     finally:
         await store.drop_collection()
         await store.close()
+
+
+async def test_a_generation_from_before_galleries_gains_image_rows_in_place(
+    pgvector_url: str,
+) -> None:
+    from tests.storage.test_vector_stores import item
+
+    name = f"g{uuid.uuid4().hex[:10]}"
+    store = PgVectorStore(name, pgvector_url)
+    await store.open()
+    vectors = unit_vectors(5)
+    await fill(store, vectors)
+    table, _ = await store._table()
+    async with store._conn() as conn:  # the table as it was: one row per product
+        await conn.execute(
+            f'ALTER TABLE "{table}" DROP CONSTRAINT "{table}_pkey", DROP COLUMN image_index, '
+            "ADD PRIMARY KEY (product_id)"
+        )
+    await store.close()
+    upgraded = PgVectorStore(name, pgvector_url)
+    await upgraded.open()
+    await upgraded.ensure_collection(vectors.shape[1])
+    assert (await upgraded.images(["p1"]))["p1"] == {0: "h1"}  # the old row: the main image
+    second = item(1, vectors[3])
+    await upgraded.upsert([type(second)(**{**vars(second), "image_index": 1})])
+    assert (await upgraded.images(["p1"]))["p1"] == {0: "h1", 1: "h1"}
+    hits = await upgraded.search(vectors[3], 5)
+    assert [h.product_id for h in hits].count("p1") == 1
+    await upgraded.drop_collection()
+    await upgraded.close()

@@ -359,3 +359,82 @@ async def test_similar_is_a_search_by_the_stored_vector_minus_the_product(
 def attrs(i: int) -> tuple[str, str, Decimal, int]:
     p = payload_of(i)
     return p.category, p.brand, Decimal(str(p.price)), p.stock
+
+
+def gallery_items(products: int, per_product: int, seed: int = 7) -> tuple[list[VectorItem], dict]:
+    """``products`` products of ``per_product`` images each: a product's images are close to
+    one another (views of one object), so an image-level ranking repeats products."""
+    rng = np.random.default_rng(seed)
+    centres = unit_vectors(products, seed=seed)
+    items, vectors = [], {}
+    for i, centre in enumerate(centres):
+        for n in range(per_product):
+            v = centre + 0.15 * rng.standard_normal(DIM).astype(np.float32)
+            v /= np.linalg.norm(v)
+            p = payload_of(i)
+            items.append(
+                VectorItem(f"p{i}", v, p.category, p.brand, p.price, p.stock, f"h{i}.{n}", n)
+            )
+            vectors[(f"p{i}", n)] = v
+    return items, vectors
+
+
+def best_per_product(vectors: dict, query: np.ndarray, allowed: set[str] | None = None) -> list:
+    best: dict[str, float] = {}
+    for (pid, _), v in vectors.items():
+        if allowed is None or pid in allowed:
+            best[pid] = max(best.get(pid, -2.0), float(v @ query))
+    return sorted(best, key=lambda p: -best[p])
+
+
+async def test_a_gallery_is_one_product_once_at_its_best_image_and_top_k_is_filled(
+    store: VectorStore,
+) -> None:
+    items, vectors = gallery_items(60, 4)
+    await store.ensure_collection(DIM)
+    await store.replace_galleries(items)
+    assert await store.count() == 240  # a vector per image
+    for q in range(4):
+        query = unit_vectors(1, seed=300 + q)[0]
+        hits = await store.search(query, 12)
+        ids = [h.product_id for h in hits]
+        assert len(ids) == 12 and len(set(ids)) == 12  # never twice, still filled
+        assert ids == best_per_product(vectors, query)[:12]
+        for hit in hits:  # the product's score is its best image's, and says which image
+            expected = max(float(vectors[(hit.product_id, n)] @ query) for n in range(4))
+            assert hit.score == pytest.approx(expected, abs=1e-3)
+            assert float(vectors[(hit.product_id, hit.image_index)] @ query) == pytest.approx(
+                expected, abs=1e-3
+            )
+        pages = [
+            h.product_id for off in (0, 12, 24) for h in await store.search(query, 12, offset=off)
+        ]
+        assert pages == best_per_product(vectors, query)[:36]  # pages tile over products
+        rare = only("c1")
+        allowed = {f"p{i}" for i in range(60) if category_of(i) == "c1"}
+        filtered = [h.product_id for h in await store.search(query, 10, rare)]
+        assert filtered == best_per_product(vectors, query, allowed)[:10]
+
+
+async def test_per_image_delete_and_a_smaller_gallery_replaces_the_set(store: VectorStore) -> None:
+    items, vectors = gallery_items(10, 3)
+    await store.ensure_collection(DIM)
+    await store.replace_galleries(items)
+    assert (await store.images(["p1"]))["p1"] == {0: "h1.0", 1: "h1.1", 2: "h1.2"}
+    await store.delete_images([("p1", 2)])
+    assert (await store.images(["p1"]))["p1"] == {0: "h1.0", 1: "h1.1"}
+    query = vectors[("p1", 2)]  # the deleted image no longer matches
+    hit = next(h for h in await store.search(query, 10) if h.product_id == "p1")
+    assert hit.image_index != 2
+    # re-indexing p2 with its main image only removes its other two vectors
+    await store.replace_galleries([i for i in items if i.product_id == "p2" and i.image_index == 0])
+    assert (await store.images(["p2"]))["p2"] == {0: "h2.0"}
+    assert await store.count() == 30 - 1 - 2
+    await store.delete(["p3"])  # every image of the product
+    assert "p3" not in await store.images()
+    assert await store.count() == 30 - 1 - 2 - 3
+    stored = await store.vector_of("p4")  # the main image's vector
+    assert stored is not None and np.allclose(stored, vectors[("p4", 0)], atol=1e-3)
+    await store.set_payload("p5", VectorPayload("moved", "b", 1.0, 1))
+    assert {h.product_id for h in await store.search(query, 10, only("moved"))} == {"p5"}
+    assert (await store.payloads())["p5"] == VectorPayload("moved", "b", 1.0, 1)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from visualsearch.services.doctor import Doctor
-from visualsearch.storage.catalog import ProductRecord
+from visualsearch.storage.catalog import ImageRef, ProductRecord
 from visualsearch.storage.vectors.base import VectorPayload
 
 NOW = 1_000_000.0
@@ -28,8 +28,8 @@ class Catalog:
     rows: dict[str, ProductRecord]
     version: int = 0
 
-    async def all_ids_and_images(self) -> dict[str, tuple[str, str]]:
-        return {p: (r.image_key, r.image_sha256) for p, r in self.rows.items()}
+    async def all_galleries(self) -> dict[str, list[ImageRef]]:
+        return {p: list(r.images) for p, r in self.rows.items()}
 
     async def get_many(self, ids: list[str]) -> dict[str, ProductRecord]:
         return {p: self.rows[p] for p in ids if p in self.rows}
@@ -40,11 +40,19 @@ class Catalog:
 
 @dataclass
 class Vectors:
-    hashes: dict[str, str]
+    hashes: dict[str, str]  # the main images' vectors
     stored: dict[str, VectorPayload | None]
+    extra: dict[tuple[str, int], str] = field(default_factory=dict)  # other gallery images
 
-    async def all_ids(self) -> dict[str, str]:
-        return dict(self.hashes)
+    async def images(self) -> dict[str, dict[int, str]]:
+        found = {pid: {0: sha} for pid, sha in self.hashes.items()}
+        for (pid, n), sha in self.extra.items():
+            found.setdefault(pid, {})[n] = sha
+        return found
+
+    async def delete_images(self, keys: list[tuple[str, int]]) -> None:
+        for key in keys:
+            self.extra.pop(key, None)
 
     async def payloads(self) -> dict[str, VectorPayload | None]:
         return dict(self.stored)
@@ -130,3 +138,21 @@ async def test_requeue_waits_while_jobs_are_pending() -> None:
     assert await doctor.requeue_missing_vectors() == 0
     queue.queued.clear()
     assert await doctor.requeue_missing_vectors() == 2 and sorted(queue.queued) == ["b", "c"]
+
+
+async def test_each_gallery_image_is_checked_and_a_removed_images_vector_is_deleted(
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setattr("visualsearch.services.doctor.time.time", lambda: NOW)
+    doctor, catalog, vectors, objects, queue = shop()
+    a = catalog.rows["a"]
+    second = ImageRef("products/a-2.jpg", "sha-a2")
+    catalog.rows["a"] = ProductRecord(*a.values(), gallery=(*a.images, second))
+    objects.mtimes["products/a-2.jpg"] = NOW - 10_000
+    vectors.extra[("a", 1)] = "an-older-second-image"  # stale: re-embed a
+    vectors.extra[("b", 1)] = "sha-b2"  # b's gallery has one image now
+    report = await doctor.examine()
+    assert "a" in report.stale_vectors and report.vectors_without_image == ["b#1"]
+    assert "products/a-2.jpg" not in report.orphan_objects  # a gallery image is referenced
+    await doctor.repair(report)
+    assert sorted(queue.queued) == ["a", "b"] and ("b", 1) not in vectors.extra

@@ -24,7 +24,7 @@ from visualsearch.schemas import (
     JobOut,
     ProductInput,
 )
-from visualsearch.services.catalog_files import CatalogEntry, parse_catalog
+from visualsearch.services.catalog_files import parse_catalog
 
 router = APIRouter(prefix="/index", tags=["indexing"])
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -46,14 +46,24 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 async def index_product(
     service: IndexingDep,
     context: ContextDep,
-    file: Annotated[UploadFile, File(description="The product image.")],
+    file: Annotated[
+        list[UploadFile],
+        File(
+            description="The product's images: one `file` field each, the first is the main "
+            "image (at most VISUALSEARCH_MAX_IMAGES_PER_PRODUCT, 10 by default)."
+        ),
+    ],
     # the fields are validated together, so one 422 names every problem; an empty form field
     # counts as absent (FastAPI)
     product: Annotated[ProductInput, Form()],
 ) -> IndexAccepted:
-    """Store the image and metadata, queue the embedding; 202 with the job to follow."""
-    data = await read_upload(file, context.settings.max_upload_bytes)
-    job = await service.submit(product, data)
+    """Store the images and metadata, queue the embedding; 202 with the job to follow.
+
+    Re-indexing a product replaces its gallery. Every image is checked before any is stored:
+    one that is corrupt rejects the product whole."""
+    service.check_gallery_size(len(file))
+    images = [await read_upload(f, context.settings.max_upload_bytes) for f in file]
+    job = await service.submit(product, images)
     return IndexAccepted(job_id=job.job_id, product_id=job.product_id, status=job.status)
 
 
@@ -82,7 +92,8 @@ async def bulk_index(
         list[UploadFile] | None, File(description="Images named by the rows.")
     ] = None,
 ) -> IngestSummary:
-    """Load many products at once (idempotent): rows name their image by file name or URL.
+    """Load many products at once (idempotent): rows name their images by file name (`image`,
+    and an `images` list for a gallery).
 
     Products are embedded and stored synchronously in batches; the answer counts added,
     updated and unchanged products and lists each rejected row with its reason.
@@ -92,8 +103,7 @@ async def bulk_index(
     uploads = {PurePath(u.filename or "").name: u for u in images or []}
     cache: dict[str, bytes] = {}
 
-    async def load(entry: CatalogEntry) -> bytes:
-        ref = entry.image or ""
+    async def load(ref: str) -> bytes:
         if ref.startswith(("http://", "https://")):
             raise InputError("Bulk uploads must carry their images; URLs are fetched by `seed`.")
         name = PurePath(ref).name

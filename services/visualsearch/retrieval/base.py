@@ -20,10 +20,12 @@ class Query:
 
 @dataclass(frozen=True)
 class Candidate:
-    """One product a retriever found, with the retriever's own score in [0, 1]."""
+    """One product a retriever found, with the retriever's own score in [0, 1]
+    (``image_index``: which of its images matched, for an image-vector retriever)."""
 
     product_id: str
     score: float
+    image_index: int | None = None
 
 
 class Retriever(ABC):

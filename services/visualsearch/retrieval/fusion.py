@@ -24,6 +24,7 @@ def fuse(
     """Fuse each retriever's ranking (best first) into one, best first, ties by product id."""
     weights = weights or {}
     scores: dict[str, float] = {}
+    matched: dict[str, int] = {}  # the image an image retriever matched (the first to say)
     best = 0.0
     for name, ranking in rankings.items():
         weight = weights.get(name, 1.0)
@@ -31,11 +32,15 @@ def fuse(
             continue
         best += weight / (K + 1)
         for rank, candidate in enumerate(ranking, start=1):
+            if candidate.image_index is not None:
+                matched.setdefault(candidate.product_id, candidate.image_index)
             scores[candidate.product_id] = scores.get(candidate.product_id, 0.0) + weight / (
                 K + rank
             )
     if best == 0:
         return []
-    fused = [Candidate(pid, min(score / best, 1.0)) for pid, score in scores.items()]
+    fused = [
+        Candidate(pid, min(score / best, 1.0), matched.get(pid)) for pid, score in scores.items()
+    ]
     fused.sort(key=lambda c: (-c.score, c.product_id))
     return fused

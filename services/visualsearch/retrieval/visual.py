@@ -51,4 +51,4 @@ class VisualRetriever(Retriever):
         hits = await self.vectors.search(
             await self.vector(query), depth, filter, offset=offset, min_score=min_score
         )
-        return [Candidate(h.product_id, min(max(h.score, 0.0), 1.0)) for h in hits]
+        return [Candidate(h.product_id, min(max(h.score, 0.0), 1.0), h.image_index) for h in hits]

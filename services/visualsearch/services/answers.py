@@ -18,6 +18,7 @@ from visualsearch.schemas import (
     Product,
     SearchHit,
     SearchResponse,
+    image_url,
     new_search_id,
 )
 from visualsearch.storage.cache.base import ResultCache
@@ -34,6 +35,9 @@ class Ranked(Protocol):
     @property
     def score(self) -> float: ...
 
+    @property
+    def image_index(self) -> int | None: ...
+
 
 async def results_for(
     catalog: CatalogStore, hits: Sequence[Ranked], product_filter: ProductFilter
@@ -49,6 +53,7 @@ async def results_for(
         SearchHit(
             **Product.from_record(record).model_dump(),
             score=round(min(max(h.score, 0.0), 1.0), 6),
+            matched_image_url=image_url(record, h.image_index),
         )
         for h in hits
         if (record := records.get(h.product_id)) is not None

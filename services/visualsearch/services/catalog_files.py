@@ -3,6 +3,10 @@
 Field names follow our API (``product_id``, ``name``, ``image``...) and DummyJSON's (``id``,
 ``title``, ``thumbnail``, ``warrantyInformation``...), so either shape loads. Rows that cannot
 be parsed are yielded with an error instead of stopping the run.
+
+A row's gallery is its ``image`` followed by its ``images`` list (DummyJSON's ``thumbnail`` and
+then all of its ``images``); without ``image``, the list's first entry is the main image. In a
+CSV, ``images`` is one column of references separated by ``|``.
 """
 
 from __future__ import annotations
@@ -48,6 +52,12 @@ class CatalogEntry:
     fields: dict[str, Any] = field(default_factory=dict)
     image: str | None = None
     error: str | None = None
+    extra_images: list[str] = field(default_factory=list)
+
+    @property
+    def images(self) -> list[str]:
+        """The gallery's references, the main image first."""
+        return ([self.image] if self.image else []) + self.extra_images
 
     @property
     def product_id(self) -> str | None:
@@ -61,19 +71,28 @@ def normalise(row: int, raw: Any) -> CatalogEntry:
         return CatalogEntry(row, error="The row is not an object with named fields.")
     fields: dict[str, Any] = {}
     image: str | None = None
+    listed: list[str] = []
     for key, value in raw.items():
         name = ALIASES.get(key, key)
         if name == "image":
             image = image or (str(value).strip() if value not in (None, "") else None)
-        elif name == "images" and isinstance(value, list) and value and not image:
-            image = str(value[0])
+        elif name == "images":
+            listed = _references(value)
         elif name in FIELDS and value not in (None, ""):
             fields[name] = value
     if "product_id" in fields:
         fields["product_id"] = str(fields["product_id"])
+    if image is None and listed:
+        image, listed = listed[0], listed[1:]
     if image is None:
         return CatalogEntry(row, fields, error="The row names no image ('image' field).")
-    return CatalogEntry(row, fields, image)
+    return CatalogEntry(row, fields, image, extra_images=[r for r in listed if r != image])
+
+
+def _references(value: Any) -> list[str]:
+    """An ``images`` value: a JSON list, or a CSV cell of ``|``-separated references."""
+    items = value if isinstance(value, list) else str(value or "").split("|")
+    return [str(i).strip() for i in items if i not in (None, "") and str(i).strip()]
 
 
 def read_catalog(path: Path) -> Iterator[CatalogEntry]:
@@ -124,8 +143,7 @@ class ImageFetcher:
         self._max = max_bytes
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
 
-    async def __call__(self, entry: CatalogEntry) -> bytes:
-        ref = entry.image or ""
+    async def __call__(self, ref: str) -> bytes:
         if urlparse(ref).scheme in ("http", "https"):
             return await self._download(ref)
         path = Path(ref) if Path(ref).is_absolute() else self._base / ref

@@ -1,12 +1,13 @@
 """Consistency between the catalogue, the vector index and the object store.
 
 ``visualsearch doctor`` reports drift and, with ``--repair``, fixes it: rows without a current
-vector are re-queued, vectors without a row are deleted, images no row refers to are deleted,
-vector payloads that disagree with their row (category, brand, price, stock) are rewritten
-from the row, without re-embedding, and product text vectors (semantic retrieval) are made for
-rows that have none and deleted where the row is gone. The worker runs the first and the last
-repair and an orphan sweep at start-up, so jobs lost with a Redis that kept nothing on disk are
-recovered, a collection written before payloads carried brand, price and stock is backfilled (as
+vector for each of their images are re-queued, vectors without a row (or of an image no longer
+in the product's gallery) are deleted, images no row refers to are deleted, vector payloads that
+disagree with their row (category, brand, price, stock) are rewritten from the row, without
+re-embedding, and product text vectors (semantic retrieval) are made for rows that have none and
+deleted where the row is gone. The worker runs the first and the last repair and an orphan sweep
+at start-up, so jobs lost with a Redis that kept nothing on disk are recovered, a collection
+written before payloads carried brand, price and stock is backfilled (as
 ``visualsearch migrate`` does), and a crash leaves no drift behind.
 
 An image no row refers to is an orphan only once it is older than ``orphan_grace_seconds``:
@@ -38,6 +39,8 @@ class DriftReport:
     rows_without_vector: list[str] = field(default_factory=list)
     stale_vectors: list[str] = field(default_factory=list)
     vectors_without_row: list[str] = field(default_factory=list)
+    # "<product id>#<image index>": a vector of an image the gallery no longer has
+    vectors_without_image: list[str] = field(default_factory=list)
     orphan_objects: list[str] = field(default_factory=list)
     rows_without_image: list[str] = field(default_factory=list)
     stale_payloads: list[str] = field(default_factory=list)
@@ -93,18 +96,22 @@ class Doctor:
         now = time.time()
         listed = await self._objects.listing("products/")
         keys = set(listed)
-        rows = await self._catalog.all_ids_and_images()
-        vectors = await self._vectors.all_ids()
+        rows = await self._catalog.all_galleries()
+        vectors = await self._vectors.images()
         report = DriftReport()
-        for pid, (key, sha) in sorted(rows.items()):
-            if pid not in vectors:
+        for pid, gallery in sorted(rows.items()):
+            have = vectors.get(pid, {})
+            if not have:
                 report.rows_without_vector.append(pid)
-            elif vectors[pid] != sha:
-                report.stale_vectors.append(pid)
-            if key not in keys:
+            elif any(have.get(n) != image.sha256 for n, image in enumerate(gallery)):
+                report.stale_vectors.append(pid)  # an image's vector is missing or stale
+            report.vectors_without_image += [
+                f"{pid}#{n}" for n in sorted(have) if n >= len(gallery)
+            ]
+            if any(image.key not in keys for image in gallery):
                 report.rows_without_image.append(pid)
         report.vectors_without_row = sorted(set(vectors) - set(rows))
-        referenced = {key for key, _ in rows.values()}
+        referenced = {image.key for gallery in rows.values() for image in gallery}
         cutoff = now - self._grace
         for key in sorted(keys - referenced):
             (report.orphan_objects if listed[key] < cutoff else report.young_objects).append(key)
@@ -122,8 +129,14 @@ class Doctor:
             if pid not in report.rows_without_image:
                 await self._queue.enqueue(pid)
         await self._vectors.delete(report.vectors_without_row)
+        await self._vectors.delete_images(
+            [
+                (pid, int(n))
+                for pid, _, n in (k.rpartition("#") for k in report.vectors_without_image)
+            ]
+        )
         await self._delete_orphans(report.orphan_objects)
-        if report.vectors_without_row:
+        if report.vectors_without_row or report.vectors_without_image:
             await self._catalog.bump_version()
         if report.stale_payloads:
             await self.sync_payloads()
@@ -182,9 +195,13 @@ class Doctor:
         """Queue every row whose vector is missing or stale, unless a job is already pending."""
         if await self._queue.pending():
             return 0
-        rows = await self._catalog.all_ids_and_images()
-        vectors = await self._vectors.all_ids()
-        todo = [pid for pid, (_, sha) in rows.items() if vectors.get(pid) != sha]
+        rows = await self._catalog.all_galleries()
+        vectors = await self._vectors.images()
+        todo = [
+            pid
+            for pid, gallery in rows.items()
+            if any(vectors.get(pid, {}).get(n) != image.sha256 for n, image in enumerate(gallery))
+        ]
         for pid in todo:
             await self._queue.enqueue(pid)
         return len(todo)

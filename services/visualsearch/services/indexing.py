@@ -1,11 +1,12 @@
-"""The indexing path: accept a product (image → object store, row → catalogue, job → queue) and,
-in the worker, turn a job into a stored vector."""
+"""The indexing path: accept a product (its images → object store, row → catalogue, job →
+queue) and, in the worker, turn a job into a stored vector per image."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,11 +15,12 @@ from visualsearch.exceptions import (
     InputError,
     NotFoundError,
     StoreUnavailableError,
+    ValidationError,
     VisualSearchError,
 )
 from visualsearch.imaging import SUPPORTED_FORMATS, ImageLimits, decode_image, sniff_format
 from visualsearch.schemas import ProductInput
-from visualsearch.storage.catalog import CatalogStore, ProductRecord
+from visualsearch.storage.catalog import CatalogStore, ImageRef, ProductRecord
 from visualsearch.storage.objects.base import ObjectStore
 from visualsearch.storage.queue.base import Job, JobQueue
 from visualsearch.storage.vectors.base import VectorItem, VectorStore
@@ -50,7 +52,20 @@ def validate_image(data: bytes, limits: ImageLimits) -> tuple[str, str]:
     return fmt, hashlib.sha256(data).hexdigest()
 
 
-def record_of(product: ProductInput, image: StoredImage) -> ProductRecord:
+def check_gallery_size(count: int, limits: ImageLimits) -> None:
+    """A product has one image at least and ``max_images`` at most (a 422 otherwise)."""
+    if count < 1:
+        raise ValidationError("A product needs at least one image.")
+    if count > limits.max_images:
+        raise ValidationError(
+            f"A product has at most {limits.max_images} images "
+            f"(VISUALSEARCH_MAX_IMAGES_PER_PRODUCT); {count} were sent."
+        )
+
+
+def record_of(product: ProductInput, images: Sequence[StoredImage]) -> ProductRecord:
+    """The catalogue row of a product and its gallery (the first image is the main one)."""
+    image = images[0]
     return ProductRecord(
         product_id=product.product_id,
         name=product.name,
@@ -63,6 +78,7 @@ def record_of(product: ProductInput, image: StoredImage) -> ProductRecord:
         warranty=product.warranty,
         image_key=image.key,
         image_sha256=image.sha256,
+        gallery=tuple(ImageRef(i.key, i.sha256) for i in images),
     )
 
 
@@ -79,41 +95,72 @@ class IndexingService:
         self._queue = queue
         self._limits = limits
 
+    def check_gallery_size(self, count: int) -> None:
+        """Refuse a gallery of ``count`` images before reading them (see ``check_gallery_size``)."""
+        check_gallery_size(count, self._limits)
+
+    async def check_images(self, product_id: str, images: Sequence[bytes]) -> list[StoredImage]:
+        """Validate a whole gallery before anything is stored (one bad image rejects it all);
+        the images' future keys and hashes, in order."""
+        check_gallery_size(len(images), self._limits)
+        stored = []
+        for number, data in enumerate(images, start=1):
+            try:
+                fmt, sha = await asyncio.to_thread(validate_image, data, self._limits)
+            except InputError as exc:
+                if len(images) == 1:
+                    raise
+                raise type(exc)(f"Image {number} of {len(images)}: {exc.message}") from exc
+            stored.append(StoredImage(image_key(product_id, sha, fmt), sha, SUPPORTED_FORMATS[fmt]))
+        return stored
+
     async def store_image(self, product_id: str, data: bytes) -> tuple[StoredImage, bool]:
-        """Validate and store an image; the flag says whether this call created the object.
+        """Validate and store an image; the flag says whether this call created the object."""
+        fmt, sha = await asyncio.to_thread(validate_image, data, self._limits)
+        stored = StoredImage(image_key(product_id, sha, fmt), sha, SUPPORTED_FORMATS[fmt])
+        return stored, await self.put_image(stored, data)
+
+    async def put_image(self, stored: StoredImage, data: bytes) -> bool:
+        """Store a validated image; True when this call created the object.
 
         An image already stored is refreshed, not skipped: its row is about to be written, and
         the orphan sweep must see a new object (its grace period starts now), not an old one.
         """
-        fmt, sha = await asyncio.to_thread(validate_image, data, self._limits)
-        stored = StoredImage(image_key(product_id, sha, fmt), sha, SUPPORTED_FORMATS[fmt])
         existed = await self._objects.exists(stored.key)
         if existed and await self._objects.refresh(stored.key):
-            return stored, False
+            return False
         await self._objects.put(stored.key, data, stored.content_type)  # new, or written again
-        return stored, not existed
+        return not existed
 
-    async def submit(self, product: ProductInput, data: bytes) -> Job:
-        """Store the image and the row, then enqueue the job, or leave nothing half-written.
+    async def submit(self, product: ProductInput, images: Sequence[bytes]) -> Job:
+        """Store the gallery and the row, then enqueue the job, or leave nothing half-written.
 
+        Every image is validated before any is stored (a corrupt one rejects the product whole).
         The job is enqueued after the row commits (so the worker always sees the row); if the
-        queue refuses, the row is put back as it was and an image this call created is removed.
+        queue refuses, the row is put back as it was and the images this call created are
+        removed. Images of the previous gallery that the new one lacks are removed afterwards.
         """
-        image, created = await self.store_image(product.product_id, data)
+        gallery = await self.check_images(product.product_id, images)
+        created: list[str] = []
         try:
+            for stored, data in zip(gallery, images, strict=True):
+                if await self.put_image(stored, data):
+                    created.append(stored.key)
             previous = await self._catalog.get(product.product_id)
-            await self._catalog.upsert([record_of(product, image)])
+            await self._catalog.upsert([record_of(product, gallery)])
             try:
                 job = await self._queue.enqueue(product.product_id)
             except BaseException:
                 await self._restore(product.product_id, previous)
                 raise
         except BaseException:
-            if created:
-                await self._forget(image.key)
+            for key in created:
+                await self._forget(key)
             raise
-        if previous is not None and previous.image_key != image.key:
-            await self._forget(previous.image_key)
+        kept = {i.key for i in gallery}
+        for old in previous.images if previous is not None else ():
+            if old.key not in kept:
+                await self._forget(old.key)
         log.info("product accepted", extra={"product_id": product.product_id, "job_id": job.job_id})
         return job
 
@@ -172,13 +219,17 @@ class VectorIndexer:
         self._text = text
 
     async def process(self, job: Job) -> None:
-        """Index the product's current row; ack only after the vector is stored."""
+        """Index the product's current row, a vector per image (the gallery replaces the stored
+        one); ack only after the vectors are stored."""
         try:
             record = await self._catalog.get(job.product_id)
             if record is not None:
-                data, _ = await self._objects.get(record.image_key)
-                vector = await self._embedding.embed_image(data)
-                await self._vectors.upsert([VectorItem.of(record, vector)])
+                items = []
+                for index, image in enumerate(record.images):
+                    data, _ = await self._objects.get(image.key)
+                    vector = await self._embedding.embed_image(data)
+                    items.append(VectorItem.of(record, vector, index))
+                await self._vectors.replace_galleries(items)
                 if self._text is not None:
                     await self._text.upsert([record])
                 await self._catalog.bump_version()

@@ -1,10 +1,11 @@
 """Bulk ingestion of whole catalogues: batched, resumable, idempotent.
 
-Each batch is compared with what the stores already hold: a product whose row and vector match
-(same metadata, same image hash) is skipped, so a second run changes nothing and a run that
-was interrupted resumes where it stopped. Changed and new products are written batch by batch:
-images, then vectors embedded together (micro-batched), then rows in one transaction and vectors
-in one upsert. A bad row is reported and skipped, never fatal.
+Each batch is compared with what the stores already hold: a product whose row and vectors match
+(same metadata, same image hashes, image by image) is skipped, so a second run changes nothing
+and a run that was interrupted resumes where it stopped. Changed and new products are written
+batch by batch: images, then vectors embedded together (micro-batched, one per gallery image),
+then rows in one transaction and vectors in one upsert. A bad row (one of its images corrupt,
+or too many of them) is reported and skipped whole, never fatal.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 from pydantic import ValidationError
 
 from visualsearch.embedding.service import EmbeddingService
@@ -30,7 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ImageLoader = Callable[[CatalogEntry], Awaitable[bytes]]
+ImageLoader = Callable[[str], Awaitable[bytes]]
+"""Loads an image by the reference a catalogue row gives (a path, a URL, an upload's name)."""
 Progress = Callable[[int], None]
 
 
@@ -38,8 +41,8 @@ Progress = Callable[[int], None]
 class _Prepared:
     row: int
     product: ProductInput
-    image: StoredImage
-    data: bytes
+    images: list[StoredImage]
+    data: list[bytes]
 
 
 def describe(exc: Exception) -> str:
@@ -109,7 +112,7 @@ class BulkIngester:
                 )
         ids = [p.product_id for _, p in valid]
         rows = await self._catalog.get_many(ids)
-        vectors = await self._vectors.existing(ids)
+        vectors = await self._vectors.images(ids)
 
         prepared = await asyncio.gather(
             *(self._prepare(entry, product, load_image) for entry, product in valid),
@@ -126,8 +129,9 @@ class BulkIngester:
                 )
                 continue
             current = rows.get(product.product_id)
-            record = record_of(product, result.image)
-            if current is not None and vectors.get(product.product_id) == result.image.sha256:
+            record = record_of(product, result.images)
+            hashes = {n: image.sha256 for n, image in enumerate(result.images)}
+            if current is not None and vectors.get(product.product_id) == hashes:
                 if current == record:
                     summary.unchanged += 1
                 else:
@@ -147,29 +151,29 @@ class BulkIngester:
         if not todo:
             return
         embedded = await asyncio.gather(
-            *(self._embedding.embed_image(p.data) for p in todo), return_exceptions=True
+            *(self._embed_gallery(p.data) for p in todo), return_exceptions=True
         )
         records: list[ProductRecord] = []
         points: list[VectorItem] = []
-        for item, vector in zip(todo, embedded, strict=True):
-            if isinstance(vector, BaseException):
-                if not isinstance(vector, Exception) or _is_outage(vector):
-                    raise vector
+        for item, gallery in zip(todo, embedded, strict=True):
+            if isinstance(gallery, BaseException):
+                if not isinstance(gallery, Exception) or _is_outage(gallery):
+                    raise gallery
                 summary.rejected.append(
                     Rejected(
-                        row=item.row, product_id=item.product.product_id, reason=describe(vector)
+                        row=item.row, product_id=item.product.product_id, reason=describe(gallery)
                     )
                 )
                 continue
-            record = record_of(item.product, item.image)
+            record = record_of(item.product, item.images)
             records.append(record)
-            points.append(VectorItem.of(record, vector))
+            points += [VectorItem.of(record, v, n) for n, v in enumerate(gallery)]
             if item.product.product_id in rows:
                 summary.updated += 1
             else:
                 summary.added += 1
         await self._catalog.upsert(records)
-        await self._vectors.upsert(points)
+        await self._vectors.replace_galleries(points)
         if self._text is not None:
             await self._text.upsert(records)
         await self._catalog.bump_version()
@@ -177,9 +181,16 @@ class BulkIngester:
     async def _prepare(
         self, entry: CatalogEntry, product: ProductInput, load_image: ImageLoader
     ) -> _Prepared:
-        data = await load_image(entry)
-        image, _ = await self._indexing.store_image(product.product_id, data)
-        return _Prepared(entry.row, product, image, data)
+        """Load and check the whole gallery, then store it (nothing is stored for a bad one)."""
+        self._indexing.check_gallery_size(len(entry.images))
+        data = [await load_image(ref) for ref in entry.images]
+        images = await self._indexing.check_images(product.product_id, data)
+        for image, content in zip(images, data, strict=True):
+            await self._indexing.put_image(image, content)
+        return _Prepared(entry.row, product, images, data)
+
+    async def _embed_gallery(self, images: Sequence[bytes]) -> list[np.ndarray]:
+        return list(await asyncio.gather(*(self._embedding.embed_image(d) for d in images)))
 
 
 def _is_outage(exc: BaseException) -> bool:

@@ -129,7 +129,8 @@ class ProductService:
         if self._text is not None:
             await self._text.delete([product_id])
         await self._catalog.delete(product_id)
-        try:
-            await self._objects.delete(record.image_key)
-        except StoreUnavailableError:
-            log.warning("image left behind", extra={"key": record.image_key})
+        for image in record.images:
+            try:
+                await self._objects.delete(image.key)
+            except StoreUnavailableError:
+                log.warning("image left behind", extra={"key": image.key})

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 
 from visualsearch.embedding.service import EmbeddingService
-from visualsearch.storage.catalog import CatalogStore
+from visualsearch.storage.catalog import CatalogStore, ProductRecord
 from visualsearch.storage.objects.base import ObjectStore
 from visualsearch.storage.vectors.base import VectorItem, VectorStore
 
@@ -46,13 +46,8 @@ class Reindexer:
                 if not records:
                     break
                 skip += len(records)
-                images = await asyncio.gather(*(self._objects.get(r.image_key) for r in records))
-                vectors = await asyncio.gather(
-                    *(self._embedding.embed_image(data) for data, _ in images)
-                )
-                await builder.upsert(
-                    [VectorItem.of(r, v) for r, v in zip(records, vectors, strict=True)]
-                )
+                galleries = await asyncio.gather(*(self._gallery(r) for r in records))
+                await builder.upsert([item for gallery in galleries for item in gallery])
                 done += len(records)
                 if progress:
                     progress(len(records))
@@ -64,3 +59,9 @@ class Reindexer:
         await self._catalog.record_model(info.name, info.dim)
         log.info("re-index switched", extra={"model": info.name, "products": done})
         return done
+
+    async def _gallery(self, record: ProductRecord) -> list[VectorItem]:
+        """A vector per image of the product (embedded together, micro-batched)."""
+        images = await asyncio.gather(*(self._objects.get(i.key) for i in record.images))
+        vectors = await asyncio.gather(*(self._embedding.embed_image(d) for d, _ in images))
+        return [VectorItem.of(record, v, n) for n, v in enumerate(vectors)]

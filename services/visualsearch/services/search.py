@@ -178,7 +178,7 @@ class SearchService:
                 vector_hits = await self._vectors.search(
                     vector, top_k + 1, filter, offset=offset, min_score=min_score
                 )
-            hits = [Candidate(h.product_id, h.score) for h in vector_hits]
+            hits = [Candidate(h.product_id, h.score, h.image_index) for h in vector_hits]
         elif len(retrievers) == 1:
             with metrics.stage("retrieve"):
                 hits = await retrievers[0].retrieve(

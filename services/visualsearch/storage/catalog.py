@@ -128,6 +128,19 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO synonyms (id) VALUES (1);
     """,
+    # A gallery per product (issue 17): position 0 is the main image (products.image_key keeps
+    # it too, for every reader of one image); existing rows get their one image as position 0.
+    """
+    CREATE TABLE product_images (
+        product_id   text NOT NULL REFERENCES products (product_id) ON DELETE CASCADE,
+        position     integer NOT NULL CHECK (position >= 0),
+        image_key    text NOT NULL,
+        image_sha256 text NOT NULL,
+        PRIMARY KEY (product_id, position)
+    );
+    INSERT INTO product_images (product_id, position, image_key, image_sha256)
+    SELECT product_id, 0, image_key, image_sha256 FROM products;
+    """,
 ]
 
 KEYWORD_SQL = """
@@ -180,11 +193,25 @@ COLUMNS = (
     "image_key, image_sha256"
 )
 FIELDS = tuple(c.strip() for c in COLUMNS.split(","))
+GALLERY = (
+    "(SELECT coalesce(json_agg(json_build_array(g.image_key, g.image_sha256) ORDER BY g.position),"
+    " '[]'::json) FROM product_images g WHERE g.product_id = products.product_id) AS gallery"
+)
+"""A row's images in gallery order, read beside its columns (one index lookup per row)."""
+WITH_GALLERY = f"{COLUMNS}, {GALLERY}"
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """One stored image of a product: its object key and the hash of its bytes."""
+
+    key: str
+    sha256: str
 
 
 @dataclass(frozen=True)
 class ProductRecord:
-    """One catalogue row."""
+    """One catalogue row; ``gallery`` lists every image, the main one (``image_key``) first."""
 
     product_id: str
     name: str
@@ -197,6 +224,17 @@ class ProductRecord:
     warranty: str
     image_key: str
     image_sha256: str
+    gallery: tuple[ImageRef, ...] = ()
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ProductRecord:
+        gallery = tuple(ImageRef(k, h) for k, h in row.get("gallery") or ())
+        return cls(**{f: row[f] for f in FIELDS}, gallery=gallery)
+
+    @property
+    def images(self) -> tuple[ImageRef, ...]:
+        """Every image, the main one first (just the main one for a row read without them)."""
+        return self.gallery or (ImageRef(self.image_key, self.image_sha256),)
 
     def values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, f) for f in FIELDS)
@@ -300,7 +338,8 @@ class CatalogStore:
     async def upsert(
         self, products: Sequence[ProductRecord], conn: psycopg.AsyncConnection[Any] | None = None
     ) -> None:
-        """Insert or update rows by product_id and bump the index version."""
+        """Insert or update rows by product_id, replace their galleries (``images``), and bump
+        the index version."""
         if not products:
             return
         set_clause = ", ".join(f"{f} = EXCLUDED.{f}" for f in FIELDS[1:])
@@ -311,6 +350,19 @@ class CatalogStore:
         async with self._maybe_tx(conn) as c:
             async with c.cursor() as cur:
                 await cur.executemany(sql, [p.values() for p in products])
+                await cur.execute(
+                    "DELETE FROM product_images WHERE product_id = ANY(%s)",
+                    [[p.product_id for p in products]],
+                )
+                await cur.executemany(
+                    "INSERT INTO product_images (product_id, position, image_key, image_sha256) "
+                    "VALUES (%s, %s, %s, %s)",
+                    [
+                        (p.product_id, n, image.key, image.sha256)
+                        for p in products
+                        for n, image in enumerate(p.images)
+                    ],
+                )
             await self._bump(c)
 
     async def update(self, product_id: str, changes: dict[str, Any]) -> ProductRecord | None:
@@ -322,14 +374,14 @@ class CatalogStore:
         async with self.transaction() as conn:
             cur = await conn.execute(
                 f"UPDATE products SET {assignments}, updated_at = now() "  # noqa: S608
-                f"WHERE product_id = %s RETURNING {COLUMNS}",
+                f"WHERE product_id = %s RETURNING {WITH_GALLERY}",
                 [*(changes[f] for f in fields), product_id],
             )
             row = await cur.fetchone()
             if row is None:
                 return None
             await self._bump(conn)
-        return ProductRecord(**row)
+        return ProductRecord.from_row(row)
 
     async def delete(self, product_id: str) -> bool:
         async with self.transaction() as conn:
@@ -348,10 +400,10 @@ class CatalogStore:
             return {}
         async with self._conn() as conn:
             cur = await conn.execute(
-                f"SELECT {COLUMNS} FROM products WHERE product_id = ANY(%s)",  # noqa: S608
+                f"SELECT {WITH_GALLERY} FROM products WHERE product_id = ANY(%s)",  # noqa: S608
                 [list(product_ids)],
             )
-            return {r["product_id"]: ProductRecord(**r) for r in await cur.fetchall()}
+            return {r["product_id"]: ProductRecord.from_row(r) for r in await cur.fetchall()}
 
     async def page(
         self, skip: int, limit: int, category: str | None, sort: str
@@ -415,7 +467,7 @@ class CatalogStore:
         sql = (
             f"WITH {summary} "  # noqa: S608
             f"SELECT s.*, p.* FROM summary s LEFT JOIN LATERAL ("
-            f"SELECT {COLUMNS} FROM products WHERE {where} "
+            f"SELECT {WITH_GALLERY} FROM products WHERE {where} "
             f"ORDER BY {SORTS[sort]} OFFSET %(skip)s LIMIT %(limit)s) p ON true "
             f"ORDER BY {SORTS[sort]}"
         )
@@ -423,7 +475,7 @@ class CatalogStore:
             cur = await conn.execute(sql, {**params, "skip": skip, "limit": limit})
             rows = await cur.fetchall()
         head: dict[str, Any] = rows[0] if rows else {"total": 0}
-        records = [ProductRecord(**{f: r[f] for f in FIELDS}) for r in rows if r["product_id"]]
+        records = [ProductRecord.from_row(r) for r in rows if r["product_id"]]
         counts = None
         if facets:
             counts = FacetCounts(
@@ -478,12 +530,26 @@ class CatalogStore:
             return int(row["n"]) if row else 0
 
     async def all_ids_and_images(self) -> dict[str, tuple[str, str]]:
-        """Every product id with its image key and hash (for consistency checks)."""
+        """Every product id with its main image's key and hash."""
         async with self._conn() as conn:
             cur = await conn.execute("SELECT product_id, image_key, image_sha256 FROM products")
             return {
                 r["product_id"]: (r["image_key"], r["image_sha256"]) for r in await cur.fetchall()
             }
+
+    async def all_galleries(self) -> dict[str, list[ImageRef]]:
+        """Every product id with its images in gallery order (for consistency checks)."""
+        async with self._conn() as conn:
+            cur = await conn.execute(
+                "SELECT product_id, image_key, image_sha256 FROM product_images "
+                "ORDER BY product_id, position"
+            )
+            found: dict[str, list[ImageRef]] = {}
+            for r in await cur.fetchall():
+                found.setdefault(r["product_id"], []).append(
+                    ImageRef(r["image_key"], r["image_sha256"])
+                )
+            return found
 
     # -- the demo load of a first start ----------------------------------------------------
 

@@ -7,13 +7,17 @@ switches the alias in one step (``commit_rebuild``): searches never see a half-b
 What a vector carries beside itself is typed (:class:`VectorItem`, :class:`VectorPayload`) and
 made from a catalogue row in one place (:meth:`VectorItem.of`), so every writer (the worker,
 bulk loads, re-index, ``PATCH /products``, ``doctor``) writes the same payload.
+
+A product has a gallery: one vector per image (``image_index`` 0 is the main image), all with
+the product's payload. Searches rank products, not images: each product once, at its
+best-matching image's score (:func:`group_best`), and the hit says which image matched.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -72,7 +76,8 @@ class VectorPayload:
 
 @dataclass(frozen=True, eq=False)
 class VectorItem:
-    """One product's vector with its payload (``image_sha256``: the image it was made from)."""
+    """One image's vector with its product's payload (``image_sha256``: the image it was made
+    from; ``image_index``: its place in the product's gallery, 0 the main image)."""
 
     product_id: str
     vector: np.ndarray
@@ -81,13 +86,15 @@ class VectorItem:
     price: float = 0.0
     stock: int = 0
     image_sha256: str = ""
+    image_index: int = 0
 
     @classmethod
-    def of(cls, record: ProductRecord, vector: np.ndarray) -> VectorItem:
-        """THE place a vector's payload is made from a catalogue row."""
+    def of(cls, record: ProductRecord, vector: np.ndarray, image_index: int = 0) -> VectorItem:
+        """THE place a vector's payload is made from a catalogue row (and one of its images)."""
         p = VectorPayload.of(record)
-        return cls(record.product_id, vector, p.category, p.brand, p.price, p.stock,
-                   record.image_sha256)  # fmt: skip
+        sha = record.images[image_index].sha256
+        return cls(record.product_id, vector, p.category, p.brand, p.price, p.stock, sha,
+                   image_index)  # fmt: skip
 
     @property
     def payload(self) -> VectorPayload:
@@ -99,14 +106,52 @@ class VectorItem:
             **self.payload.to_dict(),
             "image_sha256": self.image_sha256,
             "product_id": self.product_id,
+            "image_index": self.image_index,
         }
 
 
 @dataclass(frozen=True)
 class VectorHit:
+    """A ranked product: its best-matching image's score and index."""
+
     product_id: str
     score: float
     payload: VectorPayload | None = None
+    image_index: int = 0
+
+
+ImageKey = tuple[str, int]
+"""One stored image vector: (product id, image index)."""
+
+OVERFETCH = 2
+"""Without a store-side group-by, a search first asks for ``OVERFETCH`` x the products it needs
+(see :func:`group_best`)."""
+
+
+async def group_best(
+    fetch: Callable[[int], Awaitable[list[VectorHit]]], offset: int, top_k: int
+) -> list[VectorHit]:
+    """Products ``offset .. offset + top_k`` of an image-level ranking, each product once at its
+    best image, for stores without a group-by.
+
+    ``fetch(limit)`` returns the ``limit`` best images (best first). It is asked for
+    ``OVERFETCH x (offset + top_k)`` images, and for twice as many again while they hold fewer
+    distinct products than needed and the store has more: ``n`` x the largest gallery (at most
+    ``VISUALSEARCH_MAX_IMAGES_PER_PRODUCT``) images always hold ``n`` products, so a page is
+    filled after at most log2(that maximum) further fetches (four at the default of 10).
+    """
+    need = offset + top_k
+    if top_k <= 0:
+        return []
+    limit = need * OVERFETCH
+    while True:
+        images = await fetch(limit)
+        best: dict[str, VectorHit] = {}
+        for hit in images:
+            best.setdefault(hit.product_id, hit)
+        if len(best) >= need or len(images) < limit:
+            return list(best.values())[offset:need]
+        limit *= 2
 
 
 @dataclass(frozen=True)
@@ -142,6 +187,8 @@ class VectorStore(ABC):
     async def open(self) -> None:
         return None
 
+    # A store that keeps one vector per product (the text vectors) never sees image_index > 0.
+
     @abstractmethod
     async def close(self) -> None: ...
 
@@ -162,7 +209,19 @@ class VectorStore(ABC):
 
     @abstractmethod
     async def upsert(self, items: Sequence[VectorItem]) -> None:
-        """Store each item's vector and payload, replacing any earlier vector of its product."""
+        """Store each item's vector and payload, replacing any earlier vector of that image
+        (product id and image index)."""
+
+    async def replace_galleries(self, items: Sequence[VectorItem]) -> None:
+        """The items are their products' whole galleries: store them, and remove any image
+        vector of those products beyond them (an image taken out of the gallery)."""
+        sizes: dict[str, int] = {}
+        for item in items:
+            sizes[item.product_id] = max(sizes.get(item.product_id, 0), item.image_index + 1)
+        await self.upsert(items)
+        stored = await self.images(list(sizes))
+        gone = [(pid, i) for pid, have in stored.items() for i in have if i >= sizes[pid]]
+        await self.delete_images(gone)
 
     @abstractmethod
     async def search(
@@ -176,11 +235,13 @@ class VectorStore(ABC):
     ) -> list[VectorHit]:
         """Ranks ``offset`` .. ``offset + top_k`` by cosine similarity, best first, among the
         vectors that pass ``filter`` (applied inside the scan, so a selective filter still
-        fills the page) and score at least ``min_score``. Hits carry their payload."""
+        fills the page) and score at least ``min_score``. Each product appears once, at its
+        best-matching image (the hit's ``image_index``). Hits carry their payload."""
 
     @abstractmethod
     async def vector_of(self, product_id: str) -> np.ndarray | None:
-        """The product's stored vector (float32, as searched), or ``None`` when it has none.
+        """The product's main image's stored vector (float32, as searched), or ``None`` when it
+        has none.
 
         Read back as stored, never re-embedded: item-to-item ranking ("similar products")
         searches with it."""
@@ -230,19 +291,34 @@ class VectorStore(ABC):
                 counts["in_stock"] = sum(1 for p in payloads if p.stock > 0)
         return FacetCounts(**counts)
 
-    @abstractmethod
-    async def delete(self, product_ids: Sequence[str]) -> None: ...
+    async def delete(self, product_ids: Sequence[str]) -> None:
+        """Remove every image vector of these products."""
+        stored = await self.images(list(product_ids)) if product_ids else {}
+        await self.delete_images([(pid, i) for pid, have in stored.items() for i in have])
 
     @abstractmethod
+    async def delete_images(self, keys: Sequence[ImageKey]) -> None:
+        """Remove these image vectors (absent ones are skipped)."""
+
+    @abstractmethod
+    async def images(self, product_ids: Sequence[str] | None = None) -> dict[str, dict[int, str]]:
+        """Per product (these, or every one with a vector): image index -> the hash of the
+        image that vector was made from."""
+
     async def existing(self, product_ids: Sequence[str]) -> dict[str, str]:
-        """Which of ``product_ids`` have a vector, with the image hash it was made from."""
+        """Which of ``product_ids`` have a vector, with their main image's hash."""
+        if not product_ids:
+            return {}
+        stored = await self.images(product_ids)
+        return {pid: have.get(0, "") for pid, have in stored.items()}
 
     @abstractmethod
-    async def count(self) -> int: ...
+    async def count(self) -> int:
+        """How many vectors (images, not products) the collection holds."""
 
-    @abstractmethod
     async def all_ids(self) -> dict[str, str]:
-        """Every product id with a vector and its image hash."""
+        """Every product id with a vector and its main image's hash."""
+        return {pid: have.get(0, "") for pid, have in (await self.images()).items()}
 
     # -- zero-downtime re-index ----------------------------------------------------------------
 

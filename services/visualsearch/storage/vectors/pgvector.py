@@ -5,7 +5,8 @@ one-machine mode (the embedded PostgreSQL ships pgvector). The payload is typed 
 (category, brand, price, stock) with B-tree indexes; iterative index scans keep a filter from
 starving the top-K, and a filter keeping few rows is ranked by an exact scan of those rows.
 Each generation is a table; the ``vector_collections`` row naming the live one is switched in
-one transaction by a re-index.
+one transaction by a re-index. A row is one image (primary key: product id, image index); a
+search over-fetches rows and keeps each product's best (``base.group_best``).
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ from visualsearch.storage.postgres import Connection, connection, create_pool, o
 from visualsearch.storage.vectors.base import (
     NO_FILTER,
     STORE,
+    ImageKey,
     VectorHit,
     VectorItem,
     VectorPayload,
     VectorStore,
     generation_name,
     generation_number,
+    group_best,
 )
 
 FILTER_SIZES_TTL = 30.0  # seconds the per-filter counts that pick exact scans are reused
@@ -138,8 +141,10 @@ class PgVectorStore(VectorStore):
         kind = self._type(dim)
         await conn.execute(
             sql.SQL(
-                "CREATE TABLE {t} (product_id text PRIMARY KEY, category text NOT NULL, "
-                "image_sha256 text NOT NULL DEFAULT '', embedding {kind}({dim}) NOT NULL);"
+                "CREATE TABLE {t} (product_id text NOT NULL, "
+                "image_index integer NOT NULL DEFAULT 0, category text NOT NULL, "
+                "image_sha256 text NOT NULL DEFAULT '', embedding {kind}({dim}) NOT NULL, "
+                "PRIMARY KEY (product_id, image_index));"
                 "CREATE INDEX {hnsw} ON {t} USING hnsw (embedding {ops}) "
                 "WITH (m = 16, ef_construction = 128);"
             ).format(
@@ -154,16 +159,26 @@ class PgVectorStore(VectorStore):
 
     @staticmethod
     async def _upgrade(conn: psycopg.AsyncConnection[Any], name: str) -> None:
-        """The payload columns and their indexes (idempotent: an older generation gets them;
-        its missing price and stock stay NULL until ``Doctor.sync_payloads`` fills them)."""
+        """The payload columns and their indexes, and a row per image (idempotent: an older
+        generation gets them; its missing price and stock stay NULL until
+        ``Doctor.sync_payloads`` fills them; its rows become main images, index 0)."""
         t = sql.Identifier(name)
         cur = await conn.execute(
-            "SELECT count(*) AS n FROM pg_indexes WHERE tablename = %s AND indexname = %s",
-            [name, f"{name}_stock"],
+            "SELECT (SELECT count(*) FROM pg_indexes WHERE tablename = %(t)s "
+            "AND indexname = %(stock)s) AS n, (SELECT count(*) FROM information_schema.columns "
+            "WHERE table_name = %(t)s AND column_name = 'image_index') AS galleries",
+            {"t": name, "stock": f"{name}_stock"},
         )
         row = await cur.fetchone()
-        if row and row["n"]:  # up to date: no ALTER (and no exclusive lock) on every start
+        if row and row["n"] and row["galleries"]:  # up to date: no ALTER (no exclusive lock)
             return
+        if row and not row["galleries"]:  # a generation from before galleries
+            await conn.execute(
+                sql.SQL(
+                    "ALTER TABLE {t} ADD COLUMN image_index integer NOT NULL DEFAULT 0, "
+                    "DROP CONSTRAINT {pkey}, ADD PRIMARY KEY (product_id, image_index)"
+                ).format(t=t, pkey=sql.Identifier(f"{name}_pkey"))
+            )
         await conn.execute(
             sql.SQL(
                 "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS brand text NOT NULL DEFAULT '', "
@@ -223,14 +238,15 @@ class PgVectorStore(VectorStore):
         table, dim = await self._table()
         kind = self._type(dim)
         query = sql.SQL(
-            "INSERT INTO {t} (product_id, category, brand, price, stock, image_sha256, embedding) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s::{kind}) ON CONFLICT (product_id) DO UPDATE SET "
+            "INSERT INTO {t} (product_id, image_index, category, brand, price, stock, "
+            "image_sha256, embedding) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::{kind}) "
+            "ON CONFLICT (product_id, image_index) DO UPDATE SET "
             "category = EXCLUDED.category, brand = EXCLUDED.brand, price = EXCLUDED.price, "
             "stock = EXCLUDED.stock, image_sha256 = EXCLUDED.image_sha256, "
             "embedding = EXCLUDED.embedding"
         ).format(t=sql.Identifier(table), kind=sql.SQL(kind))
         rows = [
-            (i.product_id, i.category, i.brand, i.price, i.stock, i.image_sha256,
+            (i.product_id, i.image_index, i.category, i.brand, i.price, i.stock, i.image_sha256,
              _literal(i.vector))
             for i in items
         ]  # fmt: skip
@@ -254,37 +270,38 @@ class PgVectorStore(VectorStore):
         """
         table, dim = await self._table()
         where, params = _where(filter)
-        params.update(q=_literal(vector), k=offset + top_k, n=top_k, offset=offset)
+        params["q"] = _literal(vector)
         if min_score is not None:
             params["maxd"] = 1.0 - min_score
         exact = not filter.is_empty and (
             await self._matching(table, filter, where, params) <= self._exact_below
         )
-        async with self._conn() as conn, conn.transaction():
-            if exact:
-                query = self._exact_query(table, dim, where, min_score is not None)
-            else:
-                query = self._hnsw_query(table, dim, where, min_score is not None)
-                ef = sql.Literal(min(max(self._ef_search, offset + top_k), MAX_EF_SEARCH))
-                await conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(ef))
-                await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            cur = await conn.execute(query, params)
-            rows = await cur.fetchall()
-        return [
-            VectorHit(
-                r["product_id"],
-                1.0 - float(r["d"]),
-                VectorPayload.read(r),
-            )
-            for r in rows
-        ]
+
+        async def fetch(limit: int) -> list[VectorHit]:
+            async with self._conn() as conn, conn.transaction():
+                if exact:
+                    query = self._exact_query(table, dim, where, min_score is not None)
+                else:
+                    query = self._hnsw_query(table, dim, where, min_score is not None)
+                    ef = sql.Literal(min(max(self._ef_search, limit), MAX_EF_SEARCH))
+                    await conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(ef))
+                    await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+                cur = await conn.execute(query, {**params, "k": limit})
+                rows = await cur.fetchall()
+            return [
+                VectorHit(r["product_id"], 1.0 - float(r["d"]), VectorPayload.read(r),
+                          r["image_index"])
+                for r in rows
+            ]  # fmt: skip
+
+        return await group_best(fetch, offset, top_k)
 
     def _hnsw_query(self, table: str, dim: int, where: sql.Composable, cut: bool) -> sql.Composed:
         keep = sql.SQL("WHERE d <= %(maxd)s") if cut else sql.SQL("")
         return sql.SQL(
-            "WITH hits AS MATERIALIZED (SELECT product_id, category, brand, price, stock, "
-            "embedding <=> %(q)s::{kind} AS d FROM {t} {where} ORDER BY d LIMIT %(k)s) "
-            "SELECT * FROM hits {keep} ORDER BY d, product_id OFFSET %(offset)s"
+            "WITH hits AS MATERIALIZED (SELECT product_id, image_index, category, brand, price, "
+            "stock, embedding <=> %(q)s::{kind} AS d FROM {t} {where} ORDER BY d LIMIT %(k)s) "
+            "SELECT * FROM hits {keep} ORDER BY d, product_id, image_index"
         ).format(t=sql.Identifier(table), kind=sql.SQL(self._type(dim)), where=where, keep=keep)
 
     def _exact_query(self, table: str, dim: int, where: sql.Composable, cut: bool) -> sql.Composed:
@@ -292,8 +309,9 @@ class PgVectorStore(VectorStore):
         distance = sql.SQL("(embedding <=> %(q)s::{kind})").format(kind=sql.SQL(self._type(dim)))
         keep = sql.SQL(" AND {} <= %(maxd)s").format(distance) if cut else sql.SQL("")
         return sql.SQL(
-            "SELECT product_id, category, brand, price, stock, {distance} AS d FROM {t} "
-            "{where}{keep} ORDER BY {distance} + 0, product_id LIMIT %(n)s OFFSET %(offset)s"
+            "SELECT product_id, image_index, category, brand, price, stock, {distance} AS d "
+            "FROM {t} {where}{keep} ORDER BY {distance} + 0, product_id, image_index "
+            "LIMIT %(k)s"
         ).format(t=sql.Identifier(table), distance=distance, where=where, keep=keep)
 
     async def _matching(
@@ -351,26 +369,43 @@ class PgVectorStore(VectorStore):
                 [list(product_ids)],
             )
 
-    async def existing(self, product_ids: Sequence[str]) -> dict[str, str]:
-        if not product_ids:
-            return {}
+    async def delete_images(self, keys: Sequence[ImageKey]) -> None:
+        if not keys:
+            return
         table, _ = await self._table()
         async with self._conn() as conn:
-            cur = await conn.execute(
+            await conn.execute(
                 sql.SQL(
-                    "SELECT product_id, image_sha256 FROM {} WHERE product_id = ANY(%s)"
+                    "DELETE FROM {} WHERE (product_id, image_index) IN "
+                    "(SELECT * FROM unnest(%s::text[], %s::integer[]))"
                 ).format(sql.Identifier(table)),
-                [list(product_ids)],
+                [[p for p, _ in keys], [i for _, i in keys]],
             )
-            return {r["product_id"]: r["image_sha256"] for r in await cur.fetchall()}
+
+    async def images(self, product_ids: Sequence[str] | None = None) -> dict[str, dict[int, str]]:
+        if product_ids is not None and not product_ids:
+            return {}
+        table, _ = await self._table()
+        where = sql.SQL("" if product_ids is None else "WHERE product_id = ANY(%s)")
+        async with self._conn() as conn:
+            cur = await conn.execute(
+                sql.SQL("SELECT product_id, image_index, image_sha256 FROM {} {}").format(
+                    sql.Identifier(table), where
+                ),
+                None if product_ids is None else [list(product_ids)],
+            )
+            found: dict[str, dict[int, str]] = {}
+            for r in await cur.fetchall():
+                found.setdefault(r["product_id"], {})[r["image_index"]] = r["image_sha256"]
+            return found
 
     async def vector_of(self, product_id: str) -> np.ndarray | None:
         table, _ = await self._table()
         async with self._conn() as conn:
             cur = await conn.execute(
-                sql.SQL("SELECT embedding::text AS v FROM {} WHERE product_id = %s").format(
-                    sql.Identifier(table)
-                ),
+                sql.SQL(
+                    "SELECT embedding::text AS v FROM {} WHERE product_id = %s AND image_index = 0"
+                ).format(sql.Identifier(table)),
                 [product_id],
             )
             row = await cur.fetchone()
@@ -386,14 +421,6 @@ class PgVectorStore(VectorStore):
             )
             row = await cur.fetchone()
             return int(row["n"]) if row else 0
-
-    async def all_ids(self) -> dict[str, str]:
-        table, _ = await self._table()
-        async with self._conn() as conn:
-            cur = await conn.execute(
-                sql.SQL("SELECT product_id, image_sha256 FROM {}").format(sql.Identifier(table))
-            )
-            return {r["product_id"]: r["image_sha256"] for r in await cur.fetchall()}
 
     async def begin_rebuild(self, dim: int) -> VectorStore:
         live = await self._live_name()

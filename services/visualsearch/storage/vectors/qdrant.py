@@ -1,7 +1,9 @@
 """The vector index in Qdrant: a server by URL, or embedded (local mode) under a directory.
 
-Point ids are derived from product ids (UUID v5), so re-indexing a product is an upsert, never a
-duplicate. Category, brand, price and stock are payload fields with payload indexes on the
+Point ids are derived from product ids and image indexes (UUID v5; a main image's id is the
+product's, as before galleries), so re-indexing a product is an upsert, never a duplicate.
+Searches group the images by ``product_id`` in Qdrant (``query_points_groups``, one best image
+per product). Category, brand, price and stock are payload fields with payload indexes on the
 server (keyword, keyword, float, integer), so every filter is applied inside the vector search.
 The collection name is an alias of a generation (``products__g1``...), which a re-index replaces
 in one alias switch.
@@ -24,6 +26,7 @@ from visualsearch.filters import ProductFilter
 from visualsearch.storage.vectors.base import (
     NO_FILTER,
     STORE,
+    ImageKey,
     VectorHit,
     VectorItem,
     VectorPayload,
@@ -39,6 +42,7 @@ PAYLOAD_INDEXES = {
     "brand": models.PayloadSchemaType.KEYWORD,
     "price": models.PayloadSchemaType.FLOAT,
     "stock": models.PayloadSchemaType.INTEGER,
+    "product_id": models.PayloadSchemaType.KEYWORD,  # search groups by it; galleries read by it
 }
 
 
@@ -69,9 +73,22 @@ def quantization_config(kind: str) -> models.QuantizationConfig | None:
     return None
 
 
-def point_id(product_id: str) -> str:
-    """The stable Qdrant point id of a product."""
-    return str(uuid.uuid5(NAMESPACE, product_id))
+def point_id(product_id: str, image_index: int = 0) -> str:
+    """The stable Qdrant point id of a product's image ('#' never occurs in a product id)."""
+    name = product_id if image_index == 0 else f"{product_id}#{image_index}"
+    return str(uuid.uuid5(NAMESPACE, name))
+
+
+def image_of(payload: Mapping[str, Any]) -> int:
+    """A stored point's image index (0 for points written before galleries)."""
+    return int(payload.get("image_index") or 0)
+
+
+def product_ids_filter(product_ids: Sequence[str] | None) -> models.Filter | None:
+    if product_ids is None:
+        return None
+    match = models.MatchAny(any=list(product_ids))
+    return models.Filter(must=[models.FieldCondition(key="product_id", match=match)])
 
 
 def qdrant_filter(product_filter: ProductFilter) -> models.Filter | None:
@@ -232,7 +249,7 @@ class QdrantVectorStore(VectorStore):
     async def upsert(self, items: Sequence[VectorItem]) -> None:
         points = [
             models.PointStruct(
-                id=point_id(item.product_id),
+                id=point_id(item.product_id, item.image_index),
                 vector=item.vector.tolist(),
                 payload=item.payload_dict(),
             )
@@ -251,36 +268,42 @@ class QdrantVectorStore(VectorStore):
         min_score: float | None = None,
     ) -> list[VectorHit]:
         response = await self._call(
-            self._client.query_points(
+            self._client.query_points_groups(
                 self._name,
+                group_by="product_id",
                 query=vector.tolist(),
-                limit=top_k,
-                offset=offset or None,
+                limit=offset + top_k,  # groups have no offset: the page is cut from the top
+                group_size=1,
                 query_filter=qdrant_filter(filter),
                 score_threshold=min_score,
                 # a selective filter splits the HNSW graph: a wider beam keeps recall (as Edge)
                 search_params=None
                 if filter.is_empty
                 else models.SearchParams(hnsw_ef=max(HNSW_EF_FILTERED, offset + top_k)),
-                with_payload=["product_id", "category", "brand", "price", "stock"],
+                with_payload=["product_id", "image_index", "category", "brand", "price", "stock"],
             )
         )
+        best = [group.hits[0] for group in response.groups if group.hits]
         return [
-            VectorHit(str(p.payload["product_id"]), float(p.score), VectorPayload.read(p.payload))
-            for p in response.points
+            VectorHit(
+                str(p.payload["product_id"]),
+                float(p.score),
+                VectorPayload.read(p.payload),
+                image_of(p.payload),
+            )
+            for p in best[offset:]
             if p.payload
         ]
 
     async def set_payloads(self, payloads: Mapping[str, VectorPayload]) -> None:
-        present = await self.existing(list(payloads))  # setting a missing point is an error
+        present = await self.images(list(payloads))  # setting a missing point is an error
         operations = [
             models.SetPayloadOperation(
                 set_payload=models.SetPayload(
-                    payload=payloads[pid].to_dict(), points=[point_id(pid)]
+                    payload=payloads[pid].to_dict(), points=[point_id(pid, i) for i in have]
                 )
             )
-            for pid in payloads
-            if pid in present
+            for pid, have in present.items()
         ]
         for start in range(0, len(operations), 256):
             await self._call(
@@ -302,24 +325,32 @@ class QdrantVectorStore(VectorStore):
             if offset is None:
                 return found
 
-    async def delete(self, product_ids: Sequence[str]) -> None:
-        if product_ids:
-            selector = models.PointIdsList(points=[point_id(p) for p in product_ids])
+    async def delete_images(self, keys: Sequence[ImageKey]) -> None:
+        if keys:
+            selector = models.PointIdsList(points=[point_id(p, i) for p, i in keys])
             await self._call(self._client.delete(self._name, points_selector=selector, wait=True))
 
-    async def existing(self, product_ids: Sequence[str]) -> dict[str, str]:
-        if not product_ids:
-            return {}
-        points = await self._call(
-            self._client.retrieve(
-                self._name, ids=[point_id(p) for p in product_ids], with_payload=True
+    async def images(self, product_ids: Sequence[str] | None = None) -> dict[str, dict[int, str]]:
+        found: dict[str, dict[int, str]] = {}
+        if product_ids is not None and not product_ids:
+            return found
+        offset = None
+        while True:
+            points, offset = await self._call(
+                self._client.scroll(
+                    self._name,
+                    scroll_filter=product_ids_filter(product_ids),
+                    limit=512,
+                    offset=offset,
+                    with_payload=["product_id", "image_index", "image_sha256"],
+                )
             )
-        )
-        return {
-            str(p.payload["product_id"]): str(p.payload.get("image_sha256", ""))
-            for p in points
-            if p.payload
-        }
+            for p in points:
+                if p.payload:
+                    have = found.setdefault(str(p.payload["product_id"]), {})
+                    have[image_of(p.payload)] = str(p.payload.get("image_sha256", ""))
+            if offset is None:
+                return found
 
     async def vector_of(self, product_id: str) -> np.ndarray | None:
         points = await self._call(
@@ -334,24 +365,6 @@ class QdrantVectorStore(VectorStore):
     async def count(self) -> int:
         result = await self._call(self._client.count(self._name, exact=True))
         return int(result.count)
-
-    async def all_ids(self) -> dict[str, str]:
-        ids: dict[str, str] = {}
-        offset = None
-        while True:
-            points, offset = await self._call(
-                self._client.scroll(
-                    self._name,
-                    limit=512,
-                    offset=offset,
-                    with_payload=["product_id", "image_sha256"],
-                )
-            )
-            for p in points:
-                if p.payload:
-                    ids[str(p.payload["product_id"])] = str(p.payload.get("image_sha256", ""))
-            if offset is None:
-                return ids
 
     async def begin_rebuild(self, dim: int) -> VectorStore:
         live = await self._live_generation()

@@ -3,7 +3,8 @@ engine with HNSW, for the one-machine mode.
 
 Each generation is a shard directory under ``root``; ``<collection>.json`` names the live one
 and its vector size, and is replaced atomically by a re-index. Calls run on a worker thread,
-one at a time per store (the shard is not shared across threads concurrently).
+one at a time per store (the shard is not shared across threads concurrently). Edge has no
+group-by: a search over-fetches images and keeps each product's best (``base.group_best``).
 """
 
 from __future__ import annotations
@@ -25,14 +26,18 @@ from visualsearch.filters import ProductFilter
 from visualsearch.storage.vectors.base import (
     NO_FILTER,
     STORE,
+    ImageKey,
     VectorHit,
     VectorItem,
     VectorPayload,
     VectorStore,
     generation_name,
     generation_number,
+    group_best,
 )
-from visualsearch.storage.vectors.qdrant import point_id  # the same point ids as the server adapter
+
+# the same point ids as the server adapter
+from visualsearch.storage.vectors.qdrant import image_of, point_id
 
 T = TypeVar("T")
 OPTIMISE_EVERY = 1000  # points written before the HNSW graph is rebuilt
@@ -48,7 +53,13 @@ HNSW_EF = 128
 # filter keeping 28 %: 0.912 against 0.992, bench/RESULTS.md).
 EXACT_SCAN_POINTS = 20_000
 HNSW_EF_FILTERED = 512
-INDEXED = {"category": "Keyword", "brand": "Keyword", "price": "Float", "stock": "Integer"}
+INDEXED = {
+    "category": "Keyword",
+    "brand": "Keyword",
+    "price": "Float",
+    "stock": "Integer",
+    "product_id": "Keyword",  # galleries are read by it
+}
 
 
 class QdrantEdgeVectorStore(VectorStore):
@@ -214,7 +225,7 @@ class QdrantEdgeVectorStore(VectorStore):
             return
         points = [
             self._qe.Point(
-                point_id(item.product_id),
+                point_id(item.product_id, item.image_index),
                 item.vector.astype(np.float32).tolist(),
                 item.payload_dict(),
             )
@@ -242,27 +253,30 @@ class QdrantEdgeVectorStore(VectorStore):
         min_score: float | None = None,
     ) -> list[VectorHit]:
         qe = self._qe
-        flt = self._filter(filter)
+        condition = self._filter(filter)
 
-        def query() -> list[Any]:
+        def fetch(limit: int) -> list[VectorHit]:
             shard = self._shard_now()
             request = qe.QueryRequest(
-                limit=top_k,
-                offset=offset or None,
+                limit=limit,
                 query=qe.Query.Nearest(vector.astype(np.float32).tolist()),
-                filter=flt,
+                filter=condition,
                 score_threshold=min_score,
-                params=self._plan(shard, flt, offset + top_k),
+                params=self._plan(shard, condition, limit),
                 with_payload=True,
             )
-            return shard.query(request)
+            return [
+                VectorHit(
+                    str(h.payload["product_id"]),
+                    float(h.score),
+                    VectorPayload.read(h.payload),
+                    image_of(h.payload),
+                )
+                for h in shard.query(request)
+                if h.payload
+            ]
 
-        hits = await self._run(query)
-        return [
-            VectorHit(str(h.payload["product_id"]), float(h.score), VectorPayload.read(h.payload))
-            for h in hits
-            if h.payload
-        ]
+        return await group_best(lambda limit: self._run(lambda: fetch(limit)), offset, top_k)
 
     def _plan(self, shard: Any, flt: Any, depth: int) -> Any:
         """Search parameters for one query: an exact scan under a selective filter, else HNSW."""
@@ -277,11 +291,12 @@ class QdrantEdgeVectorStore(VectorStore):
     async def set_payloads(self, payloads: Mapping[str, VectorPayload]) -> None:
         if not payloads:
             return
-        present = await self.existing(list(payloads))
+        present = await self.images(list(payloads))
         operations = [
-            self._qe.UpdateOperation.set_payload([point_id(pid)], payload.to_dict())
-            for pid, payload in payloads.items()
-            if pid in present
+            self._qe.UpdateOperation.set_payload(
+                [point_id(pid, i) for i in have], payloads[pid].to_dict()
+            )
+            for pid, have in present.items()
         ]
 
         def write() -> None:
@@ -307,10 +322,10 @@ class QdrantEdgeVectorStore(VectorStore):
 
         return await self._run(scroll)
 
-    async def delete(self, product_ids: Sequence[str]) -> None:
-        if not product_ids:
+    async def delete_images(self, keys: Sequence[ImageKey]) -> None:
+        if not keys:
             return
-        ids = [point_id(p) for p in product_ids]
+        ids = [point_id(p, i) for p, i in keys]
 
         def delete() -> None:
             shard = self._shard_now()
@@ -319,18 +334,32 @@ class QdrantEdgeVectorStore(VectorStore):
 
         await self._run(delete)
 
-    async def existing(self, product_ids: Sequence[str]) -> dict[str, str]:
-        if not product_ids:
+    async def images(self, product_ids: Sequence[str] | None = None) -> dict[str, dict[int, str]]:
+        if product_ids is not None and not product_ids:
             return {}
-        ids = [point_id(p) for p in product_ids]
-        records = await self._run(
-            lambda: self._shard_now().retrieve(ids, with_payload=True, with_vector=False)
+        qe = self._qe
+        only = (
+            None
+            if product_ids is None
+            else qe.Filter(
+                must=[qe.FieldCondition(key="product_id", match=qe.MatchAny(list(product_ids)))]
+            )
         )
-        return {
-            str(r.payload["product_id"]): str(r.payload.get("image_sha256", ""))
-            for r in records
-            if r.payload
-        }
+
+        def scroll() -> dict[str, dict[int, str]]:
+            found: dict[str, dict[int, str]] = {}
+            offset = None
+            while True:
+                request = qe.ScrollRequest(limit=512, offset=offset, filter=only, with_payload=True)
+                records, offset = self._shard_now().scroll(request)
+                for r in records:
+                    if r.payload:
+                        have = found.setdefault(str(r.payload["product_id"]), {})
+                        have[image_of(r.payload)] = str(r.payload.get("image_sha256", ""))
+                if offset is None:
+                    return found
+
+        return await self._run(scroll)
 
     async def vector_of(self, product_id: str) -> np.ndarray | None:
         ids = [point_id(product_id)]
@@ -346,21 +375,6 @@ class QdrantEdgeVectorStore(VectorStore):
         return int(
             await self._run(lambda: self._shard_now().count(self._qe.CountRequest(exact=True)))
         )
-
-    async def all_ids(self) -> dict[str, str]:
-        def scroll() -> dict[str, str]:
-            ids: dict[str, str] = {}
-            offset = None
-            while True:
-                request = self._qe.ScrollRequest(limit=512, offset=offset, with_payload=True)
-                records, offset = self._shard_now().scroll(request)
-                for r in records:
-                    if r.payload:
-                        ids[str(r.payload["product_id"])] = str(r.payload.get("image_sha256", ""))
-                if offset is None:
-                    return ids
-
-        return await self._run(scroll)
 
     # -- zero-downtime re-index ----------------------------------------------------------------
 
