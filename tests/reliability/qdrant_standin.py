@@ -149,6 +149,23 @@ def create_standin(path: str) -> FastAPI:
             )
         )
 
+    @app.post("/collections/{name}/points/query/groups")
+    async def query_groups(name: str, request: Request) -> dict[str, Any]:
+        q = await body(request, models.QueryGroupsRequest)
+        vector = q.query.nearest if isinstance(q.query, models.NearestQuery) else q.query
+        return ok(
+            client.query_points_groups(
+                name,
+                group_by=q.group_by,
+                query=vector,
+                limit=q.limit or 10,
+                group_size=q.group_size or 1,
+                query_filter=q.filter,
+                score_threshold=q.score_threshold,
+                with_payload=q.with_payload if q.with_payload is not None else True,
+            )
+        )
+
     @app.post("/collections/{name}/points/batch")
     async def batch(name: str, request: Request) -> dict[str, Any]:
         b = await body(request, models.UpdateOperations)
@@ -174,6 +191,7 @@ def create_standin(path: str) -> FastAPI:
         s = await body(request, models.ScrollRequest)
         points, offset = client.scroll(
             name,
+            scroll_filter=s.filter,
             limit=s.limit or 10,
             offset=s.offset,
             with_payload=s.with_payload if s.with_payload is not None else True,

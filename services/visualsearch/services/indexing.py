@@ -229,9 +229,9 @@ class VectorIndexer:
                     data, _ = await self._objects.get(image.key)
                     vector = await self._embedding.embed_image(data)
                     items.append(VectorItem.of(record, vector, index))
-                await self._vectors.replace_galleries(items)
-                if self._text is not None:
+                if self._text is not None:  # first: the image vectors mark the product done
                     await self._text.upsert([record])
+                await self._vectors.replace_galleries(items)
                 await self._catalog.bump_version()
         except InputError as exc:  # the stored image itself is unusable: retrying cannot help
             job.attempts = max(job.attempts, self._queue.policy.max_attempts)

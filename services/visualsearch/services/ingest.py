@@ -173,9 +173,9 @@ class BulkIngester:
             else:
                 summary.added += 1
         await self._catalog.upsert(records)
+        if self._text is not None:  # before the image vectors, which mark a product as done:
+            await self._text.upsert(records)  # a load stopped between them redoes the product
         await self._vectors.replace_galleries(points)
-        if self._text is not None:
-            await self._text.upsert(records)
         await self._catalog.bump_version()
 
     async def _prepare(

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """MinIO's command line over rclone's S3 server: ``minio server DIR --address :PORT``.
 
 rclone listens on loopback; this front accepts connections on PORT, answers a connection whose
