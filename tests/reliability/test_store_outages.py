@@ -18,7 +18,7 @@ import pytest
 
 from tests.api.helpers import index, product_form, search, wait_job
 from tests.conftest import Api, SettingsFactory, start_api
-from tests.reliability.pgserver_own import OwnPostgres
+from tests.reliability.pgserver_own import OwnPostgres, running_postgres
 from tests.support.images import jpeg
 from tests.support.servers import QdrantStandin
 from visualsearch.storage import postgres
@@ -29,13 +29,8 @@ HANG = 60.0  # seconds after which a call counts as hung (a bound, not a speed c
 @pytest.fixture
 def own_pgvector() -> Iterator[OwnPostgres]:
     """A PostgreSQL with pgvector (pgserver's binaries) of this test's own: it may be stopped."""
-    server = OwnPostgres(Path(pgserver.__file__).parent / "pginstall" / "bin")
-    try:
-        server.init()
-        server.start()
+    with running_postgres(Path(pgserver.__file__).parent / "pginstall" / "bin") as server:
         yield server
-    finally:
-        server.destroy()
 
 
 async def eventually_ok(api: Api, path: str, timeout: float = 15) -> httpx.Response:
