@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.reliability.pgserver_own import OwnPostgres
+from tests.reliability.pgserver_own import OwnPostgres, running_postgres
 from tests.support.servers import (
     S3_ACCESS_KEY,
     S3_SECRET_KEY,
@@ -60,13 +60,8 @@ def qdrant_standin(tmp_path: Path) -> Iterator[QdrantStandin]:
 def own_postgres() -> Iterator[OwnPostgres]:
     """A PostgreSQL only this test uses (never the machine's shared one), started: the test may
     stop, kill and restart it."""
-    server = OwnPostgres()
-    try:
-        server.init()
-        server.start()
+    with running_postgres() as server:
         yield server
-    finally:
-        server.destroy()
 
 
 @pytest.fixture(scope="session")

@@ -285,11 +285,33 @@ class Rejected(BaseModel):
     reason: str
 
 
+class DuplicatePair(BaseModel):
+    """Two products whose main images are near-duplicates (a double listing, most often)."""
+
+    product_id: str = Field(description="The pair's first product id (ids in sorted order).")
+    other_id: str = Field(description="The pair's second product id.")
+    score: float = Field(description="Cosine similarity of the two main images' vectors.")
+
+
+class Duplicates(BaseModel):
+    threshold: float = Field(
+        description="The cosine at or above which two main images count as near-duplicates."
+    )
+    pairs: list[DuplicatePair] = Field(
+        description="Each pair once, the most similar first (then by product id)."
+    )
+
+
 class IngestSummary(BaseModel):
     added: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: list[Rejected] = Field(default_factory=list)
+    duplicates: list[DuplicatePair] = Field(
+        default_factory=list,
+        description="Near-duplicate pairs (main images, cosine >= 0.98) with at least one "
+        "product this load indexed, each pair once.",
+    )
 
     @property
     def total(self) -> int:

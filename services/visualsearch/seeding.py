@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from visualsearch.schemas import IngestSummary, Rejected
 from visualsearch.services.catalog_files import CatalogEntry, ImageFetcher, read_catalog
+from visualsearch.services.duplicates import NEAR_DUPLICATE_COSINE, merge
 
 if TYPE_CHECKING:
     from visualsearch.factory import Context
@@ -73,6 +74,7 @@ def seed_remote(
             total.rejected += [
                 r.model_copy(update={"row": offset.get(r.row, r.row)}) for r in part.rejected
             ]
+            total.duplicates = merge([*total.duplicates, *part.duplicates])
             bar.update(len(batch))
     return total
 
@@ -119,3 +121,10 @@ def print_summary(summary: IngestSummary, echo=print) -> None:
     for rejected in summary.rejected:
         who = f" ({rejected.product_id})" if rejected.product_id else ""
         echo(f"  row {rejected.row}{who}: {rejected.reason}")
+    if summary.duplicates:
+        echo(
+            f"{len(summary.duplicates)} near-duplicate pairs "
+            f"(main images at cosine >= {NEAR_DUPLICATE_COSINE}):"
+        )
+    for pair in summary.duplicates:
+        echo(f"  {pair.product_id} ~ {pair.other_id}: {pair.score:.3f}")

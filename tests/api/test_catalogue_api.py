@@ -73,6 +73,7 @@ async def test_openapi_documents_every_endpoint(api: Api) -> None:
         "/index",
         "/index/jobs/{job_id}",
         "/index/dead-letters",
+        "/index/duplicates",
         "/index/{product_id}",
         "/index/bulk",
         "/products/",

@@ -82,11 +82,25 @@ def test_bad_crops_are_refused_saying_why(crop: str, says: str) -> None:
 async def test_bad_crops_are_422_before_anything_is_embedded(api: Api) -> None:
     image = composite("coffee.png", "chelsea.png")
     files = {"file": ("q.jpg", image, "image/jpeg")}
-    for crop in ("1,2,3", "nan,0,1,1", "-1,0,0.5,0.5", "0,0,0,1", "0.5,0,0.6,1"):
+    refused = (
+        ("1,2,3", "four numbers"),
+        ("a,b,c,d", "four numbers"),
+        ("0.1;0.2;0.3;0.4", "four numbers"),
+        ("nan,0,1,1", "NaN"),
+        ("0,0,inf,1", "NaN"),
+        ("-1,0,0.5,0.5", "negative"),
+        ("0,0,320,160", "above 1"),  # pixels, not fractions: larger than the image
+        ("0,0,0,1", "zero size"),
+        ("0.5,0,0.6,1", "outside the image"),
+        ("0," * 200 + "1", "at most 200 characters"),
+    )
+    for crop, says in refused:
         for where in ("params", "data"):
             response = await api.client.post("/search", files=files, **{where: {"crop": crop}})  # type: ignore[arg-type]
             assert response.status_code == 422, (crop, where, response.text)
-            assert response.json()["detail"].startswith("crop")
+            body = response.json()
+            assert body["detail"].startswith("crop") and says in body["detail"], (crop, body)
+            assert body["code"] == "validation_error"
     both = await api.client.post(
         "/search", params={"crop": "0,0,0.5,1"}, data={"crop": "0.5,0,0.5,1"}, files=files
     )

@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -21,8 +23,8 @@ from tests.support.servers import free_port
 BIN_DIRS = [Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin")]
 
 
-def _bin(name: str) -> str:
-    for folder in BIN_DIRS:
+def _bin(name: str, folders: list[Path] = BIN_DIRS) -> str:
+    for folder in folders:
         if (folder / name).is_file():
             return str(folder / name)
     raise RuntimeError(
@@ -32,9 +34,13 @@ def _bin(name: str) -> str:
 
 
 class OwnPostgres:
-    """initdb + pg_ctl on a private data directory and a free loopback port."""
+    """initdb + pg_ctl on a private data directory and a free loopback port.
 
-    def __init__(self) -> None:
+    ``bin_dir`` picks other binaries than Debian's: pgserver's, whose PostgreSQL has pgvector.
+    """
+
+    def __init__(self, bin_dir: Path | None = None) -> None:
+        self.bin_dirs = [bin_dir] if bin_dir is not None else BIN_DIRS
         self.root = Path(tempfile.mkdtemp(prefix="vs-own-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "postgres.log"
@@ -48,6 +54,9 @@ class OwnPostgres:
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
+    def _tool(self, name: str) -> str:
+        return _bin(name, self.bin_dirs)
+
     def _run(self, *argv: str) -> None:
         prefix = ["runuser", "-u", "nobody", "--"] if self.as_root else []
         result = subprocess.run(
@@ -58,7 +67,7 @@ class OwnPostgres:
 
     def init(self) -> None:
         self._run(
-            _bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync"
+            self._tool("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync"
         )
 
     def start(self) -> None:
@@ -67,7 +76,15 @@ class OwnPostgres:
             f"-c unix_socket_directories={self.root} -c fsync=off"
         )
         self._run(
-            _bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start"
+            self._tool("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "start",
         )
         deadline = time.monotonic() + 20
         while True:
@@ -81,7 +98,7 @@ class OwnPostgres:
 
     def stop(self, mode: str = "fast") -> None:
         """``fast`` is an orderly shutdown; ``immediate`` is what a crash looks like to clients."""
-        self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+        self._run(self._tool("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def create_database(self, name: str) -> str:
         with psycopg.connect(self.url, autocommit=True) as conn:
@@ -92,3 +109,15 @@ class OwnPostgres:
         with contextlib.suppress(RuntimeError):  # already stopped
             self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def running_postgres(bin_dir: Path | None = None) -> Iterator[OwnPostgres]:
+    """An :class:`OwnPostgres`, initialised and started; destroyed on exit."""
+    server = OwnPostgres(bin_dir)
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.destroy()

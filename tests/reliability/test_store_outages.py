@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import pgserver
+import pytest
 
 from tests.api.helpers import index, product_form, search, wait_job
 from tests.conftest import Api, SettingsFactory, start_api
-from tests.reliability.pgserver_own import OwnPostgres
+from tests.reliability.pgserver_own import OwnPostgres, running_postgres
 from tests.support.images import jpeg
 from tests.support.servers import QdrantStandin
 from visualsearch.storage import postgres
 
 HANG = 60.0  # seconds after which a call counts as hung (a bound, not a speed claim)
+
+
+@pytest.fixture
+def own_pgvector() -> Iterator[OwnPostgres]:
+    """A PostgreSQL with pgvector (pgserver's binaries) of this test's own: it may be stopped."""
+    with running_postgres(Path(pgserver.__file__).parent / "pginstall" / "bin") as server:
+        yield server
 
 
 async def eventually_ok(api: Api, path: str, timeout: float = 15) -> httpx.Response:
@@ -161,6 +172,45 @@ async def test_qdrant_down_readiness_fails_search_is_503_and_recovers(
         assert (await search(api, jpeg(seed=82)))["results"][0]["product_id"] == "q-during"
         assert (await search(api, jpeg(seed=80)))["results"][0]["product_id"] == "q-before"
         assert (await api.client.get("/index/dead-letters")).json()["jobs"] == []
+    finally:
+        await api.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+async def test_pgvector_down_search_is_503_browsing_works_and_recovers(
+    make_settings: SettingsFactory, own_pgvector: OwnPostgres
+) -> None:
+    """VECTOR_STORE=pgvector on a database of its own, crashed then started again; the catalogue
+    lives in another PostgreSQL, so browsing never notices."""
+    settings = make_settings(
+        vector_store="pgvector", pgvector_url=own_pgvector.create_database("vectors")
+    )
+    api, lifespan = await start_api(settings)
+    try:
+        assert api.context.vectors.kind == "pgvector"
+        await index(api, "pgv-before", jpeg(seed=90))
+        own_pgvector.stop("immediate")
+        try:
+            query = jpeg(seed=91)  # not cached: the search must reach the vector index
+            assert_unavailable(
+                await api.client.post("/search", files={"file": ("q.jpg", query, "image/jpeg")}),
+                "vector index",
+                own_pgvector.port,
+            )
+            ready = await api.client.get("/ready")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["vectors"] in ("unavailable", "timeout")
+            assert ready.json()["checks"]["catalogue"] == "ok"
+            # browsing the catalogue reads the other database
+            assert (await api.client.get("/products/pgv-before")).status_code == 200
+            listed = (await api.client.get("/products/")).json()["items"]
+            assert [p["product_id"] for p in listed] == ["pgv-before"]
+        finally:
+            own_pgvector.start()
+        # recovery without restarting the service: the same pool reconnects
+        assert (await eventually_ok(api, "/ready", timeout=HANG)).status_code == 200
+        assert (await search(api, query))["count"] >= 1
+        assert (await search(api, jpeg(seed=90)))["results"][0]["product_id"] == "pgv-before"
     finally:
         await api.client.aclose()
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]

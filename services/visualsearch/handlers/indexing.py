@@ -18,6 +18,7 @@ from visualsearch.handlers.dependencies import (
 from visualsearch.schemas import (
     PRODUCT_ID_PATTERN,
     DeadLetters,
+    Duplicates,
     ErrorBody,
     IndexAccepted,
     IngestSummary,
@@ -25,6 +26,7 @@ from visualsearch.schemas import (
     ProductInput,
 )
 from visualsearch.services.catalog_files import parse_catalog
+from visualsearch.services.duplicates import DuplicateFinder
 
 router = APIRouter(prefix="/index", tags=["indexing"])
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -82,6 +84,15 @@ async def dead_letters(service: IndexingDep, limit: int = 100) -> DeadLetters:
     return DeadLetters(jobs=[JobOut(**j.public()) for j in jobs])
 
 
+@router.get("/duplicates", response_model=Duplicates, responses={503: {"model": ErrorBody}})
+async def near_duplicates(context: ContextDep) -> Duplicates:
+    """Pairs of products whose main images are near-duplicates (cosine at or above
+    `threshold`, 0.98): double listings, most often. Each pair once, the most similar first;
+    read from the stored vectors (one vector search per product)."""
+    finder = DuplicateFinder(context.vectors)
+    return Duplicates(threshold=finder.threshold, pairs=await finder.pairs())
+
+
 @router.post(
     "/bulk", response_model=IngestSummary, dependencies=[WriteAccess], responses=WRITE_ERRORS
 )
@@ -96,7 +107,8 @@ async def bulk_index(
     and an `images` list for a gallery).
 
     Products are embedded and stored synchronously in batches; the answer counts added,
-    updated and unchanged products and lists each rejected row with its reason.
+    updated and unchanged products, lists each rejected row with its reason, and lists the
+    near-duplicate pairs (main images, cosine >= 0.98) that involve a product it indexed.
     """
     suffix = PurePath(catalogue.filename or "catalogue.json").suffix.lower()
     text = (await read_upload(catalogue, 20 * 1024 * 1024)).decode("utf-8-sig", errors="replace")

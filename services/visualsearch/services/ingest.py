@@ -5,7 +5,8 @@ Each batch is compared with what the stores already hold: a product whose row an
 and a run that was interrupted resumes where it stopped. Changed and new products are written
 batch by batch: images, then vectors embedded together (micro-batched, one per gallery image),
 then rows in one transaction and vectors in one upsert. A bad row (one of its images corrupt,
-or too many of them) is reported and skipped whole, never fatal.
+or too many of them) is reported and skipped whole, never fatal. At the end, the products whose
+vectors were written are checked for near-duplicate main images (:mod:`.duplicates`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from visualsearch.embedding.service import EmbeddingService
 from visualsearch.exceptions import StoreUnavailableError, VisualSearchError
 from visualsearch.schemas import IngestSummary, ProductInput, Rejected
 from visualsearch.services.catalog_files import CatalogEntry
+from visualsearch.services.duplicates import DuplicateFinder
 from visualsearch.services.indexing import IndexingService, StoredImage, record_of
 from visualsearch.storage.catalog import CatalogStore, ProductRecord
 from visualsearch.storage.vectors.base import VectorItem, VectorPayload, VectorStore
@@ -80,23 +82,27 @@ class BulkIngester:
         progress: Progress | None = None,
     ) -> IngestSummary:
         summary = IngestSummary()
+        written: list[str] = []  # products whose vectors this load stored
         batch: list[CatalogEntry] = []
         for entry in entries:
             batch.append(entry)
             if len(batch) >= self.batch_size:
-                await self._batch(batch, load_image, summary)
+                written += await self._batch(batch, load_image, summary)
                 if progress:
                     progress(len(batch))
                 batch = []
         if batch:
-            await self._batch(batch, load_image, summary)
+            written += await self._batch(batch, load_image, summary)
             if progress:
                 progress(len(batch))
+        if written:
+            summary.duplicates = await DuplicateFinder(self._vectors).pairs(written)
         return summary
 
     async def _batch(
         self, entries: Sequence[CatalogEntry], load_image: ImageLoader, summary: IngestSummary
-    ) -> None:
+    ) -> list[str]:
+        """Ingest one batch into ``summary``; the ids of the products whose vectors it wrote."""
         valid: list[tuple[CatalogEntry, ProductInput]] = []
         for entry in entries:
             if entry.error:
@@ -149,7 +155,7 @@ class BulkIngester:
             if not todo:
                 await self._catalog.bump_version()
         if not todo:
-            return
+            return []
         embedded = await asyncio.gather(
             *(self._embed_gallery(p.data) for p in todo), return_exceptions=True
         )
@@ -177,6 +183,7 @@ class BulkIngester:
             await self._text.upsert(records)  # a load stopped between them redoes the product
         await self._vectors.replace_galleries(points)
         await self._catalog.bump_version()
+        return [r.product_id for r in records]
 
     async def _prepare(
         self, entry: CatalogEntry, product: ProductInput, load_image: ImageLoader
