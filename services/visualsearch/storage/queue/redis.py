@@ -60,8 +60,8 @@ class RedisJobQueue(JobQueue):
         except RedisError as exc:
             raise StoreUnavailableError(STORE, str(exc)) from exc
 
-    async def enqueue(self, product_id: str) -> Job:
-        job = Job(job_id=uuid.uuid4().hex, product_id=product_id)
+    async def _queue(self, job: Job) -> Job:
+        """Store the job's record and put it on the stream, in one transaction."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._job_key(job.job_id), mapping=_to_hash(job))
             pipe.expire(self._job_key(job.job_id), JOB_TTL_SECONDS)
@@ -69,6 +69,10 @@ class RedisJobQueue(JobQueue):
             await self._call(pipe.execute())
         metrics.JOBS.labels("enqueued").inc()
         return job
+
+    async def enqueue(self, product_id: str) -> Job:
+        job = Job(job_id=uuid.uuid4().hex, product_id=product_id)
+        return await self._queue(job)
 
     async def get(self, job_id: str) -> Job | None:
         data = await self._call(self._redis.hgetall(self._job_key(job_id)))
@@ -168,13 +172,7 @@ class RedisJobQueue(JobQueue):
             return None  # unknown, or another admin retried it first
         job = Job(**json.loads(entry))
         job.status, job.attempts, job.error, job.updated_at = "queued", 0, None, time.time()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._job_key(job.job_id), mapping=_to_hash(job))
-            pipe.expire(self._job_key(job.job_id), JOB_TTL_SECONDS)
-            pipe.xadd(self._stream, {"job_id": job.job_id})
-            await self._call(pipe.execute())
-        metrics.JOBS.labels("enqueued").inc()
-        return job
+        return await self._queue(job)
 
     async def pending(self) -> int:
         async with self._redis.pipeline(transaction=False) as pipe:
