@@ -17,7 +17,7 @@ CHARTS         := $(wildcard charts/*/Chart.yaml)
 K8S_PYTHON     ?= $(BIN)/python
 
 .PHONY: k8s-help kube-tools images kind-up kind-load kind-down deps deploy undeploy deploy-seed \
-        helm-lint helm-template test-charts control-plane skaffold-dev
+        helm-lint helm-template chart-docs test-charts control-plane skaffold-dev
 
 k8s-help: ## List the Kubernetes targets
 	@grep -hE '^[a-z0-9-]+:.*## ' mk/k8s.mk | sed -E 's/:.*## /\t/' | expand -t 18
@@ -59,6 +59,9 @@ deploy-seed: ## Load the demo catalogue into the deployed platform (kubectl exec
 
 helm-lint: deps ## helm lint every chart
 	@set -e; for chart in $(dir $(CHARTS)); do $(HELM) lint --strict $$chart; done
+
+chart-docs: $(STAMP) ## Regenerate each chart's README.md (values table) from its values.yaml comments
+	$(K8S_PYTHON) tools/chart_docs.py
 
 helm-template: deps ## Render the platform chart with default values to stdout
 	$(HELM) template $(RELEASE) charts/visual-search --namespace $(NAMESPACE)

@@ -235,3 +235,15 @@ def test_platform_values_match_the_store_charts() -> None:
                     assert value == theirs[key], f"{chart}: {path}{key}"
 
         compare(platform[chart], sub, "")
+
+
+def test_chart_readmes_are_generated_from_the_values() -> None:
+    """Each chart's README lists every documented value with its default, as values.yaml says
+    today (tools/chart_docs.py writes them; a changed comment or default makes this fail)."""
+    from tools import chart_docs
+
+    assert chart_docs.main(["--check"]) == 0, "run: python tools/chart_docs.py"
+    table = chart_docs.render(CHARTS / "visual-search")
+    assert '| `rollingUpdate` | `{"maxUnavailable": 0, "maxSurge": 1}` |' in table
+    documented = documented_problems(CHARTS / "visual-search" / "values.yaml")
+    assert documented == []  # so the table is complete: no undocumented key is left out
