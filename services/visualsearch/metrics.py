@@ -33,6 +33,10 @@ EMBED_BATCH_SIZE = Histogram(
 )
 RATE_LIMITED = Counter("visualsearch_rate_limited_total", "Requests refused with 429.")
 PRODUCTS = Gauge("visualsearch_products", "Products in the catalogue at the last /info.")
+QUEUE_DEPTH = Gauge(
+    "visualsearch_queue_depth",
+    "Indexing jobs not yet done (queued, delayed, running), read from the queue at each scrape.",
+)
 
 
 @contextmanager

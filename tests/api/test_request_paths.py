@@ -151,3 +151,20 @@ def test_an_unknown_route_group_is_refused_by_name() -> None:
     )
     assert run.returncode != 0
     assert "unknown route groups ['serach']" in run.stderr
+
+
+async def test_metrics_report_the_queue_depth_read_at_scrape_time(
+    make_settings: SettingsFactory,
+) -> None:
+    """`visualsearch_queue_depth` (the platform dashboard's queue panel) is what the queue holds
+    when Prometheus scrapes, here three jobs that no worker takes."""
+    api, lifespan = await start_api(make_settings(), worker=False)
+    try:
+        for product_id in ("q1", "q2", "q3"):
+            await api.context.queue.enqueue(product_id)
+        text = (await api.client.get("/metrics")).text
+        (line,) = [x for x in text.splitlines() if x.startswith("visualsearch_queue_depth ")]
+        assert float(line.split()[1]) == await api.context.queue.pending() == 3
+    finally:
+        await api.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]

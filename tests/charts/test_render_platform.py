@@ -517,3 +517,42 @@ def test_the_grafana_dashboard_ships_the_shopper_figures() -> None:
         "visualsearch_insights_dropped_total",
     ):
         assert metric in exprs, metric
+
+
+def test_the_platform_dashboard_draws_metrics_the_services_export() -> None:
+    """The platform dashboard ships beside the shoppers' one, and every visualsearch_* series
+    either dashboard queries is one the services register (a renamed metric fails here)."""
+    import json
+    import re
+
+    from prometheus_client import REGISTRY
+
+    from visualsearch import metrics  # noqa: F401  (registers the collectors)
+
+    exported = {
+        sample
+        for family in REGISTRY.collect()
+        if family.name.startswith("visualsearch_")
+        for sample in (
+            family.name,
+            f"{family.name}_total",
+            f"{family.name}_bucket",
+            f"{family.name}_count",
+            f"{family.name}_sum",
+        )
+    }
+    objs = render("--set", "metrics.grafanaDashboard.enabled=true")
+    (config,) = [
+        o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-dashboard")
+    ]
+    platform = json.loads(config["data"]["visual-search-platform.json"])
+    assert platform["uid"] == "visual-search-platform"
+    titles = " ".join(p["title"] for p in platform["panels"]).lower()
+    for topic in ("stage", "cache hit", "queue depth", "jobs", "replicas"):
+        assert topic in titles, topic
+    for name in ("platform", "insights"):
+        dashboard = json.loads(config["data"][f"visual-search-{name}.json"])
+        assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+        exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+        used = set(re.findall(r"\bvisualsearch_\w+", exprs))
+        assert used and used <= exported, used - exported

@@ -57,9 +57,25 @@ async def ready(context: ContextDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics", include_in_schema=False)
+QUEUE_DEPTH_TIMEOUT = 0.5  # seconds; a slow queue must not make the scrape time out
+
+
 async def prometheus_metrics() -> Response:
+    """The process's metrics in Prometheus' text format (the embedder serves this one)."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def platform_metrics(context: ContextDep) -> Response:
+    """The metrics, with the gauges read from the stores at scrape time (queue depth). A store
+    that does not answer leaves its gauge at the last value read."""
+    try:
+        depth = await asyncio.wait_for(context.queue.pending(), QUEUE_DEPTH_TIMEOUT)
+    except (VisualSearchError, TimeoutError) as exc:
+        log.debug("queue depth not read for /metrics", extra={"error": str(exc)})
+    else:
+        metrics.QUEUE_DEPTH.set(depth)
+    return await prometheus_metrics()
 
 
 @router.get("/info", response_model=Info)
