@@ -103,7 +103,9 @@ def test_nginx_rate_limit_is_on_the_api_ingress_only() -> None:
         "/search",
         "/info",
         "/events",
-        "/admin/",
+        "/admin/insights",
+        "/admin/status",
+        "/admin/dead-letters",
         "/products",
         "/index",
     ]

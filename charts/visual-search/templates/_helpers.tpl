@@ -451,7 +451,11 @@ spec:
 {{- $routes = append $routes (dict "path" "/search" "component" $c "port" $port) -}}
 {{- $routes = append $routes (dict "path" "/info" "component" $c "port" $port) -}}
 {{- $routes = append $routes (dict "path" "/events" "component" $c "port" $port) -}}
-{{- $routes = append $routes (dict "path" "/admin/" "component" $c "port" $port) -}}
+{{- /* The admin API by its prefixes, not "/admin/": an Ingress Prefix ignores a trailing slash,
+so "/admin/" would also take the admin page "/admin", which the storefront serves. */ -}}
+{{- range list "/admin/insights" "/admin/status" "/admin/dead-letters" -}}
+{{- $routes = append $routes (dict "path" . "component" $c "port" $port) -}}
+{{- end -}}
 {{- end -}}
 {{- if or .Values.api.enabled .Values.products.enabled -}}
 {{- $routes = append $routes (dict "path" "/products" "component" (include "visual-search.apiComponent" (dict "ctx" . "component" "products")) "port" $port) -}}
