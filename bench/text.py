@@ -229,11 +229,59 @@ def indexing(rounds: int) -> None:
         print(f"| {r + 1} | {count / alone:.1f} | {count / both:.1f} | {drop:.0f} % |")
 
 
+SCALED_CATALOGUE = """
+INSERT INTO products (product_id, name, brand, price, category, description, stock,
+                      image_key, image_sha256)
+SELECT p.product_id || '-' || g, p.name || ' ' || g, p.brand || ' ' || (g %% 400), p.price,
+       p.category || '-' || (g %% 50), p.description, p.stock, p.image_key, p.image_sha256
+FROM products p, generate_series(1, %(copies)s) AS g
+"""
+"""The demo catalogue copied into ``copies`` variants of each product (distinct names, 400 brand
+and 50 category variants of each)."""
+
+
+async def suggest_at_scale(products: int) -> None:
+    """``GET /suggest``'s query over a catalogue of ``products`` rows: its plan (EXPLAIN ANALYZE)
+    and p50 over the labelled queries' first 3 letters, and 5 letters."""
+    from visualsearch.storage.suggestions import COMPLETE_SQL
+
+    records = demo_records()
+    with postgres_database() as url:
+        catalog = CatalogStore(url, 2)
+        await catalog.open()
+        await catalog.upsert(records)
+        async with catalog.transaction() as conn:
+            await conn.execute(SCALED_CATALOGUE, {"copies": products // len(records) - 1})
+            await conn.execute("ANALYZE products")
+        print(f"{await catalog.count()} products")
+        suggest = SuggestService(SuggestionStore(catalog))
+        for letters in (3, 5):
+
+            async def complete(q: str, n: int = letters) -> object:
+                return await suggest.suggest(q[:n], 8)
+
+            p = await _time(complete, 2)
+            print(f"| {letters} letters | {p['p50']:.2f} | {p['p95']:.2f} |")
+        async with catalog.transaction() as conn:
+            await conn.execute(
+                "SELECT set_config('pg_trgm.word_similarity_threshold', '0.45', true)"
+            )
+            params = {"anywhere": "%lapt%", "start": "lapt%", "inside": "% lapt%", "typed": "lapt",
+                      "typo": 0.45, "limit": 8}  # fmt: skip
+            cur = await conn.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {COMPLETE_SQL}", params)
+            print("\n".join(r["QUERY PLAN"] for r in await cur.fetchall()))
+        await catalog.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.text", description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--indexing", action="store_true", help="Indexing with/without text.")
+    parser.add_argument("--suggest-products", type=int, help="/suggest over this many products.")
     args = parser.parse_args()
+    if args.suggest_products:
+        asyncio.run(suggest_at_scale(args.suggest_products))
+        return
     if args.indexing:
         indexing(args.rounds)
         return
