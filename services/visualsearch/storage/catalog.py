@@ -508,8 +508,7 @@ class CatalogStore:
             return []
         conditions, params = filter_conditions(flt)
         sql = KEYWORD_SQL.replace("{where}", _all(conditions))
-        # pipelined: BEGIN, the threshold and the query go in one round trip, not three
-        async with self._conn() as conn, conn.pipeline(), conn.transaction():
+        async with self.transaction() as conn:
             await conn.execute(
                 "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
                 [str(TYPO_SIMILARITY)],
