@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from bench import machine
-from bench.report import KEPT_SECTIONS
+from bench.report import KEPT_SECTIONS, replace_section
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 TITLE = KEPT_SECTIONS[0]
@@ -29,23 +29,6 @@ READING = (
     "top_k=50), one query at a time, on this shared machine. Issue 18's target: R@1 >= 0.90 "
     "and R@10 >= 0.98 for every kind."
 )
-
-
-def replace_section(text: str, title: str, lines: list[str]) -> str:
-    """``text`` with the ``## title`` section replaced by ``lines`` (appended when absent)."""
-    out: list[str] = []
-    replaced = skipping = False
-    for line in text.splitlines():
-        if line.startswith("## "):
-            skipping = line[3:].strip() == title
-            if skipping and not replaced:
-                out += [*lines, ""]
-                replaced = True
-        if not skipping:
-            out.append(line)
-    if not replaced:
-        out += ["", "", *lines]
-    return "\n".join(out).rstrip() + "\n"
 
 
 def main() -> None:

@@ -18,10 +18,12 @@ def fmt(value: object, digits: int = 1) -> str:
     return str(value)
 
 
-# Sections of RESULTS.md that other commands write (`make eval`): a benchmark run keeps them.
+# Sections of RESULTS.md that other commands write (`make eval`, `python -m bench.quality_variants`,
+# `python -m bench.events`): a benchmark run keeps them.
 KEPT_SECTIONS = (
     "Search quality (visualsearch eval)",
     "Search quality: descriptor variants (bench.quality_variants)",
+    "Search p50 under a flood of shopper events (bench.events)",
 )
 
 
@@ -37,6 +39,23 @@ def kept_sections(text: str, titles: Sequence[str] = KEPT_SECTIONS) -> list[str]
         if keeping:
             kept.append(line)
     return kept
+
+
+def replace_section(text: str, title: str, lines: list[str]) -> str:
+    """``text`` with the ``## title`` section replaced by ``lines`` (appended when absent)."""
+    out: list[str] = []
+    replaced = skipping = False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            skipping = line[3:].strip() == title
+            if skipping and not replaced:
+                out += [*lines, ""]
+                replaced = True
+        if not skipping:
+            out.append(line)
+    if not replaced:
+        out += ["", "", *lines]
+    return "\n".join(out).rstrip() + "\n"
 
 
 class Report:

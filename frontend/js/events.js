@@ -2,7 +2,8 @@
  * What the shopper does with a search's results, told to the shop (`POST /events`): a click on
  * a result (its `search_id` and 1-based position) and the demo "Add to cart" in the product
  * modal opened from it. Fire and forget: an event that fails is never the shopper's problem.
- * Result cards carry `data-search-id` and `data-rank` (results.js); nothing else is needed.
+ * Result cards carry `data-search-id` and `data-rank` (results.js, and the product modal's
+ * "Similar products" row in modal.js: a "similar" search of its own); nothing else is needed.
  */
 import { tabId } from './tab.js';
 

@@ -47,12 +47,15 @@ export function createModal({ store, onFindSimilar }) {
         section.hidden = true;
         return;
       }
-      list.replaceChildren(...body.results.map((hit) => h('li', { className: 'similar__item' }, [
-        productCard(hit, {
+      list.replaceChildren(...body.results.map((hit, index) => {
+        const card = productCard(hit, {
           href: serializeState({ ...store.get(), product: hit.product_id }),
           onOpen: (next) => open(next),
-        }),
-      ])));
+          rank: index + 1,
+        });
+        card.dataset.searchId = body.search_id; // a click here is a "similar" search's click (events.js)
+        return h('li', { className: 'similar__item' }, [card]);
+      }));
       section.setAttribute('aria-busy', 'false');
     } catch (error) {
       if (error?.name !== 'AbortError' && shown === product.product_id) section.hidden = true;

@@ -102,6 +102,7 @@ class IndexSpec:
     redis: StoreSpec
     cache_ttl_seconds: int
     ingress: IngressSpec
+    synonyms: str = ""
     gateway_enabled: bool = False
     gateway_parent_refs: tuple[dict[str, str], ...] = ()
     api_key_secret: SecretKeyRef | None = None
@@ -220,6 +221,7 @@ def parse_index_spec(spec: dict[str, Any]) -> IndexSpec:
             external=rd.get("external"),
         ),
         cache_ttl_seconds=int(spec.get("cacheTTLSeconds", 3600)),
+        synonyms=str(spec.get("synonyms") or ""),
         ingress=parsed_ingress,
         gateway_enabled=gateway_enabled,
         gateway_parent_refs=parent_refs,

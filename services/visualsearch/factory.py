@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import psycopg
 import redis.asyncio as aioredis
@@ -330,13 +331,18 @@ class Context:
             VisualRetriever(model, self.vectors, "text"),
             KeywordRetriever(self.catalog, self.synonym_service().rules),
         ]
-        if self.text_encoder is not None and self.text_vectors is not None:
-            found.append(
-                SemanticRetriever(
-                    self.text_encoder, self.text_vectors, self.settings.semantic_min_similarity
-                )
-            )
+        if self.semantic_retriever is not None:
+            found.append(self.semantic_retriever)
         return found
+
+    @cached_property
+    def semantic_retriever(self) -> SemanticRetriever | None:
+        """One per process, so its recent query vectors serve every request."""
+        if self.text_encoder is None or self.text_vectors is None:
+            return None
+        return SemanticRetriever(
+            self.text_encoder, self.text_vectors, self.settings.semantic_min_similarity
+        )
 
     def synonym_service(self) -> SynonymService:
         if self.synonyms is None:

@@ -63,6 +63,20 @@ async def test_cached_answers_get_a_new_search_id_and_similar_is_recorded(api: A
     assert kinds == {"text": 2, "similar": 1}
 
 
+async def test_a_click_in_a_similar_row_counts_for_the_similar_kind(api: Api) -> None:
+    await _catalogue(api)
+    first = (await api.client.get("/products/p0/similar", params={"top_k": 3})).json()
+    again = (await api.client.get("/products/p0/similar", params={"top_k": 3})).json()
+    assert again["cache"] is True and len({first["search_id"], again["search_id"]}) == 2
+    clicked = again["results"][1]["product_id"]
+    event = {"search_id": again["search_id"], "type": "click", "product_id": clicked}
+    response = await api.client.post("/events", json={**event, "position": 2})
+    assert response.status_code == 202, response.text
+    similar = next(k for k in (await _insights(api))["by_kind"] if k["kind"] == "similar")
+    assert similar["searches"] == 2 and similar["clicks"] == 1
+    assert similar["click_through_rate"] == 0.5 and similar["mean_reciprocal_rank"] == 0.5
+
+
 async def test_malformed_events_are_422_and_stored_nowhere(api: Api) -> None:
     good = {"search_id": "a" * 32, "type": "click", "product_id": "p0", "position": 1}
     bad = [

@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 
-from tests.api.helpers import index, product_form, wait_job
+import pytest
+
+from tests.api.helpers import index, product_form, search, wait_job
 from tests.conftest import Api, SettingsFactory, start_api
 from tests.support.images import jpeg
 from visualsearch.config import Settings
@@ -42,6 +44,43 @@ async def test_failing_job_is_retried_then_dead_lettered(make_settings: Settings
         await worker
     finally:
         stop.set()
+        await running.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("queue", ["redis", "postgres"])
+async def test_an_admin_retry_of_a_dead_letter_indexes_the_product(
+    make_settings: SettingsFactory, queue: str
+) -> None:
+    overrides: dict[str, object] = {"job_max_attempts": 1}
+    if queue == "postgres":
+        overrides["redis_url"] = None  # the one-machine queue, in the catalogue's database
+    running, lifespan = await start_api(make_settings(**overrides))
+    try:
+        image = jpeg(seed=302)
+        job = await index(running, "revived", image, wait=False)
+        record = await running.context.catalog.get("revived")
+        await running.context.objects.delete(record.image_key)
+        await wait_job(running, job["job_id"], status="failed")
+        # the shop puts the image back and presses "Retry" in the admin view
+        await running.context.objects.put(record.image_key, image, "image/jpeg")
+        retry = await running.client.post(
+            f"/admin/dead-letters/{job['job_id']}/retry", headers=running.headers
+        )
+        assert retry.status_code == 202, retry.text
+        assert (retry.json()["job_id"], retry.json()["attempts"]) == (job["job_id"], 0)
+        done = await wait_job(running, job["job_id"])
+        assert done["attempts"] == 1 and done["error"] is None
+        status = (await running.client.get("/admin/status", headers=running.headers)).json()
+        assert status["dead_letters"] == []
+        assert await running.context.vectors.count() == 1
+        found = await search(running, image, top_k=1)
+        assert [r["product_id"] for r in found["results"]] == ["revived"]
+        again = await running.client.post(
+            f"/admin/dead-letters/{job['job_id']}/retry", headers=running.headers
+        )
+        assert again.status_code == 404  # no longer a dead letter
+    finally:
         await running.client.aclose()
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
 

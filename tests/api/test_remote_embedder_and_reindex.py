@@ -1,8 +1,10 @@
 """The Kubernetes shapes of the platform: the API using a separate embedding service, and a
-model switch by ``visualsearch reindex`` run as the CLI against real stores."""
+model switch by ``visualsearch reindex`` run as the CLI against real stores, with the API
+answering searches while the re-index is in flight."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -20,6 +23,10 @@ from tests.conftest import SettingsFactory, start_api
 from tests.support.images import jpeg, photo
 from tests.support.servers import free_port, wait_for_port
 from tests.support.tiny_clip import build_tiny_clip
+from visualsearch.embedding.service import EmbeddingService
+from visualsearch.factory import create_embedding
+from visualsearch.imaging import Crop
+from visualsearch.services.reindex import Reindexer
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +133,7 @@ async def test_api_embeds_through_the_embedding_service(
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
 
 
-async def test_reindex_switches_models_and_search_keeps_working(
+async def test_the_reindex_command_switches_models(
     make_settings: SettingsFactory, tmp_path: Path
 ) -> None:
     settings = make_settings()
@@ -170,6 +177,84 @@ async def test_reindex_switches_models_and_search_keeps_working(
             assert (await search(switched, jpeg(photo(name))))["results"][0]["product_id"] == pid
         text = await switched.client.get("/search", params={"q": "red shoes", "top_k": 2})
         assert text.status_code == 200 and text.json()["count"] == 2
+    finally:
+        await switched.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+class HeldOnImage(EmbeddingService):
+    """The new model's embedding service, holding the ``n``-th image until released: the
+    re-index stops there, mid-generation, for as long as the test searches."""
+
+    def __init__(self, inner: EmbeddingService, n: int) -> None:
+        self.info = inner.info
+        self._inner = inner
+        self._left = n
+        self.holding = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def embed_image(self, data: bytes, crop: Crop | None = None) -> np.ndarray:
+        self._left -= 1
+        if self._left == 0:
+            self.holding.set()
+            await self.release.wait()
+        return await self._inner.embed_image(data, crop)
+
+    async def embed_text(self, text: str) -> np.ndarray:
+        return await self._inner.embed_text(text)
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+async def test_search_keeps_working_while_a_reindex_is_in_flight(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    """The ``Reindexer`` the command runs, on the running API's stores, one product per batch,
+    held on its second product: the first one's vector is already in the new generation."""
+    settings = make_settings()
+    photos = {"cat": "chelsea.png", "coffee": "coffee.png", "rocket": "rocket.jpg"}
+    (tmp_path / "clip").mkdir()
+    clip = build_tiny_clip(tmp_path / "clip")
+    api, lifespan = await start_api(settings)
+    new_model = HeldOnImage(
+        await create_embedding(settings.model_copy(update={"model": str(clip)})), n=2
+    )
+    reindex: asyncio.Task[int] | None = None
+    try:
+        for pid, name in photos.items():
+            await index(api, pid, jpeg(photo(name)))
+        context = api.context
+        done: list[int] = []
+        reindex = asyncio.create_task(
+            Reindexer(
+                context.catalog, context.objects, context.vectors, new_model, batch_size=1
+            ).run(done.append)
+        )
+        await asyncio.wait_for(new_model.holding.wait(), 120)
+        # in flight: one product re-embedded and stored in the new generation, the next held
+        assert done == [1] and not reindex.done()
+        for pid, name in photos.items():  # the live generation answers, with the old model
+            top = (await search(api, jpeg(photo(name))))["results"][0]
+            assert top["product_id"] == pid and top["score"] > 0.99
+        info = (await api.client.get("/info")).json()
+        assert info["model"] == settings.model and info["vectors"] == 3
+        new_model.release.set()
+        assert await asyncio.wait_for(reindex, 120) == 3 and done == [1, 1, 1]
+    finally:
+        new_model.release.set()  # a failed assertion must not leave it held on closed stores
+        if reindex is not None:
+            await asyncio.gather(reindex, return_exceptions=True)
+        await new_model.close()
+        await api.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+    # switched: restarted on the new model, the API finds every product in the new generation
+    switched, lifespan = await start_api(settings.model_copy(update={"model": str(clip)}))
+    try:
+        assert (await switched.client.get("/info")).json()["dim"] == 24
+        for pid, name in photos.items():
+            assert (await search(switched, jpeg(photo(name))))["results"][0]["product_id"] == pid
     finally:
         await switched.client.aclose()
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]

@@ -147,7 +147,9 @@ def test_ingress_rate_limits_the_api_at_60_per_minute(default_objs: list[dict]) 
         "/products": f"{FULL}-products",
         "/index": f"{FULL}-indexer",
         "/events": f"{FULL}-search",
-        "/admin/": f"{FULL}-search",
+        "/admin/insights": f"{FULL}-search",
+        "/admin/status": f"{FULL}-search",
+        "/admin/dead-letters": f"{FULL}-search",
     }
     # Storefront files and images are not counted against the API limit.
     storefront = named(default_objs, "Ingress", f"{FULL}-storefront")

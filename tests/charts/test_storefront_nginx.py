@@ -1,6 +1,7 @@
-"""frontend/nginx.conf run by a real nginx on loopback: it serves the storefront files, proxies
-each API path to its upstream (three real HTTP servers standing in for the API Services), keeps
-"/index.html" a file rather than the indexing API, and enforces the body-size limit."""
+"""frontend/nginx.conf run by a real nginx on loopback: it serves the storefront files (the admin
+page at /admin too), proxies each API path to its upstream (three real HTTP servers standing in
+for the API Services), keeps "/index.html" a file rather than the indexing API, and enforces the
+body-size limit."""
 
 from __future__ import annotations
 
@@ -147,6 +148,10 @@ def test_serves_the_storefront_files(storefront: Storefront) -> None:
     # "/index.html" is a file, not the indexing API under "/index".
     assert fetch(storefront.url + "/index.html") == (200, index)
     assert fetch(storefront.url + "/healthz") == (200, b"ok\n")
+    # the admin page at /admin; its API under /admin/ is the search pods'
+    admin = (FRONTEND / "admin.html").read_bytes()
+    assert fetch(storefront.url + "/admin") == (200, admin)
+    assert fetch(storefront.url + "/admin.html") == (200, admin)
 
 
 @pytest.mark.parametrize(
@@ -157,6 +162,9 @@ def test_serves_the_storefront_files(storefront: Storefront) -> None:
         ("/health", "search"),
         ("/ready", "search"),
         ("/metrics", "search"),
+        ("/events", "search"),
+        ("/admin/insights?days=7", "search"),
+        ("/admin/status", "search"),
         ("/products/?skip=0&limit=40", "products"),
         ("/products/categories", "products"),
         ("/images/abc123.jpg", "products"),

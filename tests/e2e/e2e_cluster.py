@@ -6,13 +6,16 @@ index's life is proven in order, each stage timed:
 2. every example in ``manifests/`` is accepted by the API server, and Traefik runs;
 3. the index reaches Ready with its conditions; its stores run in pods from images built here;
 4. the demo catalogue's indexing Job runs in a pod and Succeeds; its products are searchable;
-5. through Traefik, a search with a product's own image finds it, and the 61st request within
+5. a second CatalogSource, a URL feed served in the cluster, syncs twice (the second time by
+   its schedule, the feed changed in between): products added, changed and removed, the demo's
+   untouched;
+6. through Traefik, a search with a product's own image finds it, and the 61st request within
    a minute is answered 429 by the operator's Middleware;
-6. a bounded load on search drives the embedding pods' CPU, and the HPA scales them out, then
+7. a bounded load on search drives the embedding pods' CPU, and the HPA scales them out, then
    back in after the load;
-7. the operator killed mid-reconcile converges after its restart;
-8. deleting the index removes everything it created;
-9. the namespace is left empty.
+8. the operator killed mid-reconcile converges after its restart;
+9. deleting the index removes everything it created;
+10. the namespace is left empty.
 
 Run by ``make e2e`` inside the sandboxed cluster (tests/support/node); not part of ``make test``.
 What cannot run here is named in tests/e2e/README.md; no stage is skipped.
@@ -32,6 +35,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from . import feed_site
 from .conftest import OPERATOR_NAMESPACE, SHOP_NAMESPACE, Cluster
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,6 +49,8 @@ RATE_LIMIT = 60
 CHILD_KINDS = "deployments,statefulsets,services,configmaps,secrets,persistentvolumeclaims," \
     "horizontalpodautoscalers,ingresses,middlewares.traefik.io,jobs,pods"  # fmt: skip
 INDEX_SELECTOR = f"visualsearch.dev/index={INDEX}"
+FEED_SOURCE = "spring-feed"
+FEED_SELECTOR = f"visualsearch.dev/source={FEED_SOURCE}"
 NS = SHOP_NAMESPACE
 HTTP = httpx.Client(limits=httpx.Limits(max_connections=32))
 """One client for the whole test, shared by its threads: a client per request costs ~50 ms."""
@@ -99,6 +105,27 @@ def _noise_png(size: int = 96) -> bytes:
     out = io.BytesIO()
     Image.frombytes("RGB", (size, size), os.urandom(size * size * 3)).save(out, "PNG")
     return out.getvalue()
+
+
+def _apply(cluster: Cluster, body: dict, directory: Path) -> None:
+    path = directory / f"{body['kind'].lower()}.json"
+    path.write_text(json.dumps(body))
+    cluster.kubectl("apply", "-n", NS, "-f", str(path))
+
+
+def _synced(cluster: Cluster, after_job: str | None = None) -> dict:
+    """The feed source's status once a sync (not ``after_job``'s) finished with its counts."""
+    status = cluster.json("get", "catalogsource", FEED_SOURCE, "-n", NS).get("status") or {}
+    if status.get("phase") == "Failed":  # not an AssertionError: wait_for would keep polling
+        pytest.fail(f"the feed's sync failed: {status.get('message')}")
+    done = status.get("phase") == "Synced" and status.get("productsIndexed") is not None
+    return status if done and status.get("jobName") != after_job else {}
+
+
+def _product(api: str, product_id: str) -> dict | None:
+    status, body = _get(f"{api}/products/{product_id}")
+    assert status in (200, 404), (status, body[:300])
+    return json.loads(body) if status == 200 else None
 
 
 def _embedder_replicas(cluster: Cluster) -> tuple[int, int, int]:
@@ -207,7 +234,76 @@ def test_04_demo_indexing_job_succeeds_and_products_are_searchable(cluster: Clus
                    "images", started)  # fmt: skip
 
 
-def test_05_search_through_traefik_and_the_61st_request_is_limited(cluster: Cluster) -> None:
+def test_05_a_url_feed_adds_changes_and_removes_products_between_two_syncs(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """A CatalogSource of type Url with ``prune: true``, its JSON Lines feed and photos served
+    by a pod in the cluster (``feed_site``). The first sync loads three products; the site then
+    serves a second version at the same URL (one unchanged, one changed, one added, one gone),
+    a schedule is set, and its slot re-syncs the same spec: the products follow the feed, and
+    the demo source's products are left alone."""
+    started = time.monotonic()
+    api = f"http://{_service_ip(cluster, f'{INDEX}-api', NS)}:{API_PORT}"
+    demo_total = json.loads(_get(f"{api}/products/?limit=1")[1])["total"]
+    site = feed_site.write_site(tmp_path / "site")
+    cluster.kubectl("create", "configmap", feed_site.SITE, "-n", NS, f"--from-file={site}")
+    deployment = cluster.json("get", "deployment", f"{INDEX}-api", "-n", NS)
+    services_image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    _apply(cluster, feed_site.manifests(services_image), tmp_path)
+    cluster.kubectl("wait", "--for=condition=Ready", f"pod/{feed_site.NAME}", "-n", NS,
+                    "--timeout=120s", timeout=150)  # fmt: skip
+    source = {
+        "apiVersion": "visualsearch.dev/v1alpha1",
+        "kind": "CatalogSource",
+        "metadata": {"name": FEED_SOURCE},
+        "spec": {"indexRef": {"name": INDEX}, "type": "Url", "url": feed_site.FEED_URL,
+                 "format": "jsonl", "prune": True},
+    }  # fmt: skip
+    _apply(cluster, source, tmp_path)
+    first = cluster.wait_for("the feed's first sync", lambda: _synced(cluster), 300, every=2)
+    counts = (first["productsIndexed"], first["productsFailed"], first["productsPruned"])
+    assert counts == (3, 0, 0), first
+    for row in feed_site.FIRST:
+        assert (_product(api, row["product_id"]) or {}).get("name") == row["name"], row
+        found = _search(api, feed_site.image(row["product_id"]))
+        assert found[0]["product_id"] == row["product_id"], (row, found[:3])
+    cluster.record(f"URL feed: first sync ({first['jobName']}) loaded 3 products", started)
+
+    started = time.monotonic()
+    cluster.kubectl("-n", NS, *feed_site.switch_to_second_version())
+    cluster.kubectl("patch", "catalogsource", FEED_SOURCE, "-n", NS, "--type=merge",
+                    "-p", '{"spec": {"schedule": "* * * * *"}}')  # fmt: skip
+    second = cluster.wait_for("the feed's scheduled re-sync",
+                              lambda: _synced(cluster, after_job=first["jobName"]), 300,
+                              every=2)  # fmt: skip
+    # the same spec (same hash) re-run by its schedule slot: <source>-<hash>-<yyyymmddhhmm>
+    assert second["jobName"].startswith(first["jobName"] + "-"), (first, second)
+    counts = (second["productsIndexed"], second["productsFailed"], second["productsPruned"])
+    assert counts == (3, 0, 1), second
+    for row in feed_site.SECOND:
+        product = _product(api, row["product_id"]) or {"price": -1}
+        assert (product.get("name"), float(product["price"])) == (row["name"], row["price"]), row
+        found = _search(api, feed_site.image(row["product_id"]))
+        assert found[0]["product_id"] == row["product_id"], (row, found[:3])
+    assert _product(api, "feed-coffee") is None  # left the feed: pruned
+    found = _search(api, feed_site.image("feed-coffee"))
+    assert "feed-coffee" not in [r["product_id"] for r in found], found
+    total = json.loads(_get(f"{api}/products/?limit=1")[1])["total"]
+    assert total == demo_total + 3, (total, demo_total)  # the demo source's products all stay
+    cluster.record(f"URL feed: scheduled re-sync ({second['jobName']}) added 1, changed 1, "
+                   "pruned 1", started)  # fmt: skip
+
+    started = time.monotonic()
+    cluster.kubectl("delete", "catalogsource", FEED_SOURCE, "-n", NS, "--wait=true", timeout=180)
+    cluster.wait_for("the feed source's Jobs and pods to be gone", lambda: not cluster.kubectl(
+        "get", "jobs,pods", "-n", NS, "-l", FEED_SELECTOR, "-o", "name").split(), 120)  # fmt: skip
+    cluster.kubectl("delete", "pod,service", feed_site.NAME, "-n", NS, "--wait=true", timeout=120)
+    cluster.kubectl("delete", "configmap", feed_site.SITE, "-n", NS)
+    assert _product(api, "feed-cat") is not None  # a deleted source's products stay
+    cluster.record("URL feed source, its Jobs and its site removed", started)
+
+
+def test_06_search_through_traefik_and_the_61st_request_is_limited(cluster: Cluster) -> None:
     """Through the Traefik ingress: a search with a product's own image finds it, and with the
     operator's Middleware (60 a minute, burst 1x) the 61st request in a minute is answered 429."""
     started = time.monotonic()
@@ -281,7 +377,7 @@ def test_05_search_through_traefik_and_the_61st_request_is_limited(cluster: Clus
     )
 
 
-def test_06_hpa_scales_the_embedder_under_search_load(cluster: Cluster) -> None:
+def test_07_hpa_scales_the_embedder_under_search_load(cluster: Cluster) -> None:
     """A bounded load on search (distinct images, so each costs an embedding) drives the
     embedding pods' CPU, as the test-only metrics.k8s.io adapter measures it; the operator's HPA
     scales them out, the added pods get Ready, and after the load it scales back in. The load
@@ -331,7 +427,7 @@ def test_06_hpa_scales_the_embedder_under_search_load(cluster: Cluster) -> None:
     cluster.record("HPA scaled the embedder back in after the load", started)
 
 
-def test_07_operator_killed_mid_reconcile_converges(cluster: Cluster) -> None:
+def test_08_operator_killed_mid_reconcile_converges(cluster: Cluster) -> None:
     """The operator pod is killed (no grace) the moment a spec change lands, and a child is
     deleted while no operator runs: the restarted operator applies the change, repairs the
     child, and the index is Ready again."""
@@ -364,7 +460,7 @@ def test_07_operator_killed_mid_reconcile_converges(cluster: Cluster) -> None:
     cluster.record("operator killed mid-reconcile, converged after restart", started)
 
 
-def test_08_deleting_the_index_removes_everything_it_created(cluster: Cluster) -> None:
+def test_09_deleting_the_index_removes_everything_it_created(cluster: Cluster) -> None:
     started = time.monotonic()
     created = _children(cluster)
     assert created
@@ -373,7 +469,7 @@ def test_08_deleting_the_index_removes_everything_it_created(cluster: Cluster) -
     cluster.record(f"index deleted, all {len(created)} of its objects gone", started)
 
 
-def test_09_namespace_left_empty(cluster: Cluster) -> None:
+def test_10_namespace_left_empty(cluster: Cluster) -> None:
     started = time.monotonic()
     left = cluster.kubectl(
         "get", "all,configmaps,secrets,pvc,ingresses,hpa,jobs,middlewares.traefik.io,"

@@ -1,12 +1,14 @@
-"""bench/RESULTS.md keeps the search-quality section: `make eval-results` replaces it in place and
-`python -m bench` (which rewrites the file) carries it over."""
+"""bench/RESULTS.md keeps the sections other commands write (search quality, descriptor variants,
+events): `make eval-results` and `python -m bench.events` replace theirs in place and
+`python -m bench` (which rewrites the file) carries them over."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bench.quality import TITLE, replace_section
-from bench.report import Report
+import pytest
+from bench.quality import TITLE
+from bench.report import Report, replace_section
 
 OLD = f"# results\n\n## Embedding\n\nold\n\n## {TITLE}\n\nold quality\n\n## Targets\n\nt\n"
 
@@ -35,8 +37,16 @@ def test_a_benchmark_run_keeps_the_quality_section(tmp_path: Path) -> None:
     assert path.read_text() == written
 
 
-def test_a_benchmark_run_keeps_the_descriptor_variants_section(tmp_path: Path) -> None:
-    title = "Search quality: descriptor variants (bench.quality_variants)"
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Search quality: descriptor variants (bench.quality_variants)",
+        "Search p50 under a flood of shopper events (bench.events)",
+    ],
+)
+def test_a_benchmark_run_keeps_the_sections_other_commands_write(
+    tmp_path: Path, title: str
+) -> None:
     path = tmp_path / "RESULTS.md"
     path.write_text(f"# results\n\n## Embedding\n\nold\n\n## {title}\n\nthe variants\n")
     report = Report("results")

@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import Api
 from tests.support.images import jpeg
+from visualsearch.exceptions import InputError
 from visualsearch.seeding import seed_local
 from visualsearch.services.catalog_files import parse_catalog
 
@@ -234,3 +235,30 @@ def test_dummyjson_images_are_the_gallery_after_the_thumbnail() -> None:
     assert first.images == ["t.webp", "1.webp", "2.webp"]
     assert second.images == ["a.webp", "b.webp"]
     assert third.images == ["x.jpg", "y.jpg", "z.jpg"]
+
+
+async def test_text_vectors_are_written_for_the_loaded_products_only(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the text vectors are encoded while the galleries embed: a gallery the model refuses
+    # must not leave a text vector for a product that has no row
+    text = api.context.text_vector_writer()
+    assert text is not None, "semantic retrieval is off in the test settings"
+    write_images(tmp_path, 4)
+    refused = (tmp_path / "img-2.jpg").read_bytes()
+    embedding = api.context.embedding
+    assert embedding is not None
+    embed = embedding.embed_image
+
+    async def picky(data: bytes) -> object:
+        if data == refused:
+            raise InputError("the model cannot read this image")
+        return await embed(data)
+
+    monkeypatch.setattr(embedding, "embed_image", picky)
+    (tmp_path / "catalogue.json").write_text(json.dumps(rows(4)))
+    summary = await seed_local(api.context, tmp_path / "catalogue.json", show_progress=False)
+    assert summary.added == 3 and [r.product_id for r in summary.rejected] == ["b-2"]
+    loaded = {"b-0", "b-1", "b-3"}
+    assert set(await api.context.catalog.all_ids_and_images()) == loaded
+    assert set(await text.vectors.all_ids()) == loaded

@@ -74,6 +74,12 @@ def test_first_start_generates_a_key_and_seeds_the_demo(served: ServeProcess) ->
         assert product[field] not in (None, ""), field
     storefront = httpx.get(f"{served.url}/")
     assert storefront.status_code == 200 and "<html" in storefront.text.lower()
+    # the shop's admin view at /admin itself; its API beside it wants the key
+    admin = httpx.get(f"{served.url}/admin")
+    assert admin.status_code == 200 and 'id="api-key"' in admin.text
+    assert httpx.get(f"{served.url}/admin/status").status_code == 401
+    status = httpx.get(f"{served.url}/admin/status", headers={"X-API-Key": key})
+    assert status.status_code == 200 and status.json()["dead_letters"] == []
 
 
 def test_every_demo_product_finds_itself_first_and_its_category_around_it(

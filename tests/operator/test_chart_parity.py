@@ -44,6 +44,7 @@ SPECS = {
         "apiKeySecretRef": {"name": "mine"},
     },
     "pgvector": {"vectorStore": {"type": "pgvector"}, "embedding": {"maxReplicas": 9}},
+    "synonyms": {"synonyms": "couch, sofa\ntee => t shirt\n"},
 }
 
 

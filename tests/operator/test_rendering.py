@@ -103,7 +103,9 @@ def test_nginx_rate_limit_is_on_the_api_ingress_only() -> None:
         "/search",
         "/info",
         "/events",
-        "/admin/",
+        "/admin/insights",
+        "/admin/status",
+        "/admin/dead-letters",
         "/products",
         "/index",
     ]
@@ -315,3 +317,20 @@ def test_exposure_conditions_say_what_holds_on_this_cluster() -> None:
     gateway = {"gateway": {"enabled": True, "parentRefs": [{"name": "gw"}]}}
     assert found(gateway, CAPS)["GatewayRouted"] == ("False", "GatewayAPIMissing")
     assert found(gateway, Capabilities(gateway_api=True))["GatewayRouted"] == ("True", "HTTPRoute")
+
+
+def test_synonyms_reach_the_api_pods_as_a_file_and_a_change_restarts_nothing() -> None:
+    rules = "couch, sofa\ntee => t shirt\n"
+    objs = build({"synonyms": rules})
+    assert objs[("ConfigMap", "demo-synonyms")]["data"] == {"synonyms.txt": rules}
+    api = objs[("Deployment", "demo-api")]["spec"]["template"]["spec"]
+    main = api["containers"][0]
+    assert env_of(main)["VISUALSEARCH_SYNONYMS_FILE"] == "/etc/visual-search/synonyms/synonyms.txt"
+    assert {"name": "synonyms", "configMap": {"name": "demo-synonyms"}} in api["volumes"]
+    worker = objs[("Deployment", "demo-worker")]["spec"]["template"]["spec"]["containers"][0]
+    assert "VISUALSEARCH_SYNONYMS_FILE" not in env_of(worker)
+    # the API re-imports a changed file: the Deployments stay as they are
+    changed = build({"synonyms": rules + "sneakers => running shoes\n"})
+    assert changed[("Deployment", "demo-api")] == objs[("Deployment", "demo-api")]
+    assert changed[("ConfigMap", "demo-synonyms")] != objs[("ConfigMap", "demo-synonyms")]
+    assert ("ConfigMap", "demo-synonyms") not in build({})

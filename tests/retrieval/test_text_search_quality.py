@@ -144,7 +144,7 @@ async def evaluate(bench: Bench, mode: str) -> tuple[float, float, list[str]]:
 
 THRESHOLDS = {  # a little below what was measured (bench/RESULTS.md)
     "keyword": (0.80, 0.80),  # measured 0.827 / 0.833
-    "semantic": (0.87, 0.87),  # measured 0.900 / 0.900
+    "semantic": (0.87, 0.87),  # measured 0.892 / 0.900 (product text cut at 16 tokens)
     "hybrid": (0.92, 0.93),  # measured 0.945 / 0.967: fused beats each retriever alone
 }
 

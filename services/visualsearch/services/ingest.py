@@ -156,11 +156,24 @@ class BulkIngester:
                 await self._catalog.bump_version()
         if not todo:
             return []
-        embedded = await asyncio.gather(
-            *(self._embed_gallery(p.data) for p in todo), return_exceptions=True
-        )
+        # The text vectors need no image: encoded and stored while the galleries embed, and
+        # stored before the image vectors, which mark a product done (a load stopped between
+        # them redoes the product).
+        text = None
+        if self._text is not None:
+            text = asyncio.create_task(
+                self._text.upsert([record_of(p.product, p.images) for p in todo])
+            )
+        try:
+            embedded = await asyncio.gather(
+                *(self._embed_gallery(p.data) for p in todo), return_exceptions=True
+            )
+        finally:
+            if text is not None:
+                await text
         records: list[ProductRecord] = []
         points: list[VectorItem] = []
+        unwritten: list[str] = []
         for item, gallery in zip(todo, embedded, strict=True):
             if isinstance(gallery, BaseException):
                 if not isinstance(gallery, Exception) or _is_outage(gallery):
@@ -170,6 +183,7 @@ class BulkIngester:
                         row=item.row, product_id=item.product.product_id, reason=describe(gallery)
                     )
                 )
+                unwritten.append(item.product.product_id)
                 continue
             record = record_of(item.product, item.images)
             records.append(record)
@@ -178,9 +192,10 @@ class BulkIngester:
                 summary.updated += 1
             else:
                 summary.added += 1
+        if self._text is not None and unwritten:  # a rejected gallery: its row's text again
+            await self._text.delete([p for p in unwritten if p not in rows])
+            await self._text.upsert([rows[p] for p in unwritten if p in rows])
         await self._catalog.upsert(records)
-        if self._text is not None:  # before the image vectors, which mark a product as done:
-            await self._text.upsert(records)  # a load stopped between them redoes the product
         await self._vectors.replace_galleries(points)
         await self._catalog.bump_version()
         return [r.product_id for r in records]

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from visualsearch.embedding.text import TextEncoder, product_text
+from visualsearch.embedding.text import DOCUMENT_TOKENS, TextEncoder, product_text
 from visualsearch.storage.catalog import CatalogStore, ProductRecord
 from visualsearch.storage.vectors.base import VectorItem, VectorStore
 
@@ -17,16 +17,20 @@ BATCH = 64
 
 
 class TextVectors:
-    def __init__(self, encoder: TextEncoder, vectors: VectorStore) -> None:
+    def __init__(
+        self, encoder: TextEncoder, vectors: VectorStore, max_tokens: int = DOCUMENT_TOKENS
+    ) -> None:
         self.encoder = encoder
         self.vectors = vectors
+        self.max_tokens = max_tokens
+        """A product's text is read up to here (``embedding.text.DOCUMENT_TOKENS``)."""
 
     async def upsert(self, records: Sequence[ProductRecord]) -> None:
         """Encode and store these products' text vectors (batches of ``BATCH``)."""
         for start in range(0, len(records), BATCH):
             chunk = records[start : start + BATCH]
             texts = [product_text(r.name, r.brand, r.category, r.description) for r in chunk]
-            encoded = await asyncio.to_thread(self.encoder.encode, texts)
+            encoded = await asyncio.to_thread(self.encoder.encode, texts, self.max_tokens)
             await self.vectors.upsert(
                 [VectorItem.of(r, v) for r, v in zip(chunk, encoded, strict=True)]
             )

@@ -141,6 +141,16 @@ MIGRATIONS: list[str] = [
     INSERT INTO product_images (product_id, position, image_key, image_sha256)
     SELECT product_id, 0, image_key, image_sha256 FROM products;
     """,
+    # Suggestions (issue 16) find names, brands and categories through these trigram indexes
+    # (LIKE and word similarity) instead of grouping the whole table: storage.suggestions.
+    """
+    CREATE INDEX products_name_words ON products
+        USING gin (lower(replace(name, '-', ' ')) gin_trgm_ops);
+    CREATE INDEX products_brand_words ON products
+        USING gin (lower(replace(brand, '-', ' ')) gin_trgm_ops);
+    CREATE INDEX products_category_words ON products
+        USING gin (lower(replace(category, '-', ' ')) gin_trgm_ops);
+    """,
 ]
 
 KEYWORD_SQL = """

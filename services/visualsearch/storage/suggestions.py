@@ -11,11 +11,20 @@ from visualsearch.storage.catalog import CatalogStore
 COMPLETE_SQL = """
 WITH c AS (
     SELECT name AS text, 'product' AS kind, min(product_id) AS product_id, 2 AS kind_rank
-    FROM products GROUP BY name
+    FROM products
+    WHERE lower(replace(name, '-', ' ')) LIKE %(anywhere)s
+       OR %(typed)s <%% lower(replace(name, '-', ' '))
+    GROUP BY name
     UNION ALL
-    SELECT brand, 'brand', NULL, 1 FROM products WHERE brand <> '' GROUP BY brand
+    SELECT brand, 'brand', NULL, 1 FROM products
+    WHERE brand <> '' AND (lower(replace(brand, '-', ' ')) LIKE %(anywhere)s
+                           OR %(typed)s <%% lower(replace(brand, '-', ' ')))
+    GROUP BY brand
     UNION ALL
-    SELECT category, 'category', NULL, 0 FROM products GROUP BY category
+    SELECT category, 'category', NULL, 0 FROM products
+    WHERE lower(replace(category, '-', ' ')) LIKE %(anywhere)s
+       OR %(typed)s <%% lower(replace(category, '-', ' '))
+    GROUP BY category
 ),
 m AS (
     SELECT text, kind, product_id, kind_rank, lower(replace(text, '-', ' ')) AS words
@@ -36,7 +45,9 @@ LIMIT %(limit)s
 """
 """Names, brands and categories whose words start with the typed words (tier 0: the whole
 text; tier 1: a later word), then those within the typo similarity; categories and brands first
-in a tier, since they are the broader completion."""
+in a tier, since they are the broader completion. Only the rows the trigram indexes on the three
+columns find are grouped (``LIKE '%typed%'`` and ``<%``, word similarity at the typo threshold,
+``pg_trgm.word_similarity_threshold`` set per query), not the whole table."""
 
 CLOSEST_SQL = """
 WITH vocabulary AS (
@@ -70,10 +81,15 @@ class SuggestionStore:
     ) -> list[Completion]:
         """Completions of the typed words (letters and digits only, so no LIKE wildcards)."""
         typed = " ".join(words)
-        async with self._catalog.connection() as conn:
+        async with self._catalog.transaction() as conn:
+            await conn.execute(
+                "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
+                [str(typo_similarity)],
+            )
             cur = await conn.execute(
                 COMPLETE_SQL,
                 {
+                    "anywhere": f"%{typed}%",
                     "start": f"{typed}%",
                     "inside": f"% {typed}%",
                     "typed": typed,
