@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from visualsearch import query_images as qi
 from visualsearch.seeding import DEMO_CATALOG
 
-DEMO_IMAGES = sorted((DEMO_CATALOG.parent / "images").glob("*.jpg"))
+DEMO_IMAGES = sorted((DEMO_CATALOG.parent / "images").glob("demo-????.jpg"))  # main images
 
 
 def image_bytes(path: Path) -> bytes:
