@@ -1,7 +1,8 @@
 """The harness end to end on a seeded subset of the demo catalogue, with quality thresholds.
 
-The whole demo catalogue is indexed through the bulk path into embedded stores; 24 products are
-queried, 2 queries per kind, through the real ``SearchService``. The thresholds sit a little
+The whole demo catalogue is indexed through the bulk path into embedded stores, by its main
+images only; 24 products are queried, 2 queries per generated kind and one per second view (the
+'view' kind), through the real ``SearchService``. The thresholds sit a little
 below the figures measured when they were set (docs/search-quality.md), so a change that makes
 search worse on any kind of query fails here. Raise them when search gets better.
 """
