@@ -165,7 +165,7 @@ def clip_search(report: Report) -> dict[str, float]:
         server = Server({"VISUALSEARCH_MODEL": model})
         try:
             server.start(timeout=600)
-            server.wait_indexed(indexing.demo_size())
+            server.wait_indexed(indexing.demo_size(), vectors=indexing.demo_images())
             return search.run(
                 report,
                 server,

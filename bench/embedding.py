@@ -52,7 +52,7 @@ class RandomFullSizeClip(ClipEmbedder):
 
 def demo_jpegs(count: int) -> list[bytes]:
     """Real product images (the demo catalogue's JPEGs), spread over the categories."""
-    files = sorted(DEMO_IMAGES.glob("*.jpg"))
+    files = sorted(DEMO_IMAGES.glob("demo-????.jpg"))  # main images, not the -2 views
     step = max(1, len(files) // count)
     return [f.read_bytes() for f in files[::step][:count]]
 

@@ -19,8 +19,11 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 TITLE = KEPT_SECTIONS[0]
 
 READING = (
-    "How to read it: every query is a transformed picture of one demo product, and that product "
-    "is its only right answer. R@K is the share of queries that find it among the first K "
+    "How to read it: every query is a transformed picture of one demo product (`view`: one of "
+    "the product's own second views, the demo's close-ups and other backgrounds), and that "
+    "product is its only right answer. The index holds each product's main image only (one "
+    "vector per product), so a `view` query is never in it. R@K is the share of queries that "
+    "find it among the first K "
     "results; MRR is the mean of 1/rank (0 beyond the 50 results asked for); nDCG@10 is "
     "1/log2(rank + 1) within the first 10. `self` (the catalogue's own file) must stay 1.000; "
     "the other kinds are what shoppers send, each made by a seeded generator "

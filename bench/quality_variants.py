@@ -43,12 +43,19 @@ from visualsearch.embedding.efficientnet import (
     IMAGENET_STD,
     EfficientNetLite0Embedder,
 )
-from visualsearch.query_images import KINDS, Inputs, decode, generate, load_photos, query_rng
+from visualsearch.query_images import (
+    GENERATED_KINDS,
+    Inputs,
+    decode,
+    generate,
+    load_photos,
+    query_rng,
+)
 from visualsearch.seeding import DEMO_CATALOG
 from visualsearch.services.catalog_files import read_catalog
 from visualsearch.services.evaluation import Product, QuerySet
 
-QUERY_KINDS = tuple(k for k in KINDS if k != "self")
+QUERY_KINDS = tuple(k for k in GENERATED_KINDS if k != "self")
 MID_BLOCKS = (7, 10)
 
 

@@ -30,7 +30,7 @@ STAGES = ("decode", "embed", "ann", "metadata", "cache")
 
 def unique_bodies(count: int, offset: int = 0) -> list[bytes]:
     """``count`` distinct JPEG uploads made from the demo photos."""
-    files = sorted(DEMO_IMAGES.glob("*.jpg"))
+    files = sorted(DEMO_IMAGES.glob("demo-????.jpg"))  # main images, not the -2 views
     bodies = []
     for i in range(count):
         with Image.open(files[(offset + i) % len(files)]) as img:

@@ -302,7 +302,8 @@ def reindex(yes: bool, data_dir: Path | None) -> None:
     default="all",
     show_default=True,
     help="Kinds of query, comma-separated: self, photo, screenshot, phone, thumbnail, crop, "
-    "rotated, background (docs/search-quality.md describes each).",
+    "rotated, background, view (a product's further catalogue images; "
+    "docs/search-quality.md describes each).",
 )
 @click.option("--limit", type=int, help="Query only a seeded sample of N products (all indexed).")
 @click.option("--variants", default=2, show_default=True, help="Queries per product and kind.")
@@ -313,8 +314,8 @@ def reindex(yes: bool, data_dir: Path | None) -> None:
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
-    help="Index into this data directory (kept; re-used if already indexed) "
-    "[default: a fresh temporary one].",
+    help="Index into this data directory (kept; re-used if already indexed; the eval's own: "
+    "it indexes main images only) [default: a fresh temporary one].",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def eval_(
@@ -329,11 +330,13 @@ def eval_(
 ) -> None:
     """Measure search quality: Recall@1/5/10, MRR and nDCG@10 per kind of query, and latency.
 
-    Indexes the catalogue through the bulk path (as `seed` does), makes seeded queries from its
-    images (the product on photographs, in a web page, a phone photo, a thumbnail, a crop, a
-    rotated view, another background, and its own file) and sends each through the search
-    service. Each query has one right answer: its product. Model and stores come from the
-    VISUALSEARCH_* settings, e.g. VISUALSEARCH_MODEL=/path/to/clip for a local CLIP.
+    Indexes the catalogue's main images through the bulk path (as `seed` does, one image per
+    product), makes seeded queries from them (the product on photographs, in a web page, a phone
+    photo, a thumbnail, a crop, a rotated view, another background, and its own file), takes a
+    product's further images (a gallery's second views, not indexed) as its 'view' queries, and
+    sends each through the search service. Each query has one right answer: its product.
+    Model and stores come from the VISUALSEARCH_* settings, e.g. VISUALSEARCH_MODEL=/path/to/clip
+    for a local CLIP.
 
     Example: visualsearch eval --limit 48 --kinds photo,phone --output quality.md
     """

@@ -1,9 +1,12 @@
 """``visualsearch eval``: index a catalogue through the bulk path, then measure search quality.
 
 The catalogue goes into the configured stores (by default the embedded ones under a fresh,
-temporary data directory) with ``seed_local``, exactly as ``visualsearch seed`` loads it; the
-queries then go through the process's own ``SearchService`` (``Context.search_service()``), with
-the result cache off so that every query is embedded and searched.
+temporary data directory) through the bulk path, as ``visualsearch seed`` loads it, but with
+each product's **main image only**: its further images (a gallery's second views) are the
+``view`` queries, and a query must not find itself in the index. Every kind is so measured
+against one vector per product. The queries then go through the process's own ``SearchService``
+(``Context.search_service()``), with the result cache off so that every query is embedded and
+searched.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -23,8 +26,8 @@ from visualsearch.config import Settings
 from visualsearch.embedding.service import EmbeddingService
 from visualsearch.factory import Context
 from visualsearch.query_images import load_photos
-from visualsearch.seeding import seed_local
-from visualsearch.services.catalog_files import ImageFetcher, read_catalog
+from visualsearch.seeding import seed_entries
+from visualsearch.services.catalog_files import CatalogEntry, ImageFetcher, read_catalog
 from visualsearch.services.evaluation import (
     Evaluator,
     KindScore,
@@ -41,7 +44,8 @@ class EvalReport:
     model: str
     runtime: str
     catalogue: Path
-    indexed: int
+    indexed: int  # products, each by its main image only
+    vectors: int  # what the index held when the queries ran: one per product
     queried: int
     queries: QuerySet
     outcomes: list[Outcome]
@@ -57,9 +61,10 @@ class EvalReport:
         return "\n".join(
             [
                 f"Model {self.model} ({self.runtime}); catalogue {self.catalogue.name}: "
-                f"{self.indexed} products indexed, {sample}; seed {self.queries.seed}, "
+                f"{self.indexed} products indexed by their main images ({self.vectors} vectors), "
+                f"{sample}; seed {self.queries.seed}, "
                 f"{self.queries.variants} {'query' if self.queries.variants == 1 else 'queries'}"
-                " per product and kind ('self': 1); "
+                " per product and kind ('self': 1; 'view': one per further image); "
                 f"{len(self.outcomes)} queries in {self.seconds:.0f} s on "
                 f"{platform.machine()} ({_cores()} cores).",
                 "",
@@ -92,15 +97,18 @@ async def evaluate_catalog(
     started = time.perf_counter()
     settings = settings.model_copy(update={"redis_cache_ttl": 0})  # every query is searched
     async with Context.open(settings) as context:
-        summary = await seed_local(context, catalogue, show_progress=show_progress)
+        read = list(read_catalog(catalogue))
+        main_only = [replace(e, extra_images=[]) for e in read]
+        summary = await seed_entries(context, main_only, catalogue, show_progress=show_progress)
+        vectors = await context.vectors.count()
         rejected = {r.row for r in summary.rejected}
-        entries = [e for e in read_catalog(catalogue) if not e.error and e.row not in rejected]
+        entries = [e for e in read if not e.error and e.row not in rejected]
         fetcher = ImageFetcher(catalogue.parent, settings.max_upload_bytes)
         try:
-            gallery = [Product(str(e.product_id), await fetcher(e.image or "")) for e in entries]
+            gallery = [await _product(e, fetcher) for e in entries]
         finally:
             await fetcher.close()
-        sampled = len(queries.sample(gallery))
+        sampled = queries.sample(gallery)
         photos = load_photos()
         evaluator = Evaluator(context.search_service())
         with tqdm(
@@ -117,12 +125,20 @@ async def evaluate_catalog(
             runtime=_runtime(settings, embedding),
             catalogue=catalogue,
             indexed=len(gallery),
-            queried=sampled,
+            vectors=vectors,
+            queried=len(sampled),
             queries=queries,
             outcomes=outcomes,
             rows=score(outcomes, queries.kinds),
             seconds=time.perf_counter() - started,
         )
+
+
+async def _product(entry: CatalogEntry, fetcher: ImageFetcher) -> Product:
+    """A catalogue row as the harness uses it: its main image, and its further images as the
+    'view' queries."""
+    views = tuple([await fetcher(ref) for ref in entry.extra_images])
+    return Product(str(entry.product_id), await fetcher(entry.image or ""), views)
 
 
 def _runtime(settings: Settings, embedding: EmbeddingService) -> str:

@@ -20,6 +20,9 @@ Kinds (see docs/search-quality.md):
 - ``rotated``: mirrored, turned by 90/180/270 degrees, or rotated by 8-30 degrees (the corners
   filled with the background colour).
 - ``background``: the product cut out and put on a different, plain or two-tone background.
+- ``view``: not generated: the catalogue's own further images of the product (its gallery's
+  second views), each one query (``CATALOGUE_KINDS``; the harness indexes main images only, so
+  the view is not in the index it searches).
 
 The cut-out (``product_mask``) takes the background to be the colour of the image's border (the
 demo's images, like most shop images, are studio shots on a plain or softly graded background):
@@ -38,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-KINDS = (
+GENERATED_KINDS = (
     "self",
     "photo",
     "screenshot",
@@ -48,6 +51,9 @@ KINDS = (
     "rotated",
     "background",
 )
+# kinds whose queries are catalogue images themselves, not made by a generator
+CATALOGUE_KINDS = ("view",)
+KINDS = GENERATED_KINDS + CATALOGUE_KINDS
 
 # scikit-image's colour photographs of real scenes (files of its data folder)
 PHOTO_FILES = (
@@ -106,7 +112,9 @@ def load_photos() -> tuple[Image.Image, ...]:
 
 def generate(kind: str, data: bytes, rng: np.random.Generator, inputs: Inputs) -> Generated:
     if kind not in GENERATORS:
-        raise ValueError(f"unknown query kind {kind!r}; choose from {', '.join(KINDS)}")
+        raise ValueError(
+            f"no generator for query kind {kind!r}; choose from {', '.join(GENERATED_KINDS)}"
+        )
     return GENERATORS[kind](data, rng, inputs)
 
 

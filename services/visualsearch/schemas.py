@@ -297,8 +297,12 @@ class Duplicates(BaseModel):
     threshold: float = Field(
         description="The cosine at or above which two main images count as near-duplicates."
     )
+    total: int = Field(description="How many pairs there are in all pages.")
+    offset: int = Field(description="The position of this page's first pair.")
+    limit: int = Field(description="The most pairs a page holds.")
     pairs: list[DuplicatePair] = Field(
-        description="Each pair once, the most similar first (then by product id)."
+        description="This page of the pairs: each pair once, the most similar first (then by "
+        "product id), so pages do not overlap."
     )
 
 

@@ -26,7 +26,18 @@ async def seed_local(
     context: Context, path: Path, batch_size: int = 32, show_progress: bool = True
 ) -> IngestSummary:
     """Ingest the catalogue at ``path`` into the stores of ``context``."""
-    entries = list(read_catalog(path))
+    return await seed_entries(context, list(read_catalog(path)), path, batch_size, show_progress)
+
+
+async def seed_entries(
+    context: Context,
+    entries: list[CatalogEntry],
+    path: Path,
+    batch_size: int = 32,
+    show_progress: bool = True,
+) -> IngestSummary:
+    """Ingest ``entries`` read from the catalogue at ``path`` (its folder resolves relative image
+    references) into the stores of ``context``."""
     fetcher = ImageFetcher(path.parent, context.settings.max_upload_bytes)
     bar = tqdm(
         total=len(entries), unit="product", desc=f"Indexing {path.name}", disable=not show_progress

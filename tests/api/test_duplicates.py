@@ -146,3 +146,65 @@ async def test_seed_prints_the_pairs_it_found(api: Api, tmp_path: Path) -> None:
     assert lines[0] == "3 rows: 3 added, 0 updated, 0 unchanged, 0 rejected."
     assert lines[1] == "1 near-duplicate pairs (main images at cosine >= 0.98):"
     assert lines[2].startswith("  one ~ two: 0.9") and len(lines) == 3
+
+
+async def test_the_listing_pages_with_limit_and_offset(api: Api) -> None:
+    """Pages of `limit` from `offset` (most similar first) join up to the whole list, each pair
+    once; `total` counts every pair; a page past the end is empty."""
+    images, rows = {}, []
+    for name in ("chelsea.png", "coffee.png", "rocket.jpg"):
+        shot = photo(name)
+        images[f"{name}-a.jpg"], images[f"{name}-b.jpg"] = jpeg(shot), encode(shot, quality=80)
+        rows += [row(f"{name[:4]}-1", f"{name}-a.jpg"), row(f"{name[:4]}-2", f"{name}-b.jpg")]
+    await bulk(api, rows, images)
+    whole = (await api.client.get("/index/duplicates")).json()
+    assert (whole["total"], whole["offset"], whole["limit"]) == (3, 0, 100)
+    assert len(whole["pairs"]) == 3
+
+    pages = []
+    for offset in (0, 2, 4):
+        page = await api.client.get("/index/duplicates", params={"limit": 2, "offset": offset})
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert (body["total"], body["offset"], body["limit"]) == (3, offset, 2)
+        pages.append(body["pairs"])
+    assert [len(p) for p in pages] == [2, 1, 0]
+    assert pages[0] + pages[1] == whole["pairs"]
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 1001}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"offset": 1_000_001}, "offset"),
+        ({"offset": "1.5"}, "offset"),
+    ],
+)
+async def test_bad_paging_values_are_a_422_that_names_them(
+    api: Api, params: dict[str, Any], named: str
+) -> None:
+    answer = await api.client.get("/index/duplicates", params=params)
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert body["code"] == "validation_error" and named in body["detail"]
+
+
+async def test_openapi_documents_the_paging_and_the_real_shapes(api: Api) -> None:
+    schema = (await api.client.get("/openapi.json")).json()
+    operation = schema["paths"]["/index/duplicates"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    limit = {"minimum": 1, "maximum": 1000, "default": 100, "type": "integer"}
+    assert params["limit"]["schema"].items() >= limit.items()
+    assert params["offset"]["schema"].items() >= {"minimum": 0, "default": 0}.items()
+    assert params["limit"]["in"] == params["offset"]["in"] == "query"
+
+    def ref(status: str) -> str:
+        return str(operation["responses"][status]["content"]["application/json"]["schema"]["$ref"])
+
+    assert ref("200").endswith("/Duplicates") and ref("422").endswith("/ErrorBody")
+    page = schema["components"]["schemas"]["Duplicates"]
+    assert set(page["required"]) == {"threshold", "total", "offset", "limit", "pairs"}
+    assert page["properties"]["pairs"]["items"]["$ref"].endswith("/DuplicatePair")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 
+from tests.support.images import jpeg
 from visualsearch.services.evaluation import (
+    Evaluator,
     Outcome,
     Product,
     QuerySet,
@@ -86,6 +89,36 @@ def test_query_set_samples_by_seed_and_checks_its_kinds() -> None:
         (p.product_id for p in first), key=lambda s: int(s[1:])
     )
     assert QuerySet().sample(products) == products
-    assert QuerySet(kinds=["self", "photo"], variants=3).count(10) == 10 + 30
+    assert QuerySet(kinds=["self", "photo"], variants=3).count(products[:10]) == 10 + 30
     with pytest.raises(ValueError, match="unknown query kinds"):
         QuerySet(kinds=["selfie"])
+
+
+class RecordingSearch:
+    """A stand-in ``SearchService``: records each query's bytes, answers a fixed ranking."""
+
+    def __init__(self) -> None:
+        self.queries: list[bytes] = []
+
+    async def search(self, *, image: bytes, top_k: int) -> SimpleNamespace:
+        self.queries.append(image)
+        hits = [SimpleNamespace(product_id=p) for p in ("b", "a")]
+        return SimpleNamespace(results=hits)
+
+
+async def test_view_queries_are_the_products_further_images_one_each() -> None:
+    """'view' sends each further image of a product as it is (no generator, no variants), and a
+    product without further images gives no view query."""
+    main_a, view_a1, view_a2, main_b = (jpeg(seed=i) for i in range(4))
+    products = [Product("a", main_a, (view_a1, view_a2)), Product("b", main_b)]
+    queries = QuerySet(kinds=["self", "view"], variants=3)
+    assert queries.count(products) == 2 + 2
+    search = RecordingSearch()
+    outcomes = await Evaluator(search).run(products, queries, photos=[])  # type: ignore[arg-type]
+    assert search.queries == [main_a, view_a1, view_a2, main_b]
+    assert [(o.kind, o.product_id, o.variant, o.rank) for o in outcomes] == [
+        ("self", "a", 0, 2),
+        ("view", "a", 0, 2),
+        ("view", "a", 1, 2),
+        ("self", "b", 0, 1),
+    ]

@@ -8,7 +8,6 @@ and once the last command has exited no process of ours is left on the data dire
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,12 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.demo import DEMO_IMAGES, DEMO_PRODUCTS
 from tests.support.images import jpeg
 from tests.support.serve import ServeProcess, kill_processes_of, processes_of
 from tests.support.servers import postgres_database, shared_tmpdir
-from visualsearch.seeding import DEMO_CATALOG
 
-DEMO_PRODUCTS = len(json.loads(DEMO_CATALOG.read_text())["products"])
 ENV = {"VISUALSEARCH_RATE_LIMIT_PER_MINUTE": "0"}
 
 
@@ -79,8 +77,8 @@ def wait_for_log(server: ServeProcess, text: str, timeout: float = 60) -> None:
 def finish_and_check(server: ServeProcess) -> dict[str, object]:
     """Restart, wait for the whole demo catalogue, stop; doctor must be clean with no --repair."""
     server.start()
-    _, info = server.wait_indexed(DEMO_PRODUCTS)
-    assert info["products"] == info["vectors"] == DEMO_PRODUCTS
+    _, info = server.wait_indexed(DEMO_PRODUCTS, vectors=DEMO_IMAGES)
+    assert (info["products"], info["vectors"]) == (DEMO_PRODUCTS, DEMO_IMAGES)
     assert "resuming the demo catalogue load" in server.output()
     server.stop()
     checked = doctor(server)

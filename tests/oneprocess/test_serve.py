@@ -7,7 +7,6 @@ through the real HTTP API, seeding through the CLI, restarts and the rate limit.
 from __future__ import annotations
 
 import csv
-import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,14 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.demo import DEMO_IMAGES, DEMO_PRODUCTS, demo_rows
 from tests.support.images import jpeg
 from tests.support.serve import ServeProcess
 from tests.support.servers import shared_tmpdir
 from visualsearch.seeding import DEMO_CATALOG
 
-#: Every product the demo catalogue ships (at least the seed's 194, SPEC §5): all must load, so
-#: a rejected demo row fails the tests instead of passing unnoticed.
-DEMO_PRODUCTS = len(json.loads(DEMO_CATALOG.read_text())["products"])
+# Every product and image the demo catalogue ships must load (tests.support.demo), so a rejected
+# demo row or a lost gallery image fails the tests instead of passing unnoticed.
 DEMO_MIN_CATEGORIES = 24
 
 
@@ -33,7 +32,7 @@ def served() -> Iterator[ServeProcess]:
         server = ServeProcess(root / "data", env={"VISUALSEARCH_RATE_LIMIT_PER_MINUTE": "0"})
         server.start()
         try:
-            server.wait_indexed(DEMO_PRODUCTS)
+            server.wait_indexed(DEMO_PRODUCTS, vectors=DEMO_IMAGES)
             yield server
         finally:
             server.stop()
@@ -56,7 +55,8 @@ def test_first_start_generates_a_key_and_seeds_the_demo(served: ServeProcess) ->
     assert "X-API-Key" in output and "open http://localhost" in output
     info = httpx.get(f"{served.url}/info").json()
     assert DEMO_PRODUCTS >= 194
-    assert info["products"] == DEMO_PRODUCTS and info["vectors"] == info["products"]
+    assert info["products"] == DEMO_PRODUCTS and info["vectors"] == DEMO_IMAGES
+    assert DEMO_IMAGES > DEMO_PRODUCTS  # every second view is indexed as a gallery image
     assert info["model"] == "efficientnet-lite0" and info["warning"]  # CLIP is not available here
     categories = httpx.get(f"{served.url}/products/categories").json()["categories"]
     assert len(categories) >= DEMO_MIN_CATEGORIES
@@ -102,6 +102,27 @@ def test_every_demo_product_finds_itself_first_and_its_category_around_it(
     assert self_first == len(products)
     mean = sum(precision) / len(precision)
     assert mean >= 0.8, f"same-category precision@5 is {mean:.3f}"
+
+
+def test_the_demo_second_views_are_indexed_as_gallery_images(served: ServeProcess) -> None:
+    """Every second view shipped is a gallery image: listed on its product, and searched by its
+    own bytes it finds the product through that image (``matched_image_url``)."""
+    galleries = {r["product_id"]: r["images"] for r in demo_rows() if len(r["images"]) > 1}
+    assert len(galleries) == DEMO_IMAGES - DEMO_PRODUCTS >= DEMO_PRODUCTS // 3
+    listed = {p["product_id"]: p["images"] for p in all_products(served.url)}
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        for product_id in sorted(galleries)[::12]:  # six of them, across the categories
+            images = listed[product_id]
+            assert (
+                len(images) == 2
+                and images[0] == client.get(f"/products/{product_id}").json()["image_url"]
+            )
+            view = client.get(str(images[1])).content
+            assert view == (DEMO_CATALOG.parent / galleries[product_id][1]).read_bytes()
+            hit = client.post(
+                "/search", files={"file": ("v.jpg", view, "image/jpeg")}, data={"top_k": "3"}
+            ).json()["results"][0]
+            assert (hit["product_id"], hit["matched_image_url"]) == (product_id, images[1])
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

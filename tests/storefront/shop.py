@@ -14,12 +14,9 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from tests.support.demo import DEMO_IMAGES, DEMO_PRODUCTS
 from tests.support.serve import ServeProcess
 from tests.support.servers import shared_tmpdir
-from visualsearch.seeding import DEMO_CATALOG
-
-#: Every product the demo catalogue ships (at least the seed's 194, SPEC §5).
-DEMO_PRODUCTS = len(json.loads(DEMO_CATALOG.read_text())["products"])
 
 
 def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes, dict[str, str]]:
@@ -89,6 +86,7 @@ def running_shop(
     rate_limit_per_minute: int = 0,
     seed: bool = True,
     min_products: int = DEMO_PRODUCTS,
+    min_vectors: int = DEMO_IMAGES,  # the demo's galleries: one vector per image
     timeout: float = 420.0,
 ) -> Iterator[Shop]:
     """`visualsearch serve` (the suite's one launcher, tests/support/serve.py) with its data in a
@@ -108,7 +106,7 @@ def running_shop(
         try:
             server.start(timeout=timeout)
             if min_products:
-                server.wait_indexed(min_products, timeout=timeout)
+                server.wait_indexed(min_products, timeout=timeout, vectors=min_vectors)
             yield Shop(server.url, server)
         finally:
             server.stop()

@@ -84,15 +84,19 @@ class ServeProcess:
         raise RuntimeError(f"serve not ready after {timeout} s:\n{self.tail()}")
 
     def wait_indexed(
-        self, minimum: int, timeout: float | None = None
+        self, minimum: int, timeout: float | None = None, vectors: int | None = None
     ) -> tuple[float, dict[str, object]]:
-        """Wait until ``minimum`` products have rows and vectors: (seconds since start, /info)."""
+        """Wait until ``minimum`` products have rows and the index holds ``vectors`` image
+        vectors (default ``minimum``; a gallery has one per image, and rows are written before
+        their vectors, so a catalogue with galleries must say how many): (seconds since start,
+        /info)."""
         timeout = self.index_timeout if timeout is None else timeout
+        vectors = minimum if vectors is None else vectors
         deadline = time.perf_counter() + timeout
         while True:
             self._check_alive()
             info = httpx.get(f"{self.url}/info", timeout=10).json()
-            if info["products"] >= minimum and info["vectors"] >= minimum:
+            if info["products"] >= minimum and info["vectors"] >= vectors:
                 return time.perf_counter() - self.started, info
             if time.perf_counter() > deadline:
                 raise RuntimeError(f"only {info} after {timeout} s:\n{self.tail()}")

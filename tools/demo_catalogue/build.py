@@ -1,10 +1,10 @@
 """Generate the shipped demo catalogue from the Fluent Emoji 3D renders.
 
 Reads the unpacked npm package ``@lobehub/fluent-emoji-3d`` (``--emoji-dir``, the folder that
-holds ``assets/``), and writes ``catalogue.json``, ``images/demo-NNNN.jpg`` and the emoji licence
-into ``--out`` (by default the product's ``services/visualsearch/demo``). The tables in
-``demo_spec.py`` say what to draw; fixed seeds make every run produce the same bytes (given the
-same Pillow and libjpeg).
+holds ``assets/``), and writes ``catalogue.json``, ``images/demo-NNNN.jpg`` (with a second view,
+``images/demo-NNNN-2.jpg``, for every third product) and the emoji licence into ``--out`` (by
+default the product's ``services/visualsearch/demo``). The tables in ``demo_spec.py`` say what
+to draw; fixed seeds make every run produce the same bytes (given the same Pillow and libjpeg).
 
 Why this way: no product-photo data set can be had offline, but these renders look like studio
 product shots. Several products per object, told apart by colourway, background, framing and
@@ -20,11 +20,13 @@ import json
 import random
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import demo_render
 import demo_wording
 from demo_spec import CATEGORIES, PRODUCTS_PER_CATEGORY, Category, EmojiObject
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "services" / "visualsearch" / "demo"
@@ -37,8 +39,10 @@ The product images in this folder (images/*.jpg) are derived from Microsoft Flue
 (https://github.com/lobehub/fluent-emoji), from the original artwork by Microsoft
 (https://github.com/microsoft/fluentui-emoji). Both are published under the MIT licence.
 The images were recoloured, scaled, rotated, mirrored and composited onto backgrounds by
-tools/demo_catalogue/build.py. The npm package declares "license": "MIT" and ships no licence
-file of its own, so the MIT licence text follows, with both copyright notices.
+tools/demo_catalogue/build.py, which also made the second views (images/*-2.jpg): close-ups
+cropped from a larger render of the same shot, or the same object on another background.
+The npm package declares "license": "MIT" and ships no licence file of its own, so the MIT
+licence text follows, with both copyright notices.
 
 MIT License
 
@@ -64,6 +68,10 @@ OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
 SOFTWARE.
 """
 BACKGROUNDS = ("plain", "vertical", "radial", "diagonal")
+# Every third product (the second of each three in a category) gets a second view, the styles in
+# turn: a close-up of the same shot, or the same object shot again on another background.
+VIEW_EVERY = 3
+VIEW_STYLES = ("close-up", "background")
 
 
 def rng_for(*parts: object) -> random.Random:
@@ -114,6 +122,29 @@ def draw_look(rng: random.Random, hue: float, obj: EmojiObject, index: int) -> d
     )
 
 
+def second_view(
+    rng: random.Random, source: Image.Image, look: demo_render.Look, style: str
+) -> Image.Image:
+    """The product's second photo: a close-up of its shot (1.3-1.6 times closer, the window a
+    little off the object's centre) or the object, posed the same, on another background (other
+    light colours, another gradient, placed elsewhere)."""
+    if style == "close-up":
+        shift = (rng.uniform(-0.08, 0.08), rng.uniform(-0.08, 0.08))
+        return demo_render.close_up(source, look, rng.uniform(1.3, 1.6), shift)
+    bg_hue = rng.random()
+    others = [b for b in BACKGROUNDS if b != look.background]
+    moved = replace(
+        look,
+        background=rng.choice(others),
+        colour_a=demo_render.pastel(bg_hue, rng.uniform(0.05, 0.2), rng.uniform(0.9, 1.0)),
+        colour_b=demo_render.pastel(
+            bg_hue + rng.uniform(-0.15, 0.15), rng.uniform(0.15, 0.35), rng.uniform(0.75, 0.9)
+        ),
+        offset=(rng.uniform(-0.8, 0.8), rng.uniform(-0.8, 0.8)),
+    )
+    return demo_render.render(source, moved)
+
+
 def build_product(
     emoji_dir: Path,
     category: Category,
@@ -123,8 +154,10 @@ def build_product(
     index: int,
     images_dir: Path,
     taken: set[str],
+    view_style: str | None,
 ) -> dict[str, object]:
-    """Render one product's image into ``images_dir`` and return its catalogue record."""
+    """Render one product's image (and its second view, in ``view_style`` if given) into
+    ``images_dir`` and return its catalogue record."""
     product_id = f"demo-{number:04d}"
     rng = rng_for(product_id)
     source = demo_render.load_emoji(emoji_path(emoji_dir, obj.code), obj.crop)
@@ -133,7 +166,12 @@ def build_product(
         source = demo_render.with_accent(source, accent)
     look = draw_look(rng, hue, obj, index)
     image = demo_render.render(source, look)
-    image.save(images_dir / f"{product_id}.jpg", "JPEG", quality=JPEG_QUALITY, optimize=True)
+    images = [f"images/{product_id}.jpg"]
+    image.save(out_path(images_dir, images[0]), "JPEG", quality=JPEG_QUALITY, optimize=True)
+    if view_style is not None:  # its own generator: the main image's draws stay as they were
+        view = second_view(rng_for(product_id, "view-2"), source, look, view_style)
+        images.append(f"images/{product_id}-2.jpg")
+        view.save(out_path(images_dir, images[1]), "JPEG", quality=JPEG_QUALITY, optimize=True)
     shown = demo_render.dominant_colour(demo_render.recolour(source, look.hue_degrees, 1.0))
     colour = demo_wording.colour_name(*shown)
     name = demo_wording.product_name(rng, category, obj, colour, taken)
@@ -148,8 +186,14 @@ def build_product(
         "rating": demo_wording.rating(rng),
         "stock": demo_wording.stock(rng),
         "warranty": rng.choice(category.warranties),
-        "image": f"images/{product_id}.jpg",
+        "image": images[0],
+        "images": images,
     }
+
+
+def out_path(images_dir: Path, ref: str) -> Path:
+    """Where the catalogue's reference ``images/NAME`` is written."""
+    return images_dir / Path(ref).name
 
 
 def build(emoji_dir: Path, out: Path) -> list[dict[str, object]]:
@@ -160,6 +204,7 @@ def build(emoji_dir: Path, out: Path) -> list[dict[str, object]]:
     images_dir.mkdir(parents=True)
     products: list[dict[str, object]] = []
     taken: set[str] = set()
+    views = 0
     for category in CATEGORIES:
         total = sum(obj.count for obj in category.objects)
         if total != PRODUCTS_PER_CATEGORY:
@@ -168,8 +213,14 @@ def build(emoji_dir: Path, out: Path) -> list[dict[str, object]]:
         for obj in category.objects:
             for hue in hue_steps(obj):
                 number = len(products) + 1
+                style = None
+                if index % VIEW_EVERY == 1:
+                    style = VIEW_STYLES[views % len(VIEW_STYLES)]
+                    views += 1
                 products.append(
-                    build_product(emoji_dir, category, obj, hue, number, index, images_dir, taken)
+                    build_product(
+                        emoji_dir, category, obj, hue, number, index, images_dir, taken, style
+                    )
                 )
                 index += 1
     document = {"products": products}
@@ -217,11 +268,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.emoji_dir} has no assets/ folder", file=sys.stderr)
         return 2
     products = build(args.emoji_dir, args.out)
-    size = sum(p.stat().st_size for p in (args.out / "images").glob("*.jpg"))
+    files = list((args.out / "images").glob("*.jpg"))
+    size = sum(p.stat().st_size for p in files)
     categories = {p["category"] for p in products}
     print(
-        f"wrote {len(products)} products in {len(categories)} categories to {args.out} "
-        f"(images: {size / 1e6:.2f} MB)"
+        f"wrote {len(products)} products in {len(categories)} categories to {args.out}, "
+        f"{len(files) - len(products)} with a second view "
+        f"({len(files)} images: {size / 1e6:.2f} MB)"
     )
     return 0
 

@@ -72,11 +72,11 @@ def recolour(image: Image.Image, hue_degrees: float, saturation: float) -> Image
     return out
 
 
-def background(look: Look) -> Image.Image:
+def background(look: Look, size: int = SIZE) -> Image.Image:
     """Paint the opaque background: a plain colour or a gradient between two light colours."""
     a = np.array(look.colour_a, dtype=np.float32)
     b = np.array(look.colour_b, dtype=np.float32)
-    ys, xs = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) / (SIZE - 1)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / (size - 1)
     if look.background == "plain":
         t = np.zeros_like(xs)
     elif look.background == "vertical":
@@ -89,16 +89,16 @@ def background(look: Look) -> Image.Image:
     return Image.fromarray(np.round(pixels).astype(np.uint8), "RGB").convert("RGBA")
 
 
-def place(obj: Image.Image, look: Look) -> tuple[Image.Image, tuple[int, int]]:
+def place(obj: Image.Image, look: Look, size: int = SIZE) -> tuple[Image.Image, tuple[int, int]]:
     """Mirror, rotate and scale the object; return it with its top-left corner on the canvas."""
     if look.mirror:
         obj = ImageOps.mirror(obj)
     obj = obj.rotate(look.rotation, resample=Image.Resampling.BICUBIC, expand=True)
     side = max(obj.size)
-    factor = look.scale * SIZE / side
-    size = (max(1, round(obj.width * factor)), max(1, round(obj.height * factor)))
-    obj = obj.resize(size, Image.Resampling.LANCZOS)
-    free_x, free_y = SIZE - obj.width, SIZE - obj.height
+    factor = look.scale * size / side
+    scaled = (max(1, round(obj.width * factor)), max(1, round(obj.height * factor)))
+    obj = obj.resize(scaled, Image.Resampling.LANCZOS)
+    free_x, free_y = size - obj.width, size - obj.height
     x = round(free_x / 2 * (1 + look.offset[0]))
     y = round(free_y / 2 * (1 + look.offset[1]))
     return obj, (x, y)
@@ -112,15 +112,39 @@ def shadow(obj: Image.Image, opacity: float) -> Image.Image:
     return layer.filter(ImageFilter.GaussianBlur(radius=max(2, obj.width // 40)))
 
 
+def compose(
+    source: Image.Image, look: Look, size: int = SIZE
+) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """The opaque ``size`` x ``size`` photo (RGBA) and the object's box on it."""
+    coloured = recolour(source, look.hue_degrees, look.saturation)
+    obj, (x, y) = place(coloured, look, size)
+    canvas = background(look, size)
+    dx, dy = max(2, obj.width // 35), max(3, obj.height // 25)
+    canvas.alpha_composite(shadow(obj, look.shadow), (min(x + dx, size - 1), min(y + dy, size - 1)))
+    canvas.alpha_composite(obj, (x, y))
+    return canvas, (x, y, x + obj.width, y + obj.height)
+
+
 def render(source: Image.Image, look: Look) -> Image.Image:
     """Compose the final opaque RGB product photo of ``SIZE`` x ``SIZE`` pixels."""
-    coloured = recolour(source, look.hue_degrees, look.saturation)
-    obj, (x, y) = place(coloured, look)
-    canvas = background(look)
-    dx, dy = max(2, obj.width // 35), max(3, obj.height // 25)
-    canvas.alpha_composite(shadow(obj, look.shadow), (min(x + dx, SIZE - 1), min(y + dy, SIZE - 1)))
-    canvas.alpha_composite(obj, (x, y))
-    return canvas.convert("RGB")
+    return compose(source, look)[0].convert("RGB")
+
+
+def close_up(
+    source: Image.Image, look: Look, zoom: float, shift: tuple[float, float]
+) -> Image.Image:
+    """The same photo seen closer: ``look`` drawn ``zoom`` times larger, then the ``SIZE`` x
+    ``SIZE`` window around the object's centre (moved by ``shift``, fractions of ``SIZE``) kept.
+
+    Drawn large rather than enlarged from the photo, so the close-up is as sharp as the source
+    render allows; the window stays inside the canvas, so the edges of a large object are cut.
+    """
+    size = round(SIZE * zoom)
+    canvas, (left, top, right, bottom) = compose(source, look, size)
+    x = round((left + right) / 2 + shift[0] * SIZE - SIZE / 2)
+    y = round((top + bottom) / 2 + shift[1] * SIZE - SIZE / 2)
+    x, y = min(max(x, 0), size - SIZE), min(max(y, 0), size - SIZE)
+    return canvas.crop((x, y, x + SIZE, y + SIZE)).convert("RGB")
 
 
 def pastel(hue: float, saturation: float, value: float) -> tuple[int, int, int]:

@@ -66,7 +66,8 @@ def probe_batch(embedder: Embedder, count: int = PROBE_COUNT) -> np.ndarray:
     """Preprocessed real product images (the shipped demo photos) to check a fast path against."""
     from visualsearch.imaging import to_rgb
 
-    files = sorted(PROBE_IMAGES.glob("*.jpg"))[:count]
+    # the main images only (demo-NNNN.jpg): the probe set stayed as it was when galleries came
+    files = sorted(PROBE_IMAGES.glob("demo-????.jpg"))[:count]
     if not files:
         raise ModelLoadError(f"no probe images in {PROBE_IMAGES} to check a quantised model")
     images = []

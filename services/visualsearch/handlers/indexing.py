@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 
 from visualsearch.exceptions import InputError
 from visualsearch.handlers.dependencies import (
@@ -29,6 +29,7 @@ from visualsearch.services.catalog_files import parse_catalog
 from visualsearch.services.duplicates import DuplicateFinder
 
 router = APIRouter(prefix="/index", tags=["indexing"])
+MAX_DUPLICATES_PAGE = 1000
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody},
     413: {"model": ErrorBody},
@@ -85,12 +86,28 @@ async def dead_letters(service: IndexingDep, limit: int = 100) -> DeadLetters:
 
 
 @router.get("/duplicates", response_model=Duplicates, responses={503: {"model": ErrorBody}})
-async def near_duplicates(context: ContextDep) -> Duplicates:
+async def near_duplicates(
+    context: ContextDep,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_DUPLICATES_PAGE, description="The most pairs in the page.")
+    ] = 100,
+    offset: Annotated[
+        int, Query(ge=0, le=1_000_000, description="How many pairs to skip (0: the first).")
+    ] = 0,
+) -> Duplicates:
     """Pairs of products whose main images are near-duplicates (cosine at or above
-    `threshold`, 0.98): double listings, most often. Each pair once, the most similar first;
-    read from the stored vectors (one vector search per product)."""
+    `threshold`, 0.98): double listings, most often. Each pair once, the most similar first,
+    a page of `limit` from `offset` with the `total`; read from the stored vectors (one vector
+    search per product, whatever the page)."""
     finder = DuplicateFinder(context.vectors)
-    return Duplicates(threshold=finder.threshold, pairs=await finder.pairs())
+    pairs = await finder.pairs()
+    return Duplicates(
+        threshold=finder.threshold,
+        total=len(pairs),
+        offset=offset,
+        limit=limit,
+        pairs=pairs[offset : offset + limit],
+    )
 
 
 @router.post(

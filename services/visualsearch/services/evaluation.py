@@ -1,7 +1,8 @@
 """Search quality: labelled queries through the search service, scored per kind of query.
 
-Every query is a transformed image of one catalogue product (``visualsearch.query_images``) and
-that product is its one relevant answer. The query goes through ``SearchService.search`` (the
+Every query is a transformed image of one catalogue product (``visualsearch.query_images``), or
+for the ``view`` kind one of the product's further catalogue images (a gallery's second view),
+and that product is its one relevant answer. The query goes through ``SearchService.search`` (the
 path ``POST /search`` takes: decode, embed, vector search, metadata), and the rank of its product
 in the answer gives the metrics:
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from visualsearch.query_images import KINDS, Inputs, decode, generate, query_rng
+from visualsearch.query_images import CATALOGUE_KINDS, KINDS, Inputs, decode, generate, query_rng
 from visualsearch.services.search import SearchService
 
 CUTOFFS = (1, 5, 10)
@@ -123,7 +124,8 @@ def markdown_table(rows: Sequence[KindScore]) -> str:
 @dataclass(frozen=True)
 class Product:
     product_id: str
-    image: bytes  # the catalogue's own file, as indexed
+    image: bytes  # the catalogue's main file, as indexed
+    views: tuple[bytes, ...] = ()  # its further images (the 'view' queries), not indexed
 
 
 @dataclass
@@ -132,7 +134,7 @@ class QuerySet:
 
     kinds: Sequence[str] = KINDS
     seed: int = 0
-    variants: int = 2  # queries per product and kind ('self' always has one)
+    variants: int = 2  # queries per product and generated kind ('self': one, 'view': per image)
     limit: int | None = None  # products to query (a seeded sample); the gallery stays whole
 
     def __post_init__(self) -> None:
@@ -150,8 +152,17 @@ class QuerySet:
         chosen = sorted(rng.choice(len(products), size=self.limit, replace=False))
         return [products[int(i)] for i in chosen]
 
-    def count(self, products: int) -> int:
-        return sum(products * (1 if kind == "self" else self.variants) for kind in self.kinds)
+    def per_product(self, kind: str, product: Product) -> int:
+        """How many queries of ``kind`` one product gives: one for 'self', one per further
+        image for 'view' (none without a gallery), ``variants`` for a generated kind."""
+        if kind == "self":
+            return 1
+        if kind in CATALOGUE_KINDS:
+            return len(product.views)
+        return self.variants
+
+    def count(self, products: Sequence[Product]) -> int:
+        return sum(self.per_product(kind, p) for p in products for kind in self.kinds)
 
 
 class Evaluator:
@@ -177,12 +188,24 @@ class Evaluator:
             others = [im for i, im in enumerate(images) if i != index.get(product.product_id)]
             inputs = Inputs(photos, others)
             for kind in queries.kinds:
-                for variant in range(1 if kind == "self" else queries.variants):
-                    rng = query_rng(queries.seed, product.product_id, kind, variant)
-                    made = await asyncio.to_thread(generate, kind, product.image, rng, inputs)
-                    outcomes.append(await self._query(product.product_id, kind, variant, made.data))
+                for variant in range(queries.per_product(kind, product)):
+                    data = await asyncio.to_thread(
+                        self._make, queries, kind, variant, product, inputs
+                    )
+                    outcomes.append(await self._query(product.product_id, kind, variant, data))
                     progress(1)
         return outcomes
+
+    @staticmethod
+    def _make(
+        queries: QuerySet, kind: str, variant: int, product: Product, inputs: Inputs
+    ) -> bytes:
+        """The query's bytes: the product's ``variant``-th further image for 'view', else the
+        kind's generator applied to its main image."""
+        if kind in CATALOGUE_KINDS:
+            return product.views[variant]
+        rng = query_rng(queries.seed, product.product_id, kind, variant)
+        return generate(kind, product.image, rng, inputs).data
 
     async def _query(self, product_id: str, kind: str, variant: int, data: bytes) -> Outcome:
         start = time.perf_counter()
