@@ -18,7 +18,7 @@ from visualsearch.embedding.base import ModelInfo
 from visualsearch.embedding.batcher import MicroBatcher
 from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
 from visualsearch.embedding.service import EmbeddingService, LocalEmbeddingService
-from visualsearch.embedding.views import GRID_SHARE, QueryViews, grid_boxes, grid_windows
+from visualsearch.embedding.views import QueryViews, decode_side, grid_boxes, grid_windows
 from visualsearch.imaging import Crop, ImageLimits, decode_image
 from visualsearch.services.search import SearchService
 from visualsearch.storage.cache.memory import MemoryResultCache
@@ -57,15 +57,24 @@ async def test_grid_views_are_the_whole_image_and_its_windows_in_one_pass() -> N
         views = await service.embed_image_views(data, views="grid")
         assert passes == [10]  # the whole image and nine windows share one forward pass
         only = await service.embed_image_views(data, views="whole")
+        passes.clear()
+        fine = await service.embed_image_views(data, views="fine")
+        assert sum(passes) == 26 and len(passes) < 26  # whole, 3x3 and 4x4, batched
     finally:
         await service.close()
     assert views.shape == (10, 1280) and only.shape == (1, 1280)
     assert np.allclose(views[0], whole, atol=1e-5) and np.allclose(only[0], whole, atol=1e-5)
-    image = decode_image(data, LIMITS, round(model.input_size / GRID_SHARE))
+    image = decode_image(data, LIMITS, decode_side(model.input_size, "grid"))
     for row, window in zip(views[1:], grid_windows(image), strict=True):
         want = model.embed_images(model.preprocess(window)[None])[0]
         assert np.allclose(row, want, atol=1e-4)  # each window embedded as an image of its own
     assert float(views[1] @ views[9]) < 0.99  # opposite corners are different pictures
+    assert fine.shape == (26, 1280) and np.allclose(fine[0], whole, atol=1e-5)
+    image = decode_image(data, LIMITS, decode_side(model.input_size, "fine"))
+    last = grid_windows(image, "fine")[-1]  # the 4x4 grid's bottom-right window
+    assert last.size == (round(image.width * 0.45), round(image.height * 0.45))
+    want = model.embed_images(model.preprocess(last)[None])[0]
+    assert np.allclose(fine[-1], want, atol=1e-4)
 
 
 DIM = 8

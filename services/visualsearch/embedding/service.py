@@ -12,7 +12,7 @@ import numpy as np
 from visualsearch import metrics
 from visualsearch.embedding.base import Embedder, ModelInfo
 from visualsearch.embedding.batcher import MicroBatcher
-from visualsearch.embedding.views import GRID_SHARE, WHOLE, QueryViews, grid_windows
+from visualsearch.embedding.views import WHOLE, QueryViews, decode_side, grid_windows
 from visualsearch.exceptions import (
     StoreUnavailableError,
     TextSearchUnavailableError,
@@ -73,12 +73,14 @@ class LocalEmbeddingService(EmbeddingService):
             image = decode_image(data, self._limits, self.embedder.input_size, crop)
             return self.embedder.preprocess(image)
 
-    def _prepare_windows(self, data: bytes, crop: Crop | None) -> list[np.ndarray]:
-        """The grid's windows, decoded large enough that each keeps the model's resolution."""
+    def _prepare_windows(
+        self, data: bytes, crop: Crop | None, views: QueryViews
+    ) -> list[np.ndarray]:
+        """The views' windows, decoded large enough that each keeps the model's resolution."""
         with metrics.stage("decode"):
-            size = round(self.embedder.input_size / GRID_SHARE)
+            size = decode_side(self.embedder.input_size, views)
             image = decode_image(data, self._limits, size, crop)
-            return [self.embedder.preprocess(window) for window in grid_windows(image)]
+            return [self.embedder.preprocess(window) for window in grid_windows(image, views)]
 
     async def embed_image(self, data: bytes, crop: Crop | None = None) -> np.ndarray:
         loop = asyncio.get_running_loop()
@@ -94,9 +96,9 @@ class LocalEmbeddingService(EmbeddingService):
         loop = asyncio.get_running_loop()
         whole, windows = await asyncio.gather(
             loop.run_in_executor(self._decode_pool, self._prepare, data, crop),
-            loop.run_in_executor(self._decode_pool, self._prepare_windows, data, crop),
+            loop.run_in_executor(self._decode_pool, self._prepare_windows, data, crop, views),
         )
-        with metrics.stage("embed"):  # the whole image and its windows: one forward pass
+        with metrics.stage("embed"):  # the whole image and its windows share forward passes
             return await self._batcher.submit_many([whole, *windows])
 
     async def embed_text(self, text: str) -> np.ndarray:

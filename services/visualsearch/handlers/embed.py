@@ -30,7 +30,7 @@ class TextIn(BaseModel):
 class VectorOut(BaseModel):
     vector: list[float]
     views: list[list[float]] | None = Field(
-        default=None, description="With views=grid: every view's vector, the whole image's first."
+        default=None, description="With views=grid or fine: every view's vector, the whole first."
     )
 
 
@@ -51,7 +51,7 @@ async def embed_image(
     request: Request,
     crop: Annotated[str | None, Query(max_length=200, description="x,y,w,h fractions.")] = None,
     views: Annotated[
-        QueryViews, Query(description="'grid' also embeds the query's grid of windows.")
+        QueryViews, Query(description="'grid'/'fine' also embed the query's windows.")
     ] = WHOLE,
 ) -> VectorOut:
     """The unit vector of the image in the request body (or of its ``crop`` region), and with
