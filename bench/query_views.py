@@ -3,7 +3,8 @@
 Indexes the demo catalogue once, runs ``visualsearch eval`` (the service's own search path) with
 the query searched as its whole picture only (``whole``) and as the whole picture and its 3x3
 grid of windows (``grid``) on the same queries, then times both on the same searches, one at a
-time and interleaved (whole, grid, whole, ...) so that the machine's load drifts alike for both.
+time and interleaved (whole, grid, fine, whole, ...) so that the machine's load drifts alike
+for all.
 Prints the section that bench/RESULTS.md keeps ("Search quality: query views").
 
     python -m bench.query_views --seed 1 [--limit N] [--variants 2] [--timed 120]
@@ -77,6 +78,9 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timed", type=int, default=120, help="Searches timed per setting.")
+    parser.add_argument(
+        "--views", default=",".join(QUERY_VIEWS), help="Settings to evaluate (all are timed)."
+    )
     args = parser.parse_args()
 
     from visualsearch.config import Settings
@@ -88,12 +92,13 @@ def main() -> None:
     started = time.gmtime()
     reports = {}
     with fresh_data_dir() as data:
-        for views in QUERY_VIEWS:
+        for views in args.views.split(","):
             settings = Settings(data_dir=data, query_views=views)
             reports[views] = asyncio.run(evaluate_catalog(settings, DEMO_CATALOG, queries))
         ms = asyncio.run(timed(data, args.timed, args.seed))
     load = os.getloadavg()[0]
-    whole, grid = reports["whole"], reports["grid"]
+    first = next(iter(reports.values()))
+    names = list(reports)
     lines = [
         f"## {TITLE}",
         "",
@@ -105,13 +110,21 @@ def main() -> None:
         *(f"- {line}" for line in machine.describe()),
         f"- Load average at the end: {load:.1f}",
         "",
-        f"{whole.markdown().splitlines()[0]}",
+        f"{first.markdown().splitlines()[0]}",
         "",
-        "| kind | queries | whole R@1 / R@10 | grid R@1 / R@10 | whole MRR | grid MRR |",
-        "|---|---|---|---|---|---|",
+        "| kind | queries | "
+        + " | ".join(f"{n} R@1 / R@10" for n in names)
+        + " | "
+        + " | ".join(f"{n} MRR" for n in names)
+        + " |",
+        "|---|---|" + "---|" * 2 * len(names),
         *(
-            f"| {w.kind} | {w.queries} | {cells(w)} | {cells(g)} | {w.mrr:.3f} | {g.mrr:.3f} |"
-            for w, g in zip(whole.rows, grid.rows, strict=True)
+            f"| {rows[0].kind} | {rows[0].queries} | "
+            + " | ".join(cells(r) for r in rows)
+            + " | "
+            + " | ".join(f"{r.mrr:.3f}" for r in rows)
+            + " |"
+            for rows in zip(*(reports[n].rows for n in names), strict=True)
         ),
         "",
         f"Cost, {args.timed} searches per setting interleaved (self, photo, screenshot, phone "
@@ -122,11 +135,11 @@ def main() -> None:
             f"{statistics.quantiles(t, n=20)[-1]:.1f} ms"
             for views, t in ms.items()
         )
-        + ". `grid` embeds 10 images a query (one batch) and runs 10 vector searches; the index "
-        "is the same (one vector per catalogue image), so its size does not change.",
+        + ". `grid` embeds 10 images a query and runs 10 vector searches, `fine` 26 and 26; the "
+        "index is the same (one vector per catalogue image), so its size does not change.",
     ]
     print("\n".join(lines))
-    print("\n---\n\n" + whole.markdown() + "\n\n" + grid.markdown())
+    print("\n---\n\n" + "\n\n".join(report.markdown() for report in reports.values()))
 
 
 if __name__ == "__main__":
