@@ -66,6 +66,9 @@ class Variant:
     quadrants: bool = False
     mid: int | None = None
     grid: float | None = None
+    crops: float | None = None
+    flip_index: bool = False
+    saliency: bool = False
 
     def label(self) -> str:
         parts = ["GeM" if self.p != 1 else "average"]
@@ -77,6 +80,12 @@ class Variant:
             parts.append("+ white patch")
         if self.grid:
             parts.append(f"+ query grid {self.grid:.2f}")
+        if self.crops:
+            parts.append(f"+ query crops {self.crops:.2f}")
+        if self.flip_index:
+            parts.append("+ flip TTA at index time")
+        if self.saliency:
+            parts.append("+ saliency crop view")
         return " ".join(parts)
 
 
@@ -93,6 +102,11 @@ VARIANTS = (
     Variant(p=3, quadrants=True, mid=10, white_patch=True, grid=0.5),
     Variant(p=3, quadrants=True, mid=10, white_patch=True, grid=0.6),
     Variant(p=3, quadrants=True, mid=10, white_patch=True, grid=0.72),
+    Variant(grid=0.6),
+    Variant(crops=0.6),
+    Variant(p=3, crops=0.6),
+    Variant(flip_index=True),
+    Variant(saliency=True),
 )
 
 Maps = dict[str, torch.Tensor]  # "final" (N,1280,h,w) and "mid7" / "mid10" (N,c,2h,2w)
@@ -174,6 +188,37 @@ def query_vectors(small: Maps, large: Maps | None, v: Variant) -> list[torch.Ten
     return vectors
 
 
+def crop_windows(image: Image.Image, share: float) -> list[Image.Image]:
+    """A 3x3 grid of overlapping windows of ``share`` of the image's width and height."""
+    width, height = image.size
+    w, h = round(width * share), round(height * share)
+    xs = np.linspace(0, width - w, 3).round().astype(int)
+    ys = np.linspace(0, height - h, 3).round().astype(int)
+    return [image.crop((int(x), int(y), int(x) + w, int(y) + h)) for y in ys for x in xs]
+
+
+def crop_vectors(whole: Maps, crops: Maps, v: Variant) -> list[torch.Tensor]:
+    """The whole image's vector and one per window (``crops`` holds 9 maps per query)."""
+    n = whole["final"].shape[0]
+    windows_ = describe(crops["final"], None, v).reshape(n, 9, -1)
+    return [describe(whole["final"], None, v)] + [windows_[:, i] for i in range(9)]
+
+
+def salient_crop(image: Image.Image, final: torch.Tensor) -> Image.Image:
+    """The image cut to the box of the feature-map cells whose activation energy (the sum over
+    channels of the last map) is above the map's mean, widened by one cell each way."""
+    energy = final.float().clamp(min=0).sum(0)
+    cells = torch.nonzero(energy > energy.mean())
+    side = energy.shape[0]
+    (top, left), (bottom, right) = cells.min(0).values.tolist(), cells.max(0).values.tolist()
+    top, left = max(top - 1, 0), max(left - 1, 0)
+    bottom, right = min(bottom + 2, side), min(right + 2, side)
+    width, height = image.size
+    return image.crop(
+        (left * width // side, top * height // side, right * width // side, bottom * height // side)
+    )
+
+
 def ranks(catalogue: torch.Tensor, queries: list[torch.Tensor], truth: np.ndarray) -> np.ndarray:
     sims = torch.stack([q @ catalogue.T for q in queries]).amax(0).numpy()
     own = sims[np.arange(len(truth)), truth][:, None]
@@ -196,7 +241,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=72)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", help="comma-separated indexes into VARIANTS (default: all)")
     args = parser.parse_args()
+    variants = [VARIANTS[int(i)] for i in args.only.split(",")] if args.only else list(VARIANTS)
     torch.set_num_threads(args.threads)
 
     entries = [e for e in read_catalog(DEMO_CATALOG) if not e.error and e.image]
@@ -220,28 +267,46 @@ def main() -> None:
 
     extractor = Extractor()
     maps: dict[tuple[str, int, bool], Maps] = {}
-    for white_patch in sorted({v.white_patch for v in VARIANTS}):
+    for white_patch in sorted({v.white_patch for v in variants}):
         maps["catalogue", 224, white_patch] = extractor.maps(images, 224, white_patch)
         maps["query", 224, white_patch] = extractor.maps(queries, 224, white_patch)
-        maps["query", 448, white_patch] = extractor.maps(queries, 448, white_patch)
+        if any(v.grid and v.white_patch == white_patch for v in variants):
+            maps["query", 448, white_patch] = extractor.maps(queries, 448, white_patch)
+    if any(v.flip_index for v in variants):
+        flipped = [i.transpose(Image.Transpose.FLIP_LEFT_RIGHT) for i in images]
+        maps["flipped", 224, False] = extractor.maps(flipped, 224, False)
+    if any(v.saliency for v in variants):
+        final = maps["query", 224, False]["final"]
+        salient = [salient_crop(q, final[n]) for n, q in enumerate(queries)]
+        maps["salient", 224, False] = extractor.maps(salient, 224, False)
+    if any(v.crops for v in variants):
+        share = next(v.crops for v in variants if v.crops)
+        windows_ = [w for q in queries for w in crop_windows(q, share)]
+        maps["crops", 224, False] = extractor.maps(windows_, 224, False)
     cost = {grid: cost_ms(extractor, queries[0], grid) for grid in (False, True)}
 
     header = " | ".join(f"{k}" for k in QUERY_KINDS)
     print(f"{len(queries)} queries ({args.limit} products, seed {args.seed}); R@1 / R@10\n")
     print(f"| variant | dim | {header} | all R@1 | ms/query |")
     print("|---|---|" + "---|" * len(QUERY_KINDS) + "---|---|")
-    for v in VARIANTS:
+    for v in variants:
         cat = maps["catalogue", 224, v.white_patch]
         catalogue = describe(cat["final"], cat.get(f"mid{v.mid}") if v.mid else None, v)
-        found = ranks(
-            catalogue,
-            query_vectors(
+        if v.flip_index:
+            mirror = describe(maps["flipped", 224, False]["final"], None, v)
+            catalogue = F.normalize(catalogue + mirror, dim=1)
+        vectors = (
+            crop_vectors(maps["query", 224, False], maps["crops", 224, False], v)
+            if v.crops
+            else query_vectors(
                 maps["query", 224, v.white_patch],
                 maps["query", 448, v.white_patch] if v.grid else None,
                 v,
-            ),
-            right,
+            )
         )
+        if v.saliency:
+            vectors.append(describe(maps["salient", 224, False]["final"], None, v))
+        found = ranks(catalogue, vectors, right)
         cells = [
             f"{(found[kind_of == k] <= 1).mean():.2f} / {(found[kind_of == k] <= 10).mean():.2f}"
             for k in QUERY_KINDS

@@ -102,6 +102,14 @@ class Settings(BaseSettings):
         "'int8' (ONNX Runtime, int8 Linear layers) or 'auto' (int8 where it agrees with fp32 at "
         "cosine >= 0.99 on shipped real images, else onnx; torch on GPUs).",
     )
+    query_views: Literal["whole", "grid", "fine"] = Field(
+        "grid",
+        description="How an image query is searched: 'whole' (the whole picture's vector), "
+        "'grid' (also a 3x3 grid of windows of it, each product at its best score; finds "
+        "products that fill only part of a photo or screenshot, at 10 images a query) or 'fine' "
+        "(also a 4x4 grid of smaller windows, 26 images a query; docs/search-quality.md). Query "
+        "side only: changing it needs no re-index.",
+    )
     embedder_url: str | None = Field(
         None, description="URL of a remote embedding service; unset embeds in this process."
     )

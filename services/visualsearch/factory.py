@@ -327,7 +327,7 @@ class Context:
     def retrievers(self) -> list[Retriever]:
         model = self._model()
         found: list[Retriever] = [
-            VisualRetriever(model, self.vectors, "image"),
+            VisualRetriever(model, self.vectors, "image", self.settings.query_views),
             VisualRetriever(model, self.vectors, "text"),
             KeywordRetriever(self.catalog, self.synonym_service().rules),
         ]

@@ -143,7 +143,7 @@ async def _product(entry: CatalogEntry, fetcher: ImageFetcher) -> Product:
 
 def _runtime(settings: Settings, embedding: EmbeddingService) -> str:
     if settings.embedder_url:
-        return f"remote embedder {settings.embedder_url}"
+        return f"remote embedder {settings.embedder_url}; QUERY_VIEWS={settings.query_views}"
     embedder = getattr(embedding, "embedder", None)
     chosen = f": {type(embedder).__name__}" if embedder is not None else ""
-    return f"EMBED_BACKEND={settings.embed_backend}{chosen}"
+    return f"EMBED_BACKEND={settings.embed_backend}{chosen}; QUERY_VIEWS={settings.query_views}"

@@ -107,7 +107,8 @@ async def test_api_embeds_through_the_embedding_service(
     try:
         cat = jpeg(photo("chelsea.png"))
         await index(api, "cat", cat)
-        await index(api, "coffee", jpeg(photo("coffee.png")))
+        coffee = jpeg(photo("coffee.png"))
+        await index(api, "coffee", coffee)
         body = await search(api, cat)
         assert body["results"][0]["product_id"] == "cat" and body["results"][0]["score"] > 0.99
         served = (await api.client.get("/info")).json()
@@ -128,6 +129,18 @@ async def test_api_embeds_through_the_embedding_service(
             assert (await search(api, pair, crop=crop))["results"][0]["product_id"] == expected
         bad = httpx.post(f"{embedder_url}/embed/image?crop=0,0,2,1", content=pair)
         assert bad.status_code == 422
+        # the query's views (VISUALSEARCH_QUERY_VIEWS=grid, the default) come from it too
+        assert api.settings.query_views == "grid"
+        plain = httpx.post(f"{embedder_url}/embed/image", content=pair, timeout=30).json()
+        grid = httpx.post(f"{embedder_url}/embed/image?views=grid", content=pair, timeout=30)
+        rows = grid.json()["views"]
+        assert len(rows) == 10 and plain["views"] is None
+        assert rows[0] == pytest.approx(plain["vector"], abs=1e-5)  # the whole image first
+        found = {r["product_id"]: r["score"] for r in (await search(api, pair))["results"]}
+        for name, image in (("cat", cat), ("coffee", coffee)):  # each at its best view's score
+            stored = httpx.post(f"{embedder_url}/embed/image", content=image, timeout=30).json()
+            best = float((np.asarray(rows) @ np.asarray(stored["vector"])).max())
+            assert found[name] == pytest.approx(best, abs=1e-3)
     finally:
         await api.client.aclose()
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]

@@ -25,18 +25,22 @@ from visualsearch.services.evaluation import KindScore, Product, QuerySet
 
 # kind: (Recall@1, Recall@10, MRR) at least; measured with seed 0, 24 products, 2 variants
 THRESHOLDS = {
-    # measured 2026-12-02: photo 0.104/0.583/0.271, screenshot 0.146/0.750/0.321,
-    # phone 0.167/0.708/0.307, thumbnail 0.396/0.979/0.598, crop 0.583/0.958/0.709,
-    # rotated 0.938/1.000/0.954, background 0.667/1.000/0.773 (48 queries a kind);
-    # view 1.000/1.000/1.000 (the 5 sampled products with a second view: one miss allowed)
+    # measured 2026-12-02 with VISUALSEARCH_QUERY_VIEWS=grid (the default; R@1/R@10/MRR, 48
+    # queries a kind): photo 0.271/0.812/0.452, screenshot 0.792/1.000/0.878, phone
+    # 0.292/0.896/0.492, thumbnail 0.354/0.938/0.542, crop 0.583/0.958/0.703, rotated
+    # 0.938/0.979/0.951, background 0.625/1.000/0.739. With the whole picture only they were
+    # photo 0.104/0.583/0.271, screenshot 0.146/0.750/0.321, phone 0.167/0.708/0.307, thumbnail
+    # 0.396/0.979/0.598, crop 0.583/0.958/0.709, rotated 0.938/1.000/0.954, background
+    # 0.667/1.000/0.773: the grid's windows cost full-frame kinds a little (docs/search-quality.md).
     "self": (1.0, 1.0, 1.0),
-    "photo": (0.06, 0.52, 0.22),
-    "screenshot": (0.10, 0.69, 0.27),
-    "phone": (0.12, 0.65, 0.26),
-    "thumbnail": (0.33, 0.92, 0.55),
-    "crop": (0.52, 0.90, 0.66),
+    "photo": (0.21, 0.75, 0.40),
+    "screenshot": (0.72, 0.95, 0.82),
+    "phone": (0.23, 0.83, 0.44),
+    "thumbnail": (0.29, 0.89, 0.49),
+    "crop": (0.52, 0.90, 0.65),
     "rotated": (0.87, 0.95, 0.90),
-    "background": (0.60, 0.95, 0.72),
+    "background": (0.56, 0.95, 0.68),
+    # the demo's second views (5 of the 24 sampled products have one): one miss allowed
     "view": (0.8, 0.8, 0.8),
 }
 

@@ -438,3 +438,43 @@ async def test_per_image_delete_and_a_smaller_gallery_replaces_the_set(store: Ve
     await store.set_payload("p5", VectorPayload("moved", "b", 1.0, 1))
     assert {h.product_id for h in await store.search(query, 10, only("moved"))} == {"p5"}
     assert (await store.payloads())["p5"] == VectorPayload("moved", "b", 1.0, 1)
+
+
+def best_over_views(vectors: dict, views: np.ndarray, allowed: set[str] | None = None) -> dict:
+    """The reference: each product's best score over every gallery image and every view."""
+    best: dict[str, float] = {}
+    for (pid, _), v in vectors.items():
+        if allowed is None or pid in allowed:
+            best[pid] = max(best.get(pid, -2.0), float((views @ v).max()))
+    return dict(sorted(best.items(), key=lambda kv: -kv[1]))
+
+
+async def test_a_query_of_several_views_ranks_each_product_at_its_best_view(
+    store: VectorStore,
+) -> None:
+    items, vectors = gallery_items(60, 3)
+    await store.ensure_collection(DIM)
+    await store.replace_galleries(items)
+    views = unit_vectors(5, seed=900)
+    want = best_over_views(vectors, views)
+    hits = await store.search_views(views, 20)
+    assert [h.product_id for h in hits] == list(want)[:20]  # each product once, best view
+    for hit in hits:
+        assert hit.score == pytest.approx(want[hit.product_id], abs=1e-3)
+        assert hit.payload == payload_of(int(hit.product_id[1:]))
+        image = vectors[(hit.product_id, hit.image_index)]  # the image that gave the score
+        assert float((views @ image).max()) == pytest.approx(hit.score, abs=1e-3)
+    pages = [
+        h.product_id for off in (0, 10, 20) for h in await store.search_views(views, 10, offset=off)
+    ]
+    assert pages == list(want)[:30]  # pages tile over the fused ranking
+    cut = (list(want.values())[14] + list(want.values())[15]) / 2
+    kept = await store.search_views(views, 40, min_score=cut)
+    assert [h.product_id for h in kept] == list(want)[:15]
+    c1 = {f"p{i}" for i in range(60) if category_of(i) == "c1"}
+    filtered = await store.search_views(views, 8, only("c1"))
+    assert [h.product_id for h in filtered] == list(best_over_views(vectors, views, c1))[:8]
+    one = await store.search_views(views[:1], 12)  # one view is a plain search
+    assert [h.product_id for h in one] == [h.product_id for h in await store.search(views[0], 12)]
+    counts = await store.facets(views, ProductFilter(), ("category",), 30)  # over the same ranking
+    assert counts.category == Counter(category_of(int(p[1:])) for p in list(want)[:30])

@@ -40,6 +40,17 @@ class MicroBatcher:
         await self._queue.put((item, future))
         return await future
 
+    async def submit_many(self, items: list[np.ndarray]) -> np.ndarray:
+        """The output rows for ``items`` (stacked), queued together so that they share a pass."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="micro-batcher")
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[np.ndarray]] = []
+        for item in items:
+            futures.append(loop.create_future())
+            self._queue.put_nowait((item, futures[-1]))
+        return np.stack(await asyncio.gather(*futures))
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         shared = False

@@ -12,6 +12,7 @@ import numpy as np
 from visualsearch import metrics
 from visualsearch.embedding.base import Embedder, ModelInfo
 from visualsearch.embedding.batcher import MicroBatcher
+from visualsearch.embedding.views import WHOLE, QueryViews, decode_side, grid_windows
 from visualsearch.exceptions import (
     StoreUnavailableError,
     TextSearchUnavailableError,
@@ -34,6 +35,15 @@ class EmbeddingService(ABC):
 
     @abstractmethod
     async def embed_text(self, text: str) -> np.ndarray: ...
+
+    async def embed_image_views(
+        self, data: bytes, crop: Crop | None = None, views: QueryViews = WHOLE
+    ) -> np.ndarray:
+        """The unit vectors of the image's ``views`` (``embedding.views``), one row each; the
+        first row is the whole image's vector, as ``embed_image`` gives it."""
+        if views != WHOLE:
+            raise NotImplementedError(f"{type(self).__name__} cannot embed {views} views")
+        return (await self.embed_image(data, crop))[None]
 
     async def close(self) -> None:
         return None
@@ -63,11 +73,33 @@ class LocalEmbeddingService(EmbeddingService):
             image = decode_image(data, self._limits, self.embedder.input_size, crop)
             return self.embedder.preprocess(image)
 
+    def _prepare_windows(
+        self, data: bytes, crop: Crop | None, views: QueryViews
+    ) -> list[np.ndarray]:
+        """The views' windows, decoded large enough that each keeps the model's resolution."""
+        with metrics.stage("decode"):
+            size = decode_side(self.embedder.input_size, views)
+            image = decode_image(data, self._limits, size, crop)
+            return [self.embedder.preprocess(window) for window in grid_windows(image, views)]
+
     async def embed_image(self, data: bytes, crop: Crop | None = None) -> np.ndarray:
         loop = asyncio.get_running_loop()
         pixels = await loop.run_in_executor(self._decode_pool, self._prepare, data, crop)
         with metrics.stage("embed"):
             return await self._batcher.submit(pixels)
+
+    async def embed_image_views(
+        self, data: bytes, crop: Crop | None = None, views: QueryViews = WHOLE
+    ) -> np.ndarray:
+        if views == WHOLE:
+            return await super().embed_image_views(data, crop, views)
+        loop = asyncio.get_running_loop()
+        whole, windows = await asyncio.gather(
+            loop.run_in_executor(self._decode_pool, self._prepare, data, crop),
+            loop.run_in_executor(self._decode_pool, self._prepare_windows, data, crop, views),
+        )
+        with metrics.stage("embed"):  # the whole image and its windows share forward passes
+            return await self._batcher.submit_many([whole, *windows])
 
     async def embed_text(self, text: str) -> np.ndarray:
         if not self.info.text_search:
@@ -131,6 +163,25 @@ class RemoteEmbeddingService(EmbeddingService):
         with metrics.stage("embed"):
             body = await self._call("POST", "/embed/text", json={"text": text})
         return np.asarray(body["vector"], dtype=np.float32)
+
+    async def embed_image_views(
+        self, data: bytes, crop: Crop | None = None, views: QueryViews = WHOLE
+    ) -> np.ndarray:
+        """The views from the embedding service; one that predates them answers the whole
+        image's vector only, which is searched alone."""
+        if views == WHOLE:
+            return await super().embed_image_views(data, crop, views)
+        params = {"views": views} | ({"crop": str(crop)} if crop is not None else {})
+        with metrics.stage("embed"):
+            body = await self._call(
+                "POST",
+                "/embed/image",
+                params=params,
+                content=data,
+                headers={"content-type": "application/octet-stream"},
+            )
+        rows = body.get("views") or [body["vector"]]
+        return np.asarray(rows, dtype=np.float32)
 
     async def close(self) -> None:
         await self._client.aclose()

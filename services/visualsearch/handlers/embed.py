@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from visualsearch.embedding.service import EmbeddingService
+from visualsearch.embedding.views import WHOLE, QueryViews
 from visualsearch.exceptions import ImageTooLargeError
 from visualsearch.imaging import parse_crop
 
@@ -28,6 +29,9 @@ class TextIn(BaseModel):
 
 class VectorOut(BaseModel):
     vector: list[float]
+    views: list[list[float]] | None = Field(
+        default=None, description="With views=grid or fine: every view's vector, the whole first."
+    )
 
 
 @router.get("/info")
@@ -46,13 +50,20 @@ async def embed_info(request: Request) -> dict[str, object]:
 async def embed_image(
     request: Request,
     crop: Annotated[str | None, Query(max_length=200, description="x,y,w,h fractions.")] = None,
+    views: Annotated[
+        QueryViews, Query(description="'grid'/'fine' also embed the query's windows.")
+    ] = WHOLE,
 ) -> VectorOut:
-    """The unit vector of the image in the request body (or of its ``crop`` region)."""
+    """The unit vector of the image in the request body (or of its ``crop`` region), and with
+    ``views=grid`` its views' vectors too (``embedding.views``)."""
     region = parse_crop(crop)
     data = await request.body()
     if len(data) > _max_bytes(request):
         raise ImageTooLargeError("The image is over the upload limit.")
-    return VectorOut(vector=(await _embedding(request).embed_image(data, region)).tolist())
+    if views == WHOLE:
+        return VectorOut(vector=(await _embedding(request).embed_image(data, region)).tolist())
+    rows = await _embedding(request).embed_image_views(data, region, views)
+    return VectorOut(vector=rows[0].tolist(), views=rows.tolist())
 
 
 @router.post("/text", response_model=VectorOut)

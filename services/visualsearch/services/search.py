@@ -22,6 +22,7 @@ import numpy as np
 
 from visualsearch import metrics
 from visualsearch.embedding.service import EmbeddingService
+from visualsearch.embedding.views import WHOLE, QueryViews
 from visualsearch.exceptions import InputError, TextSearchUnavailableError, ValidationError
 from visualsearch.filters import FacetField, ProductFilter
 from visualsearch.imaging import Crop
@@ -88,6 +89,7 @@ class SearchService:
         weights: Mapping[str, float] | None = None,
         cache_tag: str | None = None,
         did_you_mean: Callable[[str], Awaitable[str | None]] | None = None,
+        query_views: QueryViews = WHOLE,
     ) -> None:
         self._embedding = embedding
         self._vectors = vectors
@@ -98,7 +100,7 @@ class SearchService:
             retrievers
             if retrievers is not None
             else (
-                VisualRetriever(embedding, vectors, "image"),
+                VisualRetriever(embedding, vectors, "image", query_views),
                 VisualRetriever(embedding, vectors, "text"),
                 KeywordRetriever(catalog),
             )
@@ -106,6 +108,11 @@ class SearchService:
         self.weights = dict(weights or {})
         self.cache_tag = cache_tag
         """Set for an experiment's variant: its answers are cached apart from the others'."""
+        image_retrievers = [r for r in self.retrievers if isinstance(r, VisualRetriever)]
+        self.query_views: QueryViews = next(
+            (r.views for r in image_retrievers if r.source == "image"), WHOLE
+        )
+        """How an image query is searched (its retriever's ``views``): part of the cache key."""
         self._did_you_mean = did_you_mean
 
     def available(self) -> list[str]:
@@ -161,9 +168,11 @@ class SearchService:
         retrievers = self._pick(query, mode)
         kind = query_kind(image is not None, text)
         scope = await self._catalog.cache_scope()
+        views = self.query_views if image is not None else WHOLE
         key = self._cache_key(
-            image, text, top_k, filter, offset, min_score, facets, scope, mode, crop, self.cache_tag
-        )
+            image, text, top_k, filter, offset, min_score, facets, scope, mode, crop,
+            self.cache_tag, views,
+        )  # fmt: skip
         cached = await self._answers.get(key)
         if cached is not None:
             metrics.SEARCHES.labels(kind, "hit").inc()
@@ -175,7 +184,7 @@ class SearchService:
             # one vector retriever: pages, min_score and facets inside the vector store
             vector = await retrievers[0].vector(query)
             with metrics.stage("ann"):
-                vector_hits = await self._vectors.search(
+                vector_hits = await self._vectors.search_views(
                     vector, top_k + 1, filter, offset=offset, min_score=min_score
                 )
             hits = [Candidate(h.product_id, h.score, h.image_index) for h in vector_hits]
@@ -289,6 +298,7 @@ class SearchService:
         mode: str = "hybrid",
         crop: Crop | None = None,
         tag: str | None = None,
+        views: QueryViews = WHOLE,
     ) -> str:
         digest = hashlib.sha256(image).hexdigest() if image is not None else ""
         return AnswerCache.key(
@@ -304,5 +314,6 @@ class SearchService:
                 mode,
                 *([str(crop)] if crop is not None else []),  # keys without a crop unchanged
                 *([f"variant={tag}"] if tag is not None else []),
+                *([f"views={views}"] if views != WHOLE else []),  # keys of whole-image unchanged
             ]
         )

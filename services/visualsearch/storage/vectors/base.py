@@ -11,10 +11,15 @@ bulk loads, re-index, ``PATCH /products``, ``doctor``) writes the same payload.
 A product has a gallery: one vector per image (``image_index`` 0 is the main image), all with
 the product's payload. Searches rank products, not images: each product once, at its
 best-matching image's score (:func:`group_best`), and the hit says which image matched.
+
+A query may also be several vectors (the views of one query image: the whole picture and a grid
+of windows, ``embedding.views``): :meth:`VectorStore.search_views` ranks products by their best
+score over every view and every gallery image, on any store, through ``search`` itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -154,6 +159,18 @@ async def group_best(
         limit *= 2
 
 
+def merge_views(answers: Sequence[Sequence[VectorHit]]) -> list[VectorHit]:
+    """Several rankings of products merged: each product once, at its best score, best first
+    (ties keep the order of the first answer that holds them)."""
+    best: dict[str, VectorHit] = {}
+    for answer in answers:
+        for hit in answer:
+            kept = best.get(hit.product_id)
+            if kept is None or hit.score > kept.score:
+                best[hit.product_id] = hit
+    return sorted(best.values(), key=lambda hit: -hit.score)
+
+
 @dataclass(frozen=True)
 class FacetCounts:
     """Counts over ranked candidates (see :meth:`VectorStore.facets`)."""
@@ -238,6 +255,32 @@ class VectorStore(ABC):
         fills the page) and score at least ``min_score``. Each product appears once, at its
         best-matching image (the hit's ``image_index``). Hits carry their payload."""
 
+    async def search_views(
+        self,
+        views: np.ndarray,
+        top_k: int,
+        filter: ProductFilter = NO_FILTER,
+        *,
+        offset: int = 0,
+        min_score: float | None = None,
+    ) -> list[VectorHit]:
+        """``search`` for a query of several vectors (rows of ``views``; one row, or a 1-D
+        vector, is a plain ``search``): each product at its best score over every view, the
+        hit's ``image_index`` that of the image giving it.
+
+        Exact, paging and ``min_score`` included: a product among the fused first ``offset +
+        top_k`` is among the first ``offset + top_k`` of the view that gives its best score, so
+        each view is asked for that many (at ``min_score``) and the answers are merged.
+        """
+        views = np.atleast_2d(views)
+        if len(views) == 1:
+            return await self.search(views[0], top_k, filter, offset=offset, min_score=min_score)
+        need = offset + top_k
+        answers = await asyncio.gather(
+            *(self.search(view, need, filter, min_score=min_score) for view in views)
+        )
+        return merge_views(answers)[offset:need]
+
     @abstractmethod
     async def vector_of(self, product_id: str) -> np.ndarray | None:
         """The product's main image's stored vector (float32, as searched), or ``None`` when it
@@ -268,13 +311,14 @@ class VectorStore(ABC):
         min_score: float | None = None,
     ) -> FacetCounts:
         """Counts over the ``depth`` best candidates that pass the filter, each field counted
-        without its own filter (selecting a brand still shows the other brands)."""
+        without its own filter (selecting a brand still shows the other brands). ``vector`` may
+        be several views of the query, ranked as :meth:`search_views` ranks them."""
         ranked: dict[ProductFilter, list[VectorHit]] = {}
 
         async def candidates(field: FacetField) -> list[VectorHit]:
             own = filter.without(field)
             if own not in ranked:
-                ranked[own] = await self.search(vector, depth, own, min_score=min_score)
+                ranked[own] = await self.search_views(vector, depth, own, min_score=min_score)
             return ranked[own]
 
         counts: dict[str, Any] = {}
