@@ -55,12 +55,16 @@ async def test_an_admin_retry_of_a_dead_letter_indexes_the_product(
     overrides: dict[str, object] = {"job_max_attempts": 1}
     if queue == "postgres":
         overrides["redis_url"] = None  # the one-machine queue, in the catalogue's database
-    running, lifespan = await start_api(make_settings(**overrides))
+    running, lifespan = await start_api(make_settings(**overrides), worker=False)
+    stop = asyncio.Event()
+    worker = None
     try:
         image = jpeg(seed=302)
         job = await index(running, "revived", image, wait=False)
         record = await running.context.catalog.get("revived")
+        # the image vanishes before any worker reads it, so the only attempt fails
         await running.context.objects.delete(record.image_key)
+        worker = asyncio.create_task(run_worker(running.context, stop, concurrency=1))
         await wait_job(running, job["job_id"], status="failed")
         # the shop puts the image back and presses "Retry" in the admin view
         await running.context.objects.put(record.image_key, image, "image/jpeg")
@@ -81,6 +85,9 @@ async def test_an_admin_retry_of_a_dead_letter_indexes_the_product(
         )
         assert again.status_code == 404  # no longer a dead letter
     finally:
+        stop.set()
+        if worker is not None:
+            await worker
         await running.client.aclose()
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
 

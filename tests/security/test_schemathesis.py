@@ -42,6 +42,14 @@ checks.positive_data_acceptance.enabled = false
 [[operations]]
 include-name = ["GET /products/", "GET /products/{product_id}/similar"]
 phases.coverage.checks.positive_data_acceptance.enabled = false
+
+# The filters `category` and `brand` take any text. In a query string every value arrives as
+# text, so a "number" or "object" the fuzzer means as invalid for them (brand=-7.08e-219) is a
+# valid brand once serialised, and accepting it is right: negative data rejection cannot be
+# judged on these three. The 422s for their numeric parameters are tested in tests/api.
+[[operations]]
+include-name = ["GET /search", "GET /products/", "GET /products/{product_id}/similar"]
+phases.fuzzing.checks.negative_data_rejection.enabled = false
 """
 
 
