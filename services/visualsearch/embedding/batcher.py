@@ -34,11 +34,7 @@ class MicroBatcher:
 
     async def submit(self, item: np.ndarray) -> np.ndarray:
         """The model's output row for ``item``, computed in a shared batch."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="micro-batcher")
-        future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
-        await self._queue.put((item, future))
-        return await future
+        return (await self.submit_many([item]))[0]
 
     async def submit_many(self, items: list[np.ndarray]) -> np.ndarray:
         """The output rows for ``items`` (stacked), queued together so that they share a pass."""
