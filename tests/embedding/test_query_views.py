@@ -4,15 +4,13 @@ them as ``VISUALSEARCH_QUERY_VIEWS`` says, on a real vector store and catalogue.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.retrieval.demo import demo_records
+from tests.retrieval.demo import catalog, demo_records
 from tests.support.images import jpeg, photo
-from tests.support.servers import postgres_database
 from visualsearch.config import Settings
 from visualsearch.embedding.base import ModelInfo
 from visualsearch.embedding.batcher import MicroBatcher
@@ -25,6 +23,8 @@ from visualsearch.storage.cache.memory import MemoryResultCache
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.vectors.base import VectorItem, VectorPayload
 from visualsearch.storage.vectors.qdrant_edge import QdrantEdgeVectorStore
+
+__all__ = ["catalog"]  # the demo catalogue fixture (tests/retrieval/demo.py)
 
 LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
 
@@ -108,16 +108,6 @@ class TwoViews(EmbeddingService):
 
     async def embed_text(self, text: str) -> np.ndarray:
         raise AssertionError("no text here")
-
-
-@pytest.fixture(scope="module")
-async def catalog() -> AsyncIterator[CatalogStore]:
-    with postgres_database() as url:
-        store = CatalogStore(url, 2)
-        await store.open()
-        await store.upsert(demo_records())
-        yield store
-        await store.close()
 
 
 async def test_the_setting_decides_whether_the_windows_are_searched(

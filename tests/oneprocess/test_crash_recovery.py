@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,20 +19,10 @@ import pytest
 
 from tests.support.demo import DEMO_IMAGES, DEMO_PRODUCTS
 from tests.support.images import jpeg
-from tests.support.serve import ServeProcess, kill_processes_of, processes_of
-from tests.support.servers import postgres_database, shared_tmpdir
+from tests.support.serve import ServeProcess, processes_of
+from tests.support.servers import postgres_database
 
 ENV = {"VISUALSEARCH_RATE_LIMIT_PER_MINUTE": "0"}
-
-
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
-    with shared_tmpdir("vs-crash-") as root:
-        data = root / "data"
-        try:
-            yield data
-        finally:
-            kill_processes_of(data)  # whatever a failed test left running
 
 
 def partway(server: ServeProcess, timeout: float = 120) -> int:

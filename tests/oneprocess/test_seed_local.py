@@ -10,27 +10,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.support.images import jpeg, photo
-from tests.support.serve import ServeProcess, kill_processes_of
-from tests.support.servers import shared_tmpdir
+from tests.support.serve import ServeProcess
 
 PHOTOS = {"cat": "chelsea.png", "coffee": "coffee.png", "rocket": "rocket.jpg"}
-
-
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
-    with shared_tmpdir("vs-seed-") as root:
-        data = root / "data"
-        try:
-            yield data
-        finally:
-            kill_processes_of(data)  # whatever a failed test left running
 
 
 def write_catalogue(directory: Path) -> Path:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from visualsearch.storage.catalog import ProductRecord
+import pytest
+
+from tests.support.servers import postgres_database
+from visualsearch.storage.catalog import CatalogStore, ProductRecord
 
 CATALOGUE = Path(__file__).parents[2] / "services/visualsearch/demo/catalogue.json"
 
@@ -33,3 +37,15 @@ def demo_records() -> list[ProductRecord]:
         )
         for p in demo_products()
     ]
+
+
+@pytest.fixture(scope="module")
+async def catalog() -> AsyncIterator[CatalogStore]:
+    """The demo catalogue's rows in a fresh PostgreSQL database, shared by a module's tests
+    (import it where a module needs it: tests/retrieval/conftest.py does)."""
+    with postgres_database() as url:
+        store = CatalogStore(url, 2)
+        await store.open()
+        await store.upsert(demo_records())
+        yield store
+        await store.close()

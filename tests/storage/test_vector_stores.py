@@ -380,11 +380,8 @@ def gallery_items(products: int, per_product: int, seed: int = 7) -> tuple[list[
 
 
 def best_per_product(vectors: dict, query: np.ndarray, allowed: set[str] | None = None) -> list:
-    best: dict[str, float] = {}
-    for (pid, _), v in vectors.items():
-        if allowed is None or pid in allowed:
-            best[pid] = max(best.get(pid, -2.0), float(v @ query))
-    return sorted(best, key=lambda p: -best[p])
+    """The reference for one query vector: the products by their best image's score."""
+    return list(best_over_views(vectors, np.atleast_2d(query), allowed))
 
 
 async def test_a_gallery_is_one_product_once_at_its_best_image_and_top_k_is_filled(
