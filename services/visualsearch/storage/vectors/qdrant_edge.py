@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -41,6 +42,13 @@ from visualsearch.storage.vectors.qdrant import image_of, point_id
 
 T = TypeVar("T")
 OPTIMISE_EVERY = 1000  # points written before the HNSW graph is rebuilt
+FLUSH_EVERY_SECONDS = 5.0
+"""How stale the segment files may get behind the write-ahead log. Every write is in Edge's
+WAL before ``update`` returns, so a killed process loses nothing (replayed on the next load:
+``tests/storage/test_qdrant_edge_durability.py``); a flush writes the segments themselves and
+costs 40-340 ms on a busy disk, which a flush per write paid on every job and bulk batch.
+Qdrant's server flushes on the same kind of interval (``flush_interval_sec``, 5 s); ``close``
+and a re-index's switch always flush."""
 HNSW_EF = 128
 # A filter that keeps a few % of the points cuts the HNSW graph into islands, and Qdrant's
 # planner (which judges an AND by its least selective condition) keeps searching the graph:
@@ -78,6 +86,7 @@ class QdrantEdgeVectorStore(VectorStore):
         self._shard: Any = None
         self._lock = threading.Lock()
         self._written = 0
+        self._flushed_at = time.monotonic()
         self._lock_file: IO[str] | None = None
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -91,6 +100,13 @@ class QdrantEdgeVectorStore(VectorStore):
             return await asyncio.to_thread(locked)
         except (OSError, RuntimeError, ValueError) as exc:
             raise StoreUnavailableError(STORE, str(exc) or type(exc).__name__) from exc
+
+    def _flush_if_due(self, shard: Any) -> None:
+        """Flush the segments if the last flush is ``FLUSH_EVERY_SECONDS`` old (lock held)."""
+        now = time.monotonic()
+        if now - self._flushed_at >= FLUSH_EVERY_SECONDS:
+            shard.flush()
+            self._flushed_at = now
 
     @property
     def _pointer(self) -> Path:
@@ -239,7 +255,7 @@ class QdrantEdgeVectorStore(VectorStore):
             if self._written >= OPTIMISE_EVERY:  # fold new points into the HNSW graph
                 shard.optimize()
                 self._written = 0
-            shard.flush()
+            self._flush_if_due(shard)
 
         await self._run(write)
 
@@ -303,7 +319,7 @@ class QdrantEdgeVectorStore(VectorStore):
             shard = self._shard_now()
             for operation in operations:
                 shard.update(operation)
-            shard.flush()
+            self._flush_if_due(shard)
 
         await self._run(write)
 
@@ -330,7 +346,7 @@ class QdrantEdgeVectorStore(VectorStore):
         def delete() -> None:
             shard = self._shard_now()
             shard.update(self._qe.UpdateOperation.delete_points(ids))
-            shard.flush()
+            self._flush_if_due(shard)
 
         await self._run(delete)
 
@@ -395,7 +411,11 @@ class QdrantEdgeVectorStore(VectorStore):
     async def commit_rebuild(self, builder: VectorStore) -> None:
         assert isinstance(builder, QdrantEdgeVectorStore) and builder._generation and builder._dim
         new_shard, generation, dim = builder._shard, builder._generation, builder._dim
-        await builder._run(lambda: new_shard.optimize())
+        def seal() -> None:  # the new generation is whole on disk before it is named live
+            new_shard.optimize()
+            new_shard.flush()
+
+        await builder._run(seal)
 
         def switch() -> None:
             pointer = self._read_pointer()
