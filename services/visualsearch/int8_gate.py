@@ -1,11 +1,12 @@
 """``visualsearch model quantize``: make the int8 image tower and judge it on the quality harness.
 
-The step exports the fp32 tower (if the directory lacks it), quantises it (``embedding.quantisation``:
-static QDQ per-channel for convolutional towers, calibrated on shipped product images; dynamic
-for towers with Linear layers), then runs both models on the queries of ``visualsearch eval``
-(the same generators, seeds and seeded product sample, and the demo catalogue's main images as
-the index) and writes the verdict (``embedding.verdict``) beside the fp32 file. ``auto`` then uses int8
-only where that verdict says int8's Recall@10 is within ``verdict.TOLERANCE`` of fp32's.
+The step exports the fp32 tower (if the directory lacks it), quantises it
+(``embedding.quantisation``: static QDQ per-channel for convolutional towers, calibrated on
+shipped product images; dynamic for towers with Linear layers), then runs both models on the
+queries of ``visualsearch eval`` (the same generators, seeds and seeded product sample, and the
+demo catalogue's main images as the index) and writes the verdict (``embedding.verdict``) beside
+the fp32 file. ``auto`` then uses int8 only where that verdict says int8's Recall@10 is within
+``verdict.TOLERANCE`` of fp32's.
 
 The harness here ranks by an exact cosine scan over one vector per product, with the whole
 picture as the query (``QUERY_VIEWS=whole``): it compares two models on identical queries, so

@@ -31,6 +31,7 @@ from visualsearch.exceptions import ModelLoadError
 from visualsearch.imaging import to_rgb
 
 PRODUCTS = 12
+pytestmark = pytest.mark.slow  # the step takes a minute or more (once for the session)
 
 
 @pytest.fixture(scope="session")
