@@ -157,6 +157,24 @@ def quantise(base: Embedder, fp32: Path, int8: Path, calibration: int) -> str:
     )
 
 
+def _machine() -> dict[str, object]:
+    """Where the verdict was measured: int8 kernels differ between CPUs with and without VNNI."""
+    import platform
+
+    try:
+        flags = next(
+            (
+                line
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("flags")
+            ),
+            "",
+        ).split()
+    except OSError:
+        flags = []
+    return {"arch": platform.machine(), "vnni": bool({"avx512_vnni", "avx_vnni"} & set(flags))}
+
+
 def make_int8(
     base: Embedder,
     directory: Path,
@@ -213,6 +231,7 @@ def make_int8(
         made_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         seconds=round(time.perf_counter() - started, 1),
         extra={
+            "machine": _machine(),
             "recall_at_1": {"fp32": recall(fp32_ranks, 1), "int8": recall(int8_ranks, 1)},
             "recall_at_10_by_kind": {
                 kind: {

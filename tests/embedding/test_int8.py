@@ -102,6 +102,8 @@ def test_the_step_writes_the_int8_model_and_a_verdict_that_matches_the_files(mad
     for key in ("recall_fp32", "recall_int8"):
         assert 0.3 <= raw[key] <= 1.0  # self queries alone give 1/9
     assert raw["passed"] == (raw["recall_int8"] >= raw["recall_fp32"] - 0.01)
+    assert set(raw["extra"]["recall_at_10_by_kind"]) == set(queries["kinds"])
+    assert isinstance(raw["extra"]["machine"]["vnni"], bool)
     verdict, why = read_verdict(fp32)
     assert verdict is not None and why == "valid"
     # the convolutions are int8 but the stem and the head are not
