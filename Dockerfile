@@ -34,6 +34,27 @@ COPY operator/ operator/
 RUN pip install . \
     && find /opt/venv -name '__pycache__' -type d -prune -exec rm -rf {} +
 
+# ---- models: the image tower in ONNX, its int8 model and the recall gate's verdict --------------
+# `visualsearch model quantize` exports EfficientNet-Lite0 (the model whose weights ship) to ONNX,
+# quantises it to static int8 and judges it on the quality harness's queries (Recall@10 within
+# 0.01 of fp32), here, once, so that no pod start pays for it (minutes on 2 cores): a start only
+# reads the verdict (docs/search-quality.md, "int8"). Same venv as the runtime, so the model's
+# fingerprint (weights, torch and ONNX Runtime versions) matches at start. The harness's photo
+# queries need scikit-image, installed in this stage only. --build-arg INT8_MODEL=no skips it
+# (the image then runs fp32 and says why in its log).
+FROM build AS models
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
+ARG PIP_FIND_LINKS
+ARG PIP_CERT
+ARG INT8_MODEL=yes
+RUN mkdir -p /opt/visualsearch/onnx \
+    && if [ "${INT8_MODEL}" = "yes" ]; then \
+        pip install "scikit-image>=0.22" \
+        && visualsearch model quantize --model efficientnet-lite0 \
+               --output /opt/visualsearch/onnx; \
+    fi
+
 # ---- runtime: the venv, the storefront files and a non-root user --------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 ARG UID=10001
@@ -44,8 +65,10 @@ RUN groupadd --gid "${UID}" visualsearch \
     && useradd --uid "${UID}" --gid "${UID}" --home-dir /home/visualsearch \
        --create-home --shell /usr/sbin/nologin visualsearch
 COPY --from=build /opt/venv /opt/venv
+COPY --from=models /opt/visualsearch/onnx /opt/visualsearch/onnx
 COPY frontend/ /opt/visualsearch/frontend/
 ENV PATH=/opt/venv/bin:$PATH \
+    VISUALSEARCH_PREBUILT_ONNX_DIR=/opt/visualsearch/onnx \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HOME=/home/visualsearch \

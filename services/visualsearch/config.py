@@ -99,8 +99,15 @@ class Settings(BaseSettings):
     embed_backend: Literal["auto", "torch", "onnx", "int8"] = Field(
         "auto",
         description="Image embedding runtime: 'torch' (exact fp32), 'onnx' (ONNX Runtime fp32), "
-        "'int8' (ONNX Runtime, int8 Linear layers) or 'auto' (int8 where it agrees with fp32 at "
-        "cosine >= 0.99 on shipped real images, else onnx; torch on GPUs).",
+        "'int8' (ONNX Runtime int8) or 'auto' (int8 where its recall verdict from `visualsearch "
+        "model quantize` passes, or for Linear towers without one where it agrees with fp32 at "
+        "cosine >= 0.99 on shipped real images; else onnx; torch on GPUs).",
+    )
+    prebuilt_onnx_dir: Path | None = Field(
+        None,
+        description="Read-only directory of ONNX models made at image build time by "
+        "`visualsearch model quantize` (fp32 export, int8 model, recall verdict); the image "
+        "sets /opt/visualsearch/onnx. Looked up after MODEL_CACHE_DIR/onnx.",
     )
     query_views: Literal["whole", "grid", "fine"] = Field(
         "grid",

@@ -87,6 +87,7 @@ async def create_embedding(settings: Settings) -> EmbeddingService:
         settings.device,
         settings.model_cache_dir,
         settings.embed_backend,
+        settings.prebuilt_onnx_dir,
     )
     log.info(
         "model loaded",

@@ -106,8 +106,14 @@ def test_dockerfile_is_multistage_non_root_and_pinned(image: str) -> None:
     froms = [rest for word, rest in steps if word == "FROM"]
     assert len(froms) >= 2, "multi-stage"
     args = dict(rest.split("=", 1) for word, rest in steps if word == "ARG" and "=" in rest)
+    stages: set[str] = set()  # earlier stages' names: a FROM of one is not an image to pin
     for base in froms:
-        ref = base.split()[0]
+        ref, *alias = base.split()
+        is_stage = ref in stages
+        if len(alias) == 2 and alias[0].upper() == "AS":
+            stages.add(alias[1])
+        if is_stage:
+            continue
         ref = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], ref)
         name, _, tag = ref.rpartition(":")
         assert name and tag and tag != "latest", ref

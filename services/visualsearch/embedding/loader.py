@@ -41,6 +41,7 @@ def load_embedder(
     device: str = "auto",
     cache_dir: Path | None = None,
     backend: str = "auto",
+    prebuilt_dir: Path | None = None,
 ) -> tuple[Embedder, str | None]:
     """The loaded embedder for ``model`` and a warning for people, if one is due.
 
@@ -48,12 +49,13 @@ def load_embedder(
     explicitly named model that cannot be loaded is an error (never a silent fallback). The
     image tower then runs on ``backend`` (the factory passes ``Settings.embed_backend``; see
     ``optimised``): the fastest path that agrees with fp32 by default, exact fp32 with ``torch``.
+    ``prebuilt_dir`` holds models made at image build time (``visualsearch model quantize``).
     """
-    base, warning = _load_base(model, device, cache_dir)
-    return optimise(base, backend, default_cache_dir(cache_dir)), warning
+    base, warning = load_base(model, device, cache_dir)
+    return optimise(base, backend, default_cache_dir(cache_dir), prebuilt_dir), warning
 
 
-def _load_base(model: str, device: str, cache_dir: Path | None) -> tuple[Embedder, str | None]:
+def load_base(model: str, device: str, cache_dir: Path | None) -> tuple[Embedder, str | None]:
     """The plain fp32 model that ``model`` names."""
     if model == EFFICIENTNET:
         embedder: Embedder = EfficientNetLite0Embedder(device)

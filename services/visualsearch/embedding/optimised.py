@@ -2,13 +2,28 @@
 
 The image tower of a loaded fp32 embedder is exported to ONNX once (cached on disk, keyed by the
 model's output on a fixed probe, so new weights mean a new export) and run by ONNX Runtime, which
-is markedly faster than eager PyTorch on CPUs, especially one image at a time. ``int8`` also
-quantises the Linear layers (MatMul/Gemm) dynamically, which is what makes a ViT (CLIP) several
-times faster. Text stays on the fp32 PyTorch model, and ``torch`` keeps the exact fp32 path.
+is markedly faster than eager PyTorch on CPUs, especially one image at a time. Text stays on the
+fp32 PyTorch model, and ``torch`` keeps the exact fp32 path.
+
+int8 (``quantisation``): a ViT's Linear layers quantise dynamically in seconds; a convolutional
+tower (EfficientNet-Lite0) quantises statically with calibration, which with its recall gate on
+the quality harness takes minutes, so it is made by an explicit step (``visualsearch model
+quantize``, run in the image build) and never at a start. That step leaves a verdict beside the
+fp32 file (``verdict``); a start reads it.
 
 Backends (``VISUALSEARCH_EMBED_BACKEND``): ``torch`` (exact), ``onnx`` (fp32, same vectors to
-~1e-6), ``int8`` and ``auto``: int8 where it passes the accuracy gate on shipped real images
-(cosine >= 0.99 to fp32 for every probe image), else onnx; torch on CUDA or without onnxruntime.
+~1e-6), ``int8`` and ``auto``:
+
+- a valid int8 verdict for this model exists (in the cache or the image's prebuilt directory):
+  int8 when its Recall@10 is within ``verdict.TOLERANCE`` of fp32's, else onnx;
+- no verdict, Linear layers: int8 made now, where it passes the quick accuracy gate on shipped
+  real images (cosine >= 0.99 to fp32 for every probe image), else onnx;
+- no verdict, convolutions only: onnx, with a log line saying why.
+
+torch on CUDA or without onnxruntime. ``int8`` by name uses the verdict's model (with a warning
+when its verdict fails), quantises a Linear tower now, and is a start-up error for a
+convolutional tower without a quantised model: quantising on demand would make every start of
+a fresh cache pay minutes.
 """
 
 from __future__ import annotations
@@ -18,6 +33,7 @@ import logging
 import os
 import threading
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +42,8 @@ import torch
 from PIL import Image
 
 from visualsearch.embedding.base import Embedder, ModelInfo
+from visualsearch.embedding.quantisation import count_dynamic, has_matmul, quantise_dynamic
+from visualsearch.embedding.verdict import Verdict, int8_beside, read_verdict
 from visualsearch.exceptions import ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -85,7 +103,7 @@ def modules_of(embedder: Embedder) -> list[torch.nn.Module]:
 _fingerprints: weakref.WeakKeyDictionary[Embedder, str] = weakref.WeakKeyDictionary()
 
 
-def _fingerprint(embedder: Embedder) -> str:
+def fingerprint(embedder: Embedder) -> str:
     """A key that changes with the weights: a hash of every parameter and buffer, and versions."""
     cached = _fingerprints.get(embedder)
     if cached is not None:
@@ -142,27 +160,19 @@ def export_onnx(embedder: Embedder, path: Path) -> None:
     tmp.replace(path)
 
 
-def quantise_int8(source: Path, target: Path) -> int:
-    """Dynamic int8 quantisation of the Linear layers (MatMul/Gemm); returns how many were."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    quantize_dynamic(
-        str(source), str(tmp), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"]
-    )
-    quantised = sum(
-        node.op_type in ("MatMulInteger", "DynamicQuantizeMatMul")
-        for node in onnx.load(str(tmp), load_external_data=False).graph.node
-    )
-    tmp.replace(target)
-    return quantised
-
-
 def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise cosine similarity of two (N, dim) arrays."""
     num = (a * b).sum(axis=1)
     return num / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-12)
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where this model's fp32 export is, and its int8 verdict if a valid one lies beside it."""
+
+    fp32: Path
+    verdict: Verdict | None
+    why: str  # why there is no valid verdict ("valid" when there is)
 
 
 class OnnxEmbedder(Embedder):
@@ -170,6 +180,9 @@ class OnnxEmbedder(Embedder):
 
     ``precision`` is ``fp32`` or ``int8``; preprocessing, model info and text embedding are the
     base's own, so vectors live in the same space and the index never sees a difference in kind.
+    Models are looked up in ``cache_dir`` (written when an export is needed) and then in
+    ``prebuilt_dir`` (read only: the image build's ``visualsearch model quantize``);
+    ``model_path`` runs that one file instead (the quantise step judging what it made).
     """
 
     def __init__(
@@ -178,6 +191,8 @@ class OnnxEmbedder(Embedder):
         precision: str = "fp32",
         cache_dir: Path | None = None,
         threads: int | None = None,
+        prebuilt_dir: Path | None = None,
+        model_path: Path | None = None,
     ) -> None:
         super().__init__("cpu")
         if precision not in ("fp32", "int8"):
@@ -185,8 +200,11 @@ class OnnxEmbedder(Embedder):
         self.base = base
         self.precision = precision
         self.cache_dir = cache_dir or default_cache_dir()
+        self.prebuilt_dir = prebuilt_dir
         self.threads = threads
-        self.model_path: Path | None = None
+        self.model_path: Path | None = model_path
+        self.verdict: Verdict | None = None
+        self._located: Located | None = None
         self._session: Any = None
 
     @property
@@ -207,32 +225,57 @@ class OnnxEmbedder(Embedder):
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         return self.base.embed_texts(texts)
 
-    def fp32_path(self) -> Path:
-        """The exported fp32 model, exported now if the cache lacks it."""
+    def located(self) -> Located:
+        """The fp32 export to use: the first directory whose copy has a valid int8 verdict beside
+        it, else the first that has one, else a new export into the (writable) cache."""
+        if self._located is not None:
+            return self._located
         self.base.load()
-        key = _fingerprint(self.base)
+        name = f"{fingerprint(self.base)}-fp32.onnx"
+        dirs = [self.cache_dir] + ([self.prebuilt_dir] if self.prebuilt_dir else [])
+        found = [d / name for d in dirs if (d / name).is_file()]
+        reasons = []
+        for path in found:
+            verdict, why = read_verdict(path)
+            if verdict is not None:
+                self._located = Located(path, verdict, why)
+                return self._located
+            reasons.append(why)
+        if found:
+            self._located = Located(found[0], None, "; ".join(reasons))
+            return self._located
         self.cache_dir = writable_dir(self.cache_dir)
-        path = self.cache_dir / f"{key}-fp32.onnx"
+        path = self.cache_dir / name
         with _export_lock:
             if not path.is_file():
                 log.info("exporting the image tower to ONNX", extra={"path": str(path)})
                 export_onnx(self.base, path)
-        return path
+        self._located = Located(path, None, f"no int8 verdict beside {name} in {self.cache_dir}")
+        return self._located
+
+    def fp32_path(self) -> Path:
+        """The exported fp32 model, exported now if no directory has it."""
+        return self.located().fp32
 
     def int8_path(self) -> tuple[Path, int]:
-        """The int8 model and its count of quantised Linear layers, made now if absent."""
-        source = self.fp32_path()
-        path = source.with_name(source.name.replace("-fp32", "-int8"))
+        """The int8 model and its count of dynamically quantised Linear layers: the verdict's
+        model when there is one, else a Linear tower quantised now (seconds); a convolutional
+        tower without a verdict is an error (``visualsearch model quantize`` makes it)."""
+        located = self.located()
+        if located.verdict is not None:
+            path = int8_beside(located.fp32)
+            return path, count_dynamic(path)
+        if not has_matmul(located.fp32):
+            raise ModelLoadError(
+                "EMBED_BACKEND=int8: this model's image tower is convolutional and has no int8 "
+                f"model yet ({located.why}). Make it with `visualsearch model quantize` (a few "
+                "minutes: static quantisation and the recall gate), or use "
+                "EMBED_BACKEND=auto or onnx."
+            )
+        self.cache_dir = writable_dir(self.cache_dir)
+        path = self.cache_dir / int8_beside(located.fp32).name
         with _export_lock:
-            if not path.is_file():
-                count = quantise_int8(source, path)
-            else:
-                import onnx
-
-                count = sum(
-                    n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul")
-                    for n in onnx.load(str(path), load_external_data=False).graph.node
-                )
+            count = count_dynamic(path) if path.is_file() else quantise_dynamic(located.fp32, path)
         return path, count
 
     def _load(self) -> None:
@@ -242,9 +285,11 @@ class OnnxEmbedder(Embedder):
             raise ModelLoadError(
                 "The onnx/int8 embedding backends need the onnxruntime package."
             ) from exc
-        path = self.int8_path()[0] if self.precision == "int8" else self.fp32_path()
-        self._session = make_session(ort, path, self.threads)
-        self.model_path = path
+        if self.model_path is None:
+            fp32 = self.precision == "fp32"
+            self.model_path = self.fp32_path() if fp32 else self.int8_path()[0]
+            self.verdict = self.located().verdict
+        self._session = make_session(ort, self.model_path, self.threads)
 
     def _forward_images(self, pixels: torch.Tensor) -> torch.Tensor:
         output = self._session.run(None, {"pixels": pixels.numpy()})[0]
@@ -269,31 +314,32 @@ def gate(base: Embedder, fast: Embedder, batch: np.ndarray) -> float:
     return float(cosine_rows(base.embed_images(batch), fast.embed_images(batch)).min())
 
 
-def optimise(base: Embedder, backend: str = "auto", cache_dir: Path | None = None) -> Embedder:
+def optimise(
+    base: Embedder,
+    backend: str = "auto",
+    cache_dir: Path | None = None,
+    prebuilt_dir: Path | None = None,
+) -> Embedder:
     """The loaded embedder for ``backend`` around a loaded fp32 ``base`` (see the module doc)."""
     if backend not in BACKENDS:
         raise ModelLoadError(f"Unknown embedding backend {backend!r}; use one of {BACKENDS}.")
     if backend == "torch":
         return base
     if backend == "auto":
-        return _auto(base, cache_dir)
+        return _auto(base, cache_dir, prebuilt_dir)
     if base.device.type != "cpu":
         raise ModelLoadError(f"The {backend} embedding backend runs on the CPU; use torch on GPUs.")
-    fast = OnnxEmbedder(base, "int8" if backend == "int8" else "fp32", cache_dir)
+    precision = "int8" if backend == "int8" else "fp32"
+    fast = OnnxEmbedder(base, precision, cache_dir, prebuilt_dir=prebuilt_dir)
     fast.load()
+    if fast.verdict is not None and precision == "int8" and not fast.verdict.passes():
+        log.warning(
+            "EMBED_BACKEND=int8 although its recall verdict fails: %s", fast.verdict.summary()
+        )
     return fast
 
 
-def _has_matmul(path: Path) -> bool:
-    """Whether an exported image tower has Linear layers (MatMul/Gemm) that int8 would speed up;
-    a convolutional one (EfficientNet) has none, so quantising it is skipped."""
-    import onnx
-
-    graph = onnx.load(str(path), load_external_data=False).graph
-    return any(node.op_type in ("MatMul", "Gemm") for node in graph.node)
-
-
-def _auto(base: Embedder, cache_dir: Path | None) -> Embedder:
+def _auto(base: Embedder, cache_dir: Path | None, prebuilt_dir: Path | None) -> Embedder:
     if base.device.type != "cpu":
         return base
     try:
@@ -302,15 +348,26 @@ def _auto(base: Embedder, cache_dir: Path | None) -> Embedder:
         log.warning("onnxruntime is not installed: embedding with plain PyTorch (slower)")
         return base
     try:
-        return _fastest_that_agrees(base, cache_dir)
+        return _fastest_that_agrees(base, cache_dir, prebuilt_dir)
     except Exception as exc:  # an export or runtime failure must not stop the service
         log.warning("fast embedding path unavailable (%s): embedding with plain PyTorch", exc)
         return base
 
 
-def _fastest_that_agrees(base: Embedder, cache_dir: Path | None) -> Embedder:
-    int8 = OnnxEmbedder(base, "int8", cache_dir)
-    if _has_matmul(int8.fp32_path()) and int8.int8_path()[1]:  # int8 quantises Linear layers
+def _fastest_that_agrees(
+    base: Embedder, cache_dir: Path | None, prebuilt_dir: Path | None
+) -> Embedder:
+    int8 = OnnxEmbedder(base, "int8", cache_dir, prebuilt_dir=prebuilt_dir)
+    located = int8.located()
+    if located.verdict is not None:
+        if located.verdict.passes():
+            int8.load()
+            log.info("embedding backend int8: %s", located.verdict.summary())
+            return int8
+        log.info(
+            "int8 refused by its recall verdict (%s): using onnx fp32", located.verdict.summary()
+        )
+    elif has_matmul(located.fp32) and int8.int8_path()[1]:  # a ViT: dynamic int8, quick gate
         int8.load()
         cosine = gate(base, int8, probe_batch(base))
         if cosine >= GATE_COSINE:
@@ -320,7 +377,14 @@ def _fastest_that_agrees(base: Embedder, cache_dir: Path | None) -> Embedder:
             "int8 embeddings disagree with fp32; using onnx fp32",
             extra={"min_cosine": round(cosine, 5)},
         )
-    fp32 = OnnxEmbedder(base, "fp32", cache_dir)
+    else:
+        log.info(
+            "no int8 model for this convolutional tower (%s): using onnx fp32; "
+            "`visualsearch model quantize` makes one",
+            located.why,
+        )
+    fp32 = OnnxEmbedder(base, "fp32", cache_dir, prebuilt_dir=prebuilt_dir)
+    fp32._located = located  # the same lookup: no second hashing
     fp32.load()
     log.info("embedding backend onnx (fp32)")
     return fp32
