@@ -92,6 +92,10 @@ fi
 [[ -n "${PIP_INDEX_URL:-}" ]] && build_args+=(--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL")
 # TORCH_INDEX_URL empty: torch from the package index (here: the CPU wheel the mirror serves).
 build_args+=(--build-arg "TORCH_INDEX_URL=${TORCH_INDEX_URL:-}")
+# The int8 model and its recall verdict (the Dockerfile's models stage) take minutes of the
+# quality harness on 2 cores: local and e2e images skip it unless INT8_MODEL=yes, and their pods
+# run fp32 (the log says why). A release build leaves the Dockerfile's default (yes).
+build_args+=(--build-arg "INT8_MODEL=${INT8_MODEL:-no}")
 
 build() { # $1 = image name, $2 = Dockerfile, $3 = context, $4... = smoke command
     local name="$1" dockerfile="$2" context="$3"
