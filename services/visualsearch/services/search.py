@@ -26,11 +26,12 @@ from visualsearch.embedding.views import WHOLE, QueryViews
 from visualsearch.exceptions import InputError, TextSearchUnavailableError, ValidationError
 from visualsearch.filters import FacetField, ProductFilter
 from visualsearch.imaging import Crop
+from visualsearch.locating import suggest_crop
 from visualsearch.retrieval import Candidate, Query, Retriever
 from visualsearch.retrieval.fusion import fuse
 from visualsearch.retrieval.keyword import KeywordRetriever
 from visualsearch.retrieval.visual import VisualRetriever
-from visualsearch.schemas import Facets, PriceRange, SearchResponse
+from visualsearch.schemas import CropBox, Facets, PriceRange, SearchResponse
 from visualsearch.services.answers import AnswerCache, results_for, vector_facets
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
@@ -216,12 +217,28 @@ class SearchService:
             has_more=has_more,
             facets=facet_counts,
             retrievers=[r.name for r in retrievers],
+            suggested_crop=await self._suggested_crop(image, retrievers),
         )
         if not results and text and offset == 0 and self._did_you_mean is not None:
             response.did_you_mean = await self._did_you_mean(text)
         await self._answers.put(key, response)
         metrics.SEARCHES.labels(kind, "miss").inc()
         return response
+
+    @staticmethod
+    async def _suggested_crop(
+        image: bytes | None, retrievers: Sequence[Retriever]
+    ) -> CropBox | None:
+        """The box of the one object in the whole picture (``visualsearch.locating``), offered
+        to the shopper, never applied here. Only where an image retriever ran: it decoded the
+        upload under the service's limits, so what is located is an accepted picture."""
+        if image is None or not any(
+            isinstance(r, VisualRetriever) and r.source == "image" for r in retrievers
+        ):
+            return None
+        with metrics.stage("locate"):
+            box = await asyncio.to_thread(suggest_crop, image)
+        return None if box is None else CropBox(x=box.x, y=box.y, w=box.w, h=box.h)
 
     async def _fused(
         self,
