@@ -81,13 +81,19 @@ class Part:
         return max(dx, dy) <= gap
 
 
-def suggest_crop(data: bytes) -> Crop | None:
-    """The suggested box for an encoded picture (already accepted by ``decode_image``), or
-    None when it shows no single clear object on a transparent or plain background."""
+MAX_PIXELS = 64_000_000
+"""Pictures with more pixels are not looked at (a decompression bomb, or far beyond a query)."""
+
+
+def suggest_crop(data: bytes, max_pixels: int = MAX_PIXELS) -> Crop | None:
+    """The suggested box for an encoded picture, or None when it shows no single clear object
+    on a transparent or plain background (or is no picture, or has over ``max_pixels``)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
+                if img.width * img.height > max_pixels:
+                    return None
                 if img.format == "JPEG":
                     img.draft("RGB", (WORK_SIDE, WORK_SIDE))
                 img.seek(0)

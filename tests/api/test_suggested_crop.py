@@ -6,7 +6,7 @@ from __future__ import annotations
 from PIL import Image, ImageDraw
 
 from tests.api.helpers import index
-from tests.conftest import Api
+from tests.conftest import Api, SettingsFactory, start_api
 from tests.support.images import encode, photo
 
 
@@ -65,3 +65,27 @@ async def test_a_text_search_has_no_suggested_crop(api: Api) -> None:
     response = await api.client.get("/search", params={"q": "cat"})
     assert response.status_code == 200, response.text
     assert response.json()["suggested_crop"] is None
+
+
+async def test_auto_crop_searches_a_small_suggested_box_instead_of_the_whole_picture(
+    make_settings: SettingsFactory,
+) -> None:
+    """VISUALSEARCH_AUTO_CROP_BELOW=0.5: a suggestion covering less than half the picture is
+    what is searched when no crop was sent; a crop the shopper sent wins."""
+    both = make_settings(auto_crop_below=0.5)
+    api, lifespan = await start_api(both)
+    try:
+        await index(api, "cat", encode(photo("chelsea.png").resize((160, 160)), "JPEG"))
+        await index(api, "coffee", encode(photo("coffee.png").resize((160, 160)), "JPEG"))
+        query = on_white()
+        auto = await post(api, query, "image/jpeg")
+        box = auto["suggested_crop"]
+        assert box is not None and box["w"] * box["h"] < 0.5
+        crop = ",".join(str(box[k]) for k in ("x", "y", "w", "h"))
+        explicit = await post(api, query, "image/jpeg", crop=crop)
+        assert [r["score"] for r in auto["results"]] == [r["score"] for r in explicit["results"]]
+        whole = await post(api, query, "image/jpeg", crop="0,0,1,1")  # the shopper's own box
+        assert [r["score"] for r in whole["results"]] != [r["score"] for r in auto["results"]]
+    finally:
+        await api.client.aclose()
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]

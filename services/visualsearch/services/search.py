@@ -91,6 +91,7 @@ class SearchService:
         cache_tag: str | None = None,
         did_you_mean: Callable[[str], Awaitable[str | None]] | None = None,
         query_views: QueryViews = WHOLE,
+        auto_crop_below: float = 0.0,
     ) -> None:
         self._embedding = embedding
         self._vectors = vectors
@@ -115,6 +116,9 @@ class SearchService:
         )
         """How an image query is searched (its retriever's ``views``): part of the cache key."""
         self._did_you_mean = did_you_mean
+        self.auto_crop_below = auto_crop_below
+        """A suggested crop covering less than this share of the picture is searched instead of
+        the whole picture when no crop was sent (0: never; ``VISUALSEARCH_AUTO_CROP_BELOW``)."""
 
     def available(self) -> list[str]:
         """The retrievers this service can run (``clip_text`` only with a text tower)."""
@@ -165,14 +169,20 @@ class SearchService:
             raise InputError("Send an image (field 'file') or a text query ('q').")
         if crop is not None and image is None:
             raise ValidationError("crop: a region of the query image needs an image ('file').")
+        retrievers = self._pick(Query(image, text, crop), mode)
+        suggested: CropBox | None = None
+        located = self.auto_crop_below > 0 and crop is None
+        if located:  # the box decides what is searched: found before the cache lookup
+            suggested = await self._suggested_crop(image, retrievers)
+            if suggested is not None and suggested.w * suggested.h < self.auto_crop_below:
+                crop = Crop(suggested.x, suggested.y, suggested.w, suggested.h)
         query = Query(image, text, crop)
-        retrievers = self._pick(query, mode)
         kind = query_kind(image is not None, text)
         scope = await self._catalog.cache_scope()
         views = self.query_views if image is not None else WHOLE
         key = self._cache_key(
             image, text, top_k, filter, offset, min_score, facets, scope, mode, crop,
-            self.cache_tag, views,
+            self.cache_tag, views, self.auto_crop_below,
         )  # fmt: skip
         cached = await self._answers.get(key)
         if cached is not None:
@@ -217,7 +227,7 @@ class SearchService:
             has_more=has_more,
             facets=facet_counts,
             retrievers=[r.name for r in retrievers],
-            suggested_crop=await self._suggested_crop(image, retrievers),
+            suggested_crop=suggested if located else await self._suggested_crop(image, retrievers),
         )
         if not results and text and offset == 0 and self._did_you_mean is not None:
             response.did_you_mean = await self._did_you_mean(text)
@@ -230,8 +240,10 @@ class SearchService:
         image: bytes | None, retrievers: Sequence[Retriever]
     ) -> CropBox | None:
         """The box of the one object in the whole picture (``visualsearch.locating``), offered
-        to the shopper, never applied here. Only where an image retriever ran: it decoded the
-        upload under the service's limits, so what is located is an accepted picture."""
+        to the shopper (and searched instead of the whole picture only with
+        ``auto_crop_below``). Only where an image retriever runs: it decodes the upload under
+        the service's limits (the locator has its own pixel guard for the auto-crop path, which
+        runs before that decode)."""
         if image is None or not any(
             isinstance(r, VisualRetriever) and r.source == "image" for r in retrievers
         ):
@@ -316,6 +328,7 @@ class SearchService:
         crop: Crop | None = None,
         tag: str | None = None,
         views: QueryViews = WHOLE,
+        auto_crop_below: float = 0.0,
     ) -> str:
         digest = hashlib.sha256(image).hexdigest() if image is not None else ""
         return AnswerCache.key(
@@ -332,5 +345,6 @@ class SearchService:
                 *([str(crop)] if crop is not None else []),  # keys without a crop unchanged
                 *([f"variant={tag}"] if tag is not None else []),
                 *([f"views={views}"] if views != WHOLE else []),  # keys of whole-image unchanged
+                *([f"auto_crop<{auto_crop_below:g}"] if auto_crop_below > 0 else []),
             ]
         )
