@@ -273,8 +273,9 @@ class SearchResponse(BaseModel):
         "transparent or plain background or inside a page's chrome (found from the alpha "
         "channel or the border colour, no model), as x,y,w,h fractions of the whole picture; "
         "null when there is no single clear object (a photograph's scene, two products, an "
-        "object filling the picture). A suggestion only: the search embedded the whole picture "
-        "or the crop that was sent; send it as crop=x,y,w,h to search the box.",
+        "object filling the picture). A suggestion: the search embedded the whole picture or "
+        "the crop that was sent (unless the shop set VISUALSEARCH_AUTO_CROP_BELOW and no crop "
+        "was sent); send it as crop=x,y,w,h to search the box.",
     )
 
 
