@@ -212,6 +212,7 @@ export function createSearch({ store, openProduct, closeProduct }) {
         return;
       }
       filterPanel.update(filter, body.facets ?? null);
+      crop.suggest(current.file ? body.suggested_crop ?? null : null);
       labelCategories(body.facets?.category ?? null);
       results.show(body, {
         kind: current.file ? 'image' : 'text',

@@ -117,6 +117,15 @@ class Settings(BaseSettings):
         "(also a 4x4 grid of smaller windows, 26 images a query; docs/search-quality.md). Query "
         "side only: changing it needs no re-index.",
     )
+    auto_crop_below: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Search an image query's suggested crop instead of the whole picture when "
+        "the shopper sent no crop and the box covers less than this share of the picture (e.g. "
+        "0.3: a product inside a screenshot's page); 0 (the default) never applies it, the "
+        "answer's suggested_crop is only offered. Measured in docs/search-quality.md.",
+    )
     embedder_url: str | None = Field(
         None, description="URL of a remote embedding service; unset embeds in this process."
     )

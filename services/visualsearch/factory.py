@@ -377,6 +377,7 @@ class Context:
             weights=weights,
             cache_tag=tag,
             did_you_mean=self.suggest_service().did_you_mean,
+            auto_crop_below=self.settings.auto_crop_below,
         )
 
     def insights_service(self) -> InsightsService:

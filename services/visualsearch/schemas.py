@@ -228,6 +228,16 @@ def new_search_id() -> str:
 SEARCH_ID_PATTERN = r"^[0-9a-f]{32}$"
 
 
+class CropBox(BaseModel):
+    """A region of the query image as fractions of its (upright) width and height: what
+    ``crop=x,y,w,h`` takes, so a client can send it back unchanged."""
+
+    x: float = Field(ge=0, le=1, description="Left edge, fraction of the width.")
+    y: float = Field(ge=0, le=1, description="Top edge, fraction of the height.")
+    w: float = Field(gt=0, le=1, description="Width, fraction of the width.")
+    h: float = Field(gt=0, le=1, description="Height, fraction of the height.")
+
+
 class SearchResponse(BaseModel):
     results: list[SearchHit]
     cache: bool = Field(description="Answered from the result cache.")
@@ -256,6 +266,16 @@ class SearchResponse(BaseModel):
         default=None,
         description="A text search that found nothing: the query with its words replaced by "
         "the closest catalogue words (pg_trgm), when there are such words; search that instead.",
+    )
+    suggested_crop: CropBox | None = Field(
+        default=None,
+        description="An image query: the box of the one object the picture shows on a "
+        "transparent or plain background or inside a page's chrome (found from the alpha "
+        "channel or the border colour, no model), as x,y,w,h fractions of the whole picture; "
+        "null when there is no single clear object (a photograph's scene, two products, an "
+        "object filling the picture). A suggestion: the search embedded the whole picture or "
+        "the crop that was sent (unless the shop set VISUALSEARCH_AUTO_CROP_BELOW and no crop "
+        "was sent); send it as crop=x,y,w,h to search the box.",
     )
 
 

@@ -26,11 +26,12 @@ from visualsearch.embedding.views import WHOLE, QueryViews
 from visualsearch.exceptions import InputError, TextSearchUnavailableError, ValidationError
 from visualsearch.filters import FacetField, ProductFilter
 from visualsearch.imaging import Crop
+from visualsearch.locating import suggest_crop
 from visualsearch.retrieval import Candidate, Query, Retriever
 from visualsearch.retrieval.fusion import fuse
 from visualsearch.retrieval.keyword import KeywordRetriever
 from visualsearch.retrieval.visual import VisualRetriever
-from visualsearch.schemas import Facets, PriceRange, SearchResponse
+from visualsearch.schemas import CropBox, Facets, PriceRange, SearchResponse
 from visualsearch.services.answers import AnswerCache, results_for, vector_facets
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
@@ -90,6 +91,7 @@ class SearchService:
         cache_tag: str | None = None,
         did_you_mean: Callable[[str], Awaitable[str | None]] | None = None,
         query_views: QueryViews = WHOLE,
+        auto_crop_below: float = 0.0,
     ) -> None:
         self._embedding = embedding
         self._vectors = vectors
@@ -114,6 +116,9 @@ class SearchService:
         )
         """How an image query is searched (its retriever's ``views``): part of the cache key."""
         self._did_you_mean = did_you_mean
+        self.auto_crop_below = auto_crop_below
+        """A suggested crop covering less than this share of the picture is searched instead of
+        the whole picture when no crop was sent (0: never; ``VISUALSEARCH_AUTO_CROP_BELOW``)."""
 
     def available(self) -> list[str]:
         """The retrievers this service can run (``clip_text`` only with a text tower)."""
@@ -164,20 +169,53 @@ class SearchService:
             raise InputError("Send an image (field 'file') or a text query ('q').")
         if crop is not None and image is None:
             raise ValidationError("crop: a region of the query image needs an image ('file').")
+        retrievers = self._pick(Query(image, text, crop), mode)
+        suggested: CropBox | None = None
+        located = self.auto_crop_below > 0 and crop is None
+        if located:  # the box decides what is searched: found before the cache lookup
+            suggested = await self._suggested_crop(image, retrievers)
+            if suggested is not None and suggested.w * suggested.h < self.auto_crop_below:
+                crop = Crop(suggested.x, suggested.y, suggested.w, suggested.h)
         query = Query(image, text, crop)
-        retrievers = self._pick(query, mode)
         kind = query_kind(image is not None, text)
         scope = await self._catalog.cache_scope()
         views = self.query_views if image is not None else WHOLE
         key = self._cache_key(
             image, text, top_k, filter, offset, min_score, facets, scope, mode, crop,
-            self.cache_tag, views,
+            self.cache_tag, views, self.auto_crop_below,
         )  # fmt: skip
         cached = await self._answers.get(key)
         if cached is not None:
             metrics.SEARCHES.labels(kind, "hit").inc()
             return cached
 
+        # the offered box is found on its own thread while the search runs, not after it
+        locating = (
+            None if located else asyncio.ensure_future(self._suggested_crop(image, retrievers))
+        )
+        try:
+            response = await self._rank(retrievers, query, top_k, filter, offset, min_score, facets)
+            response.suggested_crop = suggested if locating is None else await locating
+        finally:
+            if locating is not None:
+                locating.cancel()  # a failed search stops looking for a box
+        if not response.results and text and offset == 0 and self._did_you_mean is not None:
+            response.did_you_mean = await self._did_you_mean(text)
+        await self._answers.put(key, response)
+        metrics.SEARCHES.labels(kind, "miss").inc()
+        return response
+
+    async def _rank(
+        self,
+        retrievers: Sequence[Retriever],
+        query: Query,
+        top_k: int,
+        filter: ProductFilter,
+        offset: int,
+        min_score: float | None,
+        facets: Sequence[FacetField],
+    ) -> SearchResponse:
+        """The page of results (and facets) the retrievers give for the query."""
         facet_counts: Facets | None = None
         vector: np.ndarray | None = None
         if len(retrievers) == 1 and isinstance(retrievers[0], VisualRetriever):
@@ -217,11 +255,24 @@ class SearchService:
             facets=facet_counts,
             retrievers=[r.name for r in retrievers],
         )
-        if not results and text and offset == 0 and self._did_you_mean is not None:
-            response.did_you_mean = await self._did_you_mean(text)
-        await self._answers.put(key, response)
-        metrics.SEARCHES.labels(kind, "miss").inc()
         return response
+
+    @staticmethod
+    async def _suggested_crop(
+        image: bytes | None, retrievers: Sequence[Retriever]
+    ) -> CropBox | None:
+        """The box of the one object in the whole picture (``visualsearch.locating``), offered
+        to the shopper (and searched instead of the whole picture only with
+        ``auto_crop_below``). Only where an image retriever runs: it decodes the upload under
+        the service's limits (the locator has its own pixel guard for the auto-crop path, which
+        runs before that decode)."""
+        if image is None or not any(
+            isinstance(r, VisualRetriever) and r.source == "image" for r in retrievers
+        ):
+            return None
+        with metrics.stage("locate"):
+            box = await asyncio.to_thread(suggest_crop, image)
+        return None if box is None else CropBox(x=box.x, y=box.y, w=box.w, h=box.h)
 
     async def _fused(
         self,
@@ -299,6 +350,7 @@ class SearchService:
         crop: Crop | None = None,
         tag: str | None = None,
         views: QueryViews = WHOLE,
+        auto_crop_below: float = 0.0,
     ) -> str:
         digest = hashlib.sha256(image).hexdigest() if image is not None else ""
         return AnswerCache.key(
@@ -315,5 +367,6 @@ class SearchService:
                 *([str(crop)] if crop is not None else []),  # keys without a crop unchanged
                 *([f"variant={tag}"] if tag is not None else []),
                 *([f"views={views}"] if views != WHOLE else []),  # keys of whole-image unchanged
+                *([f"auto_crop<{auto_crop_below:g}"] if auto_crop_below > 0 else []),
             ]
         )
