@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from visualsearch import __version__
@@ -98,6 +98,13 @@ def create_app(
         async def admin() -> FileResponse:
             """The shop's admin view (it asks for the write key itself)."""
             return FileResponse(admin_page)
+
+        @app.get("/admin/", include_in_schema=False)
+        async def admin_with_slash() -> RedirectResponse:
+            """``/admin/`` is the admin page too, by a redirect rather than a second copy: the
+            page's links are relative (``css/admin.css``), which under ``/admin/`` would point
+            into the admin API's path. A relative Location keeps any host and port in front."""
+            return RedirectResponse("/admin", status_code=308)
 
         app.mount("/", StaticFiles(directory=frontend_dir, html=True), name="storefront")
     return app
