@@ -30,6 +30,7 @@ from visualsearch.handlers import (
     synonyms,
 )
 from visualsearch.handlers.errors import install_error_handlers
+from visualsearch.handlers.event_intake import EventIntakeMiddleware
 from visualsearch.handlers.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from visualsearch.handlers.openapi import install_openapi
 from visualsearch.worker import run_worker
@@ -85,7 +86,7 @@ def create_app(
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
 
-    app = _base_app(settings, lifespan)
+    app = _base_app(settings, lifespan, events="insights" in routes)
     app.include_router(meta.router)  # health, readiness, metrics and info are always there
     for name in routes:
         if name != "info":
@@ -138,7 +139,7 @@ def create_embedder_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _base_app(settings: Settings, lifespan) -> FastAPI:
+def _base_app(settings: Settings, lifespan, *, events: bool = False) -> FastAPI:
     app = FastAPI(
         title="visual-search",
         version=__version__,
@@ -148,7 +149,10 @@ def _base_app(settings: Settings, lifespan) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     install_openapi(app, rate_limited=settings.rate_limit_per_minute > 0)
-    # Outermost first: the body limit applies before anything reads the body.
+    # Added innermost first: the body limit (added last) applies before anything reads the
+    # body, the rate limiter and CORS before the event intake answers an event.
+    if events:
+        app.add_middleware(EventIntakeMiddleware)
     if settings.rate_limit_per_minute:
         app.add_middleware(
             RateLimitMiddleware,
