@@ -216,8 +216,8 @@ def section(
         "ratio is an upper bound on what the events path costs a search. A fairer run puts "
         "the generator on another machine or pins it (`taskset`) off the server's cores; on "
         f"{cores()} cores the bench cannot. Before the event intake (a valid event answered "
-        "before FastAPI's routing) the server spent about 1500-1750 µs per event (measured "
-        "the same way, with other work running).",
+        "before FastAPI's routing) the server spent about 1500-1750 µs per event (a flood "
+        "alone, no searches, its process CPU over the events, with other work running).",
         "",
         f"Whole run: {elapsed / 60:.1f} min (server start and indexing included).",
         "",
