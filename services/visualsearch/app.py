@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from visualsearch import __version__
@@ -30,6 +30,7 @@ from visualsearch.handlers import (
     synonyms,
 )
 from visualsearch.handlers.errors import install_error_handlers
+from visualsearch.handlers.event_intake import EventIntakeMiddleware
 from visualsearch.handlers.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from visualsearch.handlers.openapi import install_openapi
 from visualsearch.worker import run_worker
@@ -85,7 +86,7 @@ def create_app(
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
 
-    app = _base_app(settings, lifespan)
+    app = _base_app(settings, lifespan, events="insights" in routes)
     app.include_router(meta.router)  # health, readiness, metrics and info are always there
     for name in routes:
         if name != "info":
@@ -98,6 +99,13 @@ def create_app(
         async def admin() -> FileResponse:
             """The shop's admin view (it asks for the write key itself)."""
             return FileResponse(admin_page)
+
+        @app.get("/admin/", include_in_schema=False)
+        async def admin_with_slash() -> RedirectResponse:
+            """``/admin/`` is the admin page too, by a redirect rather than a second copy: the
+            page's links are relative (``css/admin.css``), which under ``/admin/`` would point
+            into the admin API's path. A relative Location keeps any host and port in front."""
+            return RedirectResponse("/admin", status_code=308)
 
         app.mount("/", StaticFiles(directory=frontend_dir, html=True), name="storefront")
     return app
@@ -131,7 +139,7 @@ def create_embedder_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _base_app(settings: Settings, lifespan) -> FastAPI:
+def _base_app(settings: Settings, lifespan, *, events: bool = False) -> FastAPI:
     app = FastAPI(
         title="visual-search",
         version=__version__,
@@ -141,7 +149,10 @@ def _base_app(settings: Settings, lifespan) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     install_openapi(app, rate_limited=settings.rate_limit_per_minute > 0)
-    # Outermost first: the body limit applies before anything reads the body.
+    # Added innermost first: the body limit (added last) applies before anything reads the
+    # body, the rate limiter and CORS before the event intake answers an event.
+    if events:
+        app.add_middleware(EventIntakeMiddleware)
     if settings.rate_limit_per_minute:
         app.add_middleware(
             RateLimitMiddleware,

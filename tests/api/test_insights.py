@@ -4,6 +4,7 @@ wants the write key, and /events is rate limited like every public route."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.api.helpers import index
@@ -99,6 +100,31 @@ async def test_malformed_events_are_422_and_stored_nowhere(api: Api) -> None:
     await _insights(api)
     status = (await api.client.get("/admin/status", headers=api.headers)).json()
     assert status["events_stored"] == 1
+
+
+async def test_the_event_intake_answers_as_the_route_does(api: Api) -> None:
+    """A valid JSON event is answered before FastAPI's routing (the cheap path); one in another JSON
+    media type takes the route itself. Both answer alike and both are stored; a malformed
+    one is the route's 422 ErrorBody either way."""
+    event = {"search_id": "c" * 32, "type": "purchase", "product_id": "p0", "position": 4}
+    body = json.dumps(event).encode()
+    fast = await api.client.post("/events", json=event)
+    routed = await api.client.post(
+        "/events", content=body, headers={"content-type": "application/merge-patch+json"}
+    )
+    for response in (fast, routed):
+        assert response.status_code == 202
+        assert response.headers["content-type"] == "application/json"
+        assert response.content == b'{"status":"accepted"}'
+    for headers in (
+        {"content-type": "application/json"},
+        {"content-type": "application/merge-patch+json"},
+    ):
+        bad = await api.client.post("/events", content=b'{"position": 0}', headers=headers)
+        assert bad.status_code == 422 and bad.json()["code"] == "validation_error", bad.text
+    await _insights(api)
+    status = (await api.client.get("/admin/status", headers=api.headers)).json()
+    assert status["events_stored"] == 2
 
 
 async def test_the_admin_api_refuses_a_missing_or_wrong_key(api: Api) -> None:

@@ -84,7 +84,9 @@ def test_the_admin_api_has_routes_to_route() -> None:
     assert {"/admin/insights", "/admin/status"} <= set(ADMIN_API)
 
 
-@pytest.mark.parametrize("page", ["/admin", "/admin.html", "/", "/index.html", "/js/admin/main.js"])
+@pytest.mark.parametrize(
+    "page", ["/admin", "/admin/", "/admin.html", "/", "/index.html", "/js/admin/main.js"]
+)
 def test_the_admin_page_and_the_storefront_files_are_the_storefronts(
     routes: list[Route], page: str
 ) -> None:

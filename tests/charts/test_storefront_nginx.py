@@ -5,6 +5,7 @@ body-size limit."""
 
 from __future__ import annotations
 
+import http.client
 import http.server
 import json
 import os
@@ -152,6 +153,19 @@ def test_serves_the_storefront_files(storefront: Storefront) -> None:
     admin = (FRONTEND / "admin.html").read_bytes()
     assert fetch(storefront.url + "/admin") == (200, admin)
     assert fetch(storefront.url + "/admin.html") == (200, admin)
+
+
+def test_the_admin_page_with_a_slash_redirects_to_it(storefront: Storefront) -> None:
+    """"/admin/" is not proxied to the search pods (which answer it 404): nginx redirects it to
+    the page, with a relative Location that keeps the shopper's host and port."""
+    connection = http.client.HTTPConnection(storefront.url.removeprefix("http://"), timeout=10)
+    for path, location in (("/admin/", "/admin"), ("/admin/?days=30", "/admin?days=30")):
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        assert (response.status, response.getheader("Location")) == (308, location), path
+    connection.close()
+    assert fetch(storefront.url + "/admin/") == (200, (FRONTEND / "admin.html").read_bytes())
 
 
 @pytest.mark.parametrize(

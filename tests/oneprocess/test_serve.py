@@ -77,6 +77,10 @@ def test_first_start_generates_a_key_and_seeds_the_demo(served: ServeProcess) ->
     # the shop's admin view at /admin itself; its API beside it wants the key
     admin = httpx.get(f"{served.url}/admin")
     assert admin.status_code == 200 and 'id="api-key"' in admin.text
+    # "/admin/" is the page too, by a relative redirect (its links are relative to /admin)
+    slash = httpx.get(f"{served.url}/admin/")
+    assert (slash.status_code, slash.headers["location"]) == (308, "/admin")
+    assert httpx.get(f"{served.url}/admin/", follow_redirects=True).text == admin.text
     assert httpx.get(f"{served.url}/admin/status").status_code == 401
     status = httpx.get(f"{served.url}/admin/status", headers={"X-API-Key": key})
     assert status.status_code == 200 and status.json()["dead_letters"] == []
