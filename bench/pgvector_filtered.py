@@ -118,8 +118,8 @@ async def explain(
     where, params = _where(flt)
     params.update(q=_literal(query), k=TOP_K * 2)
     distance = "embedding <=> %(q)s::vector"
-    walk = f"embedding::halfvec({DIM}) <=> %(q)s::halfvec({DIM})" if half else distance
-    order = f"({distance}) + 0" if exact else walk
+    graph = f"embedding::halfvec({DIM}) <=> %(q)s::halfvec({DIM})" if half else distance
+    order = f"({distance}) + 0" if exact else graph
     statement = (
         f'SELECT product_id, image_index, {distance} AS d FROM "{table}" '
         + where.as_string(None)

@@ -394,7 +394,7 @@ class PgVectorStore(VectorStore):
     def _hnsw_query(live: Generation, where: sql.Composable, cut: bool) -> sql.Composed:
         """The graph's candidates in its (half-precision) order, ranked by exact distance."""
         keep = sql.SQL("WHERE d <= %(maxd)s") if cut else sql.SQL("")
-        walk = sql.SQL("embedding <=> %(q)s::vector")
+        walk: sql.Composable = sql.SQL("embedding <=> %(q)s::vector")
         if live.half:
             walk = sql.SQL("embedding::halfvec({dim}) <=> %(q)s::halfvec({dim})").format(
                 dim=sql.Literal(live.dim)
