@@ -108,3 +108,27 @@ async def test_a_generation_from_before_galleries_gains_image_rows_in_place(
     assert [h.product_id for h in hits].count("p1") == 1
     await upgraded.drop_collection()
     await upgraded.close()
+
+
+async def test_a_search_follows_a_generation_switch_made_elsewhere(pgvector_url: str) -> None:
+    """A search reuses the live table it last saw; after another process re-indexes (the old
+    table dropped), the next search finds the new generation instead of failing."""
+    from tests.storage.test_vector_stores import item
+
+    name = f"s{uuid.uuid4().hex[:10]}"
+    searcher, indexer = PgVectorStore(name, pgvector_url), PgVectorStore(name, pgvector_url)
+    await searcher.open()
+    await indexer.open()
+    try:
+        old, new = unit_vectors(4, seed=1), unit_vectors(4, seed=2)
+        await fill(searcher, old)
+        assert (await searcher.search(old[2], 1))[0].product_id == "p2"
+        builder = await indexer.begin_rebuild(old.shape[1])
+        await builder.upsert([item(10 + i, v) for i, v in enumerate(new)])
+        await indexer.commit_rebuild(builder)
+        hits = await searcher.search(new[1], 1)
+        assert [h.product_id for h in hits] == ["p11"]
+    finally:
+        await indexer.drop_collection()
+        await searcher.close()
+        await indexer.close()
