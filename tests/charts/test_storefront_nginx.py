@@ -156,7 +156,7 @@ def test_serves_the_storefront_files(storefront: Storefront) -> None:
 
 
 def test_the_admin_page_with_a_slash_redirects_to_it(storefront: Storefront) -> None:
-    """"/admin/" is not proxied to the search pods (which answer it 404): nginx redirects it to
+    """ "/admin/" is not proxied to the search pods (which answer it 404): nginx redirects it to
     the page, with a relative Location that keeps the shopper's host and port."""
     connection = http.client.HTTPConnection(storefront.url.removeprefix("http://"), timeout=10)
     for path, location in (("/admin/", "/admin"), ("/admin/?days=30", "/admin?days=30")):

@@ -411,6 +411,7 @@ class QdrantEdgeVectorStore(VectorStore):
     async def commit_rebuild(self, builder: VectorStore) -> None:
         assert isinstance(builder, QdrantEdgeVectorStore) and builder._generation and builder._dim
         new_shard, generation, dim = builder._shard, builder._generation, builder._dim
+
         def seal() -> None:  # the new generation is whole on disk before it is named live
             new_shard.optimize()
             new_shard.flush()
