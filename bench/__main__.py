@@ -1,7 +1,8 @@
-"""``python -m bench [--quick] [--only embedding,indexing,search,vectors] [--output FILE]``.
+"""``python -m bench [--quick] [--only embedding,indexing,search,...] [--output FILE]``.
 
-Runs the benchmarks, prints each table as it is measured, and writes the Markdown report
-(``bench/RESULTS.md`` for a full run) ending with the issue's targets against what was measured.
+Runs the benchmarks (embedding, indexing, search, vectors, filtered, similar; all by default),
+prints each table as it is measured, and writes the Markdown report (``bench/RESULTS.md`` for a
+full run) ending with the issues' targets against what was measured.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import embedding, filtered, indexing, machine, search, vectors
+from bench import embedding, filtered, indexing, machine, search, similar, vectors
 from bench.report import Report
 
-ALL = ("embedding", "indexing", "search", "vectors", "filtered")
+ALL = ("embedding", "indexing", "search", "vectors", "filtered", "similar")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
@@ -113,7 +114,8 @@ def targets(report: Report, figures: dict[str, dict]) -> None:
                 verdict(f[key] <= 1.5 and f[stem + "_recall"] >= 0.95),
             ]
         )
-    report.section("Targets (issues 8 and 15) against this run")
+    rows += similar.target_rows(figures.get("similar", {}))
+    report.section("Targets (issues 8, 15 and 17) against this run")
     report.table(["target", "measured", "verdict"], rows)
 
 
@@ -222,6 +224,8 @@ def main() -> None:
         figures["vectors"] = vectors.run(report, args.quick)
     if "filtered" in chosen:
         figures["filtered"] = filtered.run(report, args.quick)
+    if "similar" in chosen:
+        figures["similar"] = similar.run(report, args.quick)
     targets(report, figures)
     notes(report)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

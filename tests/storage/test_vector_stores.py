@@ -321,6 +321,8 @@ async def test_vector_of_reads_back_the_stored_vector(store: VectorStore) -> Non
     assert await store.vector_of("nope") is None
     await store.delete(["p7"])
     assert await store.vector_of("p7") is None
+    assert await store.similar("p7", 5) is None  # no vector: nothing to rank by
+    assert await store.similar("nope", 5) is None
 
 
 async def test_similar_is_a_search_by_the_stored_vector_minus_the_product(
@@ -351,6 +353,13 @@ async def test_similar_is_a_search_by_the_stored_vector_minus_the_product(
             hits = await similar_hits(store, pid, stored, 10, product_filter, offset=offset)
             assert len(hits) == 10  # top_k still filled without the product
             pages += [h.product_id for h in hits]
+            # the store's one-call form (one hop on Qdrant Edge) answers the same
+            answer = await store.similar(pid, 10, product_filter, offset=offset)
+            assert answer is not None and np.array_equal(answer[0], stored)
+            assert [(h.product_id, h.image_index) for h in answer[1]] == [
+                (h.product_id, h.image_index) for h in hits
+            ]
+            assert [h.score for h in answer[1]] == pytest.approx([h.score for h in hits])
         assert pid not in pages
         assert pages == reference  # pages tile: no repeat, no gap
         assert all(product_filter.matches(*attrs(int(p[1:]))) for p in pages)
@@ -411,6 +420,28 @@ async def test_a_gallery_is_one_product_once_at_its_best_image_and_top_k_is_fill
         allowed = {f"p{i}" for i in range(60) if category_of(i) == "c1"}
         filtered = [h.product_id for h in await store.search(query, 10, rare)]
         assert filtered == best_per_product(vectors, query, allowed)[:10]
+
+
+async def test_similar_over_galleries_ranks_by_the_main_image_each_product_once(
+    store: VectorStore,
+) -> None:
+    """Galleries make the image-level ranking repeat products, so a page needs more than the
+    first fetch (Qdrant Edge prefetches that one beside the stored vector): still every product
+    once, never the product itself, top_k filled, pages tiling."""
+    items, vectors = gallery_items(60, 4)
+    await store.ensure_collection(DIM)
+    await store.replace_galleries(items)
+    for product in (3, 17):
+        pid = f"p{product}"
+        main = vectors[(pid, 0)]
+        reference = [p for p in best_per_product(vectors, main) if p != pid][:30]
+        pages = []
+        for offset in (0, 10, 20):
+            answer = await store.similar(pid, 10, offset=offset)
+            assert answer is not None and np.allclose(answer[0], main, atol=1e-3)
+            assert len(answer[1]) == 10
+            pages += [h.product_id for h in answer[1]]
+        assert pages == reference
 
 
 async def test_per_image_delete_and_a_smaller_gallery_replaces_the_set(store: VectorStore) -> None:

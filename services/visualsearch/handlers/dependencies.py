@@ -1,4 +1,9 @@
-"""Request-scoped access to the process context, its services, and the API-key check."""
+"""Request-scoped access to the process context, its services, and the API-key check.
+
+The dependencies that do no I/O and load nothing are ``async def``: FastAPI runs a plain ``def``
+dependency on its thread pool, one thread hop each, and a similar-products request made four
+of them (bench/RESULTS.md, issue 17). ``search_service`` stays a ``def``: building the
+retrievers may load the text model on first use, which must not block the event loop."""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from visualsearch.services.search import SearchService
 from visualsearch.services.similar import SimilarService
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
     return request.app.state.context
 
 
@@ -50,7 +55,7 @@ TAB_ID = (
 )
 
 
-def shopper(
+async def shopper(
     context: ContextDep,
     x_tab_id: Annotated[str | None, Header(description=TAB_ID)] = None,
 ) -> Shopper:
@@ -66,19 +71,19 @@ def search_service(context: ContextDep, who: ShopperDep) -> SearchService:
     return context.search_service(who.variant)
 
 
-def insights_service(context: ContextDep) -> InsightsService:
+async def insights_service(context: ContextDep) -> InsightsService:
     return context.insights_service()
 
 
-def similar_service(context: ContextDep) -> SimilarService:
+async def similar_service(context: ContextDep) -> SimilarService:
     return context.similar_service()
 
 
-def product_service(context: ContextDep) -> ProductService:
+async def product_service(context: ContextDep) -> ProductService:
     return context.product_service()
 
 
-def indexing_service(context: ContextDep) -> IndexingService:
+async def indexing_service(context: ContextDep) -> IndexingService:
     return context.indexing_service()
 
 
@@ -87,7 +92,7 @@ API_KEY_HEADER = APIKeyHeader(
 )
 
 
-def require_api_key(
+async def require_api_key(
     context: ContextDep, x_api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None
 ) -> None:
     """Writes need the configured key (compared in constant time; never logged)."""

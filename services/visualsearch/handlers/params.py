@@ -80,7 +80,7 @@ class ResultParams:
     facets: tuple[FacetField, ...]
 
 
-def result_params(
+async def result_params(
     top_k: QTopK = None,
     offset: QOffset = None,
     category: QCategory = None,
@@ -91,6 +91,7 @@ def result_params(
     min_score: QMinScore = None,
     facets: QFacets = None,
 ) -> ResultParams:
+    """``async``: it does no I/O, and a plain ``def`` would cost a thread-pool hop a request."""
     return ResultParams(
         top_k,
         offset or 0,

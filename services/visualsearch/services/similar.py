@@ -19,7 +19,7 @@ from visualsearch.services.answers import AnswerCache, results_for, vector_facet
 from visualsearch.services.search import DEFAULT_FACET_DEPTH, check_page
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
-from visualsearch.storage.vectors.base import NO_FILTER, VectorHit, VectorStore
+from visualsearch.storage.vectors.base import NO_FILTER, VectorHit, VectorStore, leave_out
 
 
 async def similar_hits(
@@ -33,16 +33,13 @@ async def similar_hits(
     min_score: float | None = None,
 ) -> list[VectorHit]:
     """Ranks ``offset`` .. ``offset + top_k`` of a search by ``vector`` with ``product_id`` left
-    out: exactly ``search(vector)`` minus the product, so pages tile and top_k stays filled.
-
-    The product may rank anywhere before the page (its own vector scores 1, but an exact
-    duplicate ties with it), so the ranking is read from the top: one more than the window.
+    out, through ``search`` itself: the reference :meth:`VectorStore.similar` answers as (the
+    contract suite holds every store to it).
     """
     raw = await vectors.search(
         vector, offset + top_k + 1, product_filter, offset=0, min_score=min_score
     )
-    others = [h for h in raw if h.product_id != product_id]
-    return others[offset : offset + top_k]
+    return leave_out(raw, product_id, offset, top_k)
 
 
 class SimilarService:
@@ -80,20 +77,19 @@ class SimilarService:
             return cached
 
         with metrics.stage("ann"):
-            vector = await self._vectors.vector_of(product_id)
-        if vector is None:
+            # the stored vector and the ranking in one call (one hop to Qdrant Edge's thread);
+            # one more than the page says whether another page follows
+            answer = await self._vectors.similar(
+                product_id, top_k + 1, filter, offset=offset, min_score=min_score
+            )
+        if answer is None:
             if await self._catalog.get(product_id) is None:
                 raise NotFoundError(f"No product with id '{product_id}'.")
             raise NotFoundError(
                 f"Product '{product_id}' has no vector yet: its image is still being indexed "
                 "(or failed to index); try again shortly."
             )
-        with metrics.stage("ann"):
-            # one more than the page says whether another page follows
-            hits = await similar_hits(
-                self._vectors, product_id, vector, top_k + 1, filter,
-                offset=offset, min_score=min_score,
-            )  # fmt: skip
+        vector, hits = answer
         has_more, hits = len(hits) > top_k, hits[:top_k]
         results = await results_for(self._catalog, hits, filter)
         response = SearchResponse(

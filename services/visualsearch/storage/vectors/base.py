@@ -133,6 +133,18 @@ OVERFETCH = 2
 (see :func:`group_best`)."""
 
 
+def first_fetch(need: int) -> int:
+    """The images :func:`group_best` asks for first when it needs ``need`` products."""
+    return need * OVERFETCH
+
+
+def leave_out(
+    ranked: Sequence[VectorHit], product_id: str, offset: int, top_k: int
+) -> list[VectorHit]:
+    """Ranks ``offset`` .. ``offset + top_k`` of ``ranked`` once ``product_id`` is taken out."""
+    return [h for h in ranked if h.product_id != product_id][offset : offset + top_k]
+
+
 async def group_best(
     fetch: Callable[[int], Awaitable[list[VectorHit]]], offset: int, top_k: int
 ) -> list[VectorHit]:
@@ -148,7 +160,7 @@ async def group_best(
     need = offset + top_k
     if top_k <= 0:
         return []
-    limit = need * OVERFETCH
+    limit = first_fetch(need)
     while True:
         images = await fetch(limit)
         best: dict[str, VectorHit] = {}
@@ -288,6 +300,30 @@ class VectorStore(ABC):
 
         Read back as stored, never re-embedded: item-to-item ranking ("similar products")
         searches with it."""
+
+    async def similar(
+        self,
+        product_id: str,
+        top_k: int,
+        filter: ProductFilter = NO_FILTER,
+        *,
+        offset: int = 0,
+        min_score: float | None = None,
+    ) -> tuple[np.ndarray, list[VectorHit]] | None:
+        """The product's main stored vector and ranks ``offset`` .. ``offset + top_k`` of a
+        search by it with the product left out (``None`` when it has no vector): exactly
+        ``search(vector_of(product_id))`` minus the product, so pages tile and top_k stays
+        filled ("similar products").
+
+        The product may rank anywhere before the page (its own vector scores 1, but an exact
+        duplicate ties with it), so the ranking is read from the top: one more than the window.
+        One call so that a store can answer it in one round trip; this one makes two.
+        """
+        vector = await self.vector_of(product_id)
+        if vector is None:
+            return None
+        ranked = await self.search(vector, offset + top_k + 1, filter, min_score=min_score)
+        return vector, leave_out(ranked, product_id, offset, top_k)
 
     @abstractmethod
     async def set_payloads(self, payloads: Mapping[str, VectorPayload]) -> None:

@@ -32,9 +32,11 @@ from visualsearch.storage.vectors.base import (
     VectorItem,
     VectorPayload,
     VectorStore,
+    first_fetch,
     generation_name,
     generation_number,
     group_best,
+    leave_out,
 )
 
 # the same point ids as the server adapter
@@ -268,31 +270,73 @@ class QdrantEdgeVectorStore(VectorStore):
         offset: int = 0,
         min_score: float | None = None,
     ) -> list[VectorHit]:
-        qe = self._qe
         condition = self._filter(filter)
+        return await group_best(
+            lambda limit: self._run(lambda: self._images(vector, condition, limit, min_score)),
+            offset,
+            top_k,
+        )
 
-        def fetch(limit: int) -> list[VectorHit]:
-            shard = self._shard_now()
-            request = qe.QueryRequest(
-                limit=limit,
-                query=qe.Query.Nearest(vector.astype(np.float32).tolist()),
-                filter=condition,
-                score_threshold=min_score,
-                params=self._plan(shard, condition, limit),
-                with_payload=True,
+    async def similar(
+        self,
+        product_id: str,
+        top_k: int,
+        filter: ProductFilter = NO_FILTER,
+        *,
+        offset: int = 0,
+        min_score: float | None = None,
+    ) -> tuple[np.ndarray, list[VectorHit]] | None:
+        """The stored vector and the first images of its ranking in ONE hop to the shard's
+        thread (two in the generic way); further fetches only where galleries need them."""
+        condition = self._filter(filter)
+        need = offset + top_k + 1
+        first = first_fetch(need)
+
+        def both() -> tuple[np.ndarray | None, list[VectorHit]]:
+            vector = self._stored_vector(product_id)
+            if vector is None:
+                return None, []
+            return vector, self._images(vector, condition, first, min_score)
+
+        vector, images = await self._run(both)
+        if vector is None:
+            return None
+        found = vector
+        prefetched = {first: images}
+
+        async def fetch(limit: int) -> list[VectorHit]:
+            ready = prefetched.pop(limit, None)
+            if ready is not None:
+                return ready
+            return await self._run(lambda: self._images(found, condition, limit, min_score))
+
+        ranked = await group_best(fetch, 0, need)
+        return vector, leave_out(ranked, product_id, offset, top_k)
+
+    def _images(
+        self, vector: np.ndarray, condition: Any, limit: int, min_score: float | None
+    ) -> list[VectorHit]:
+        """The ``limit`` best images (best first), on the shard's thread."""
+        qe = self._qe
+        shard = self._shard_now()
+        request = qe.QueryRequest(
+            limit=limit,
+            query=qe.Query.Nearest(vector.astype(np.float32).tolist()),
+            filter=condition,
+            score_threshold=min_score,
+            params=self._plan(shard, condition, limit),
+            with_payload=True,
+        )
+        return [
+            VectorHit(
+                str(h.payload["product_id"]),
+                float(h.score),
+                VectorPayload.read(h.payload),
+                image_of(h.payload),
             )
-            return [
-                VectorHit(
-                    str(h.payload["product_id"]),
-                    float(h.score),
-                    VectorPayload.read(h.payload),
-                    image_of(h.payload),
-                )
-                for h in shard.query(request)
-                if h.payload
-            ]
-
-        return await group_best(lambda limit: self._run(lambda: fetch(limit)), offset, top_k)
+            for h in shard.query(request)
+            if h.payload
+        ]
 
     def _plan(self, shard: Any, flt: Any, depth: int) -> Any:
         """Search parameters for one query: an exact scan under a selective filter, else HNSW."""
@@ -378,9 +422,12 @@ class QdrantEdgeVectorStore(VectorStore):
         return await self._run(scroll)
 
     async def vector_of(self, product_id: str) -> np.ndarray | None:
-        ids = [point_id(product_id)]
-        records = await self._run(
-            lambda: self._shard_now().retrieve(ids, with_payload=False, with_vector=True)
+        return await self._run(lambda: self._stored_vector(product_id))
+
+    def _stored_vector(self, product_id: str) -> np.ndarray | None:
+        """The main image's stored vector, on the shard's thread."""
+        records = self._shard_now().retrieve(
+            [point_id(product_id)], with_payload=False, with_vector=True
         )
         vector = records[0].vector if records else None
         if isinstance(vector, dict):  # a named-vector layout: the default (unnamed) vector
