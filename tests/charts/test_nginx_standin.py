@@ -74,6 +74,10 @@ def test_standin_has_the_upstream_user_port_and_entry_point() -> None:
     # No service starts during the package's install (the build shares the host's network).
     (install,) = [rest for word, rest in instructions if word == "RUN" and "apt-get" in rest]
     assert install.index("policy-rc.d") < install.index("apt-get install")
+    # uid 101 must reach the log symlinks: Debian leaves /var/log/nginx 0750 root:adm, and nginx
+    # opens its error log before reading any configuration (it refused to start without this).
+    assert "ln -sf /dev/stderr /var/log/nginx/error.log" in install
+    assert "chmod 0755 /var/log/nginx" in install
 
 
 def test_entrypoint_fills_the_template_like_the_upstream_image(tmp_path: Path) -> None:
