@@ -9,13 +9,16 @@ index's life is proven in order, each stage timed:
 5. a second CatalogSource, a URL feed served in the cluster, syncs twice (the second time by
    its schedule, the feed changed in between): products added, changed and removed, the demo's
    untouched;
-6. through Traefik, a search with a product's own image finds it, and the 61st request within
+6. the storefront, switched on in the index, runs (its image built here on a stand-in of its
+   nginx base); through Traefik its page loads in headless Chromium with its product images,
+   which the API's limit does not count, and an image pasted on the page finds its product;
+7. through Traefik, a search with a product's own image finds it, and the 61st request within
    a minute is answered 429 by the operator's Middleware;
-7. a bounded load on search drives the embedding pods' CPU, and the HPA scales them out, then
+8. a bounded load on search drives the embedding pods' CPU, and the HPA scales them out, then
    back in after the load;
-8. the operator killed mid-reconcile converges after its restart;
-9. deleting the index removes everything it created;
-10. the namespace is left empty.
+9. the operator killed mid-reconcile converges after its restart;
+10. deleting the index removes everything it created;
+11. the namespace is left empty.
 
 Run by ``make e2e`` inside the sandboxed cluster (tests/support/node); not part of ``make test``.
 What cannot run here is named in tests/e2e/README.md; no stage is skipped.
@@ -29,11 +32,17 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
+from playwright.sync_api import Response, expect, sync_playwright
+
+from tests.storefront.actions import ImageFile, open_shop, paste, wait_for_results
+from tests.storefront.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP
+from tests.storefront.shop import Shop
 
 from . import feed_site
 from .conftest import OPERATOR_NAMESPACE, SHOP_NAMESPACE, Cluster
@@ -49,6 +58,9 @@ RATE_LIMIT = 60
 CHILD_KINDS = "deployments,statefulsets,services,configmaps,secrets,persistentvolumeclaims," \
     "horizontalpodautoscalers,ingresses,middlewares.traefik.io,jobs,pods"  # fmt: skip
 INDEX_SELECTOR = f"visualsearch.dev/index={INDEX}"
+STOREFRONT = f"{INDEX}-storefront"
+LIMITED_PATHS = ("/search", "/info", "/events", "/admin/", "/products", "/index")
+"""Path prefixes of the rate-limited Ingress (the chart's API routes); the rest is not counted."""
 FEED_SOURCE = "spring-feed"
 FEED_SELECTOR = f"visualsearch.dev/source={FEED_SOURCE}"
 NS = SHOP_NAMESPACE
@@ -134,6 +146,64 @@ def _embedder_replicas(cluster: Cluster) -> tuple[int, int, int]:
     dep = cluster.json("get", "deployment", f"{INDEX}-embedder", "-n", NS)
     return (int(hpa.get("status", {}).get("desiredReplicas") or 0), int(dep["spec"]["replicas"]),
             int(dep.get("status", {}).get("readyReplicas") or 0))  # fmt: skip
+
+
+@dataclass
+class StorefrontVisit:
+    """What headless Chromium saw of the storefront: every answer (path, status), the server
+    header of the page itself, how many product images the grid showed loaded, the product ids
+    a pasted image found, and any console error or uncaught exception."""
+
+    answers: list[tuple[str, int]]
+    served_by: str
+    images_shown: int
+    found: list[str]
+    errors: list[str]
+
+
+def visit_storefront(host: str, address: str, query: ImageFile) -> StorefrontVisit:
+    """Open ``http://host/`` in headless Chromium with ``host``'s name resolved to ``address``
+    (inside Chromium only: no DNS knows the ingress host here), scroll every product card into view so
+    its lazy image loads, wait until each grid image is decoded, then paste ``query`` on the page
+    as a shopper's Ctrl+V and read the results the page shows."""
+    responses: list[Response] = []
+    errors: list[str] = []
+    expect.set_options(timeout=60_000)  # a loaded node: page, API and embedding are slow
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=[*CHROMIUM_ARGS, "--no-proxy-server", "--disable-dev-shm-usage",
+                  f"--host-resolver-rules=MAP {host.split(':')[0]} {address}"],
+        )  # fmt: skip
+        try:
+            page = browser.new_context(viewport=DESKTOP).new_page()
+            page.set_default_timeout(60_000)
+            # Handlers are lambdas: Playwright sets an attribute on each (a builtin takes none).
+            page.on("response", lambda r: responses.append(r))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            open_shop(page, Shop(f"http://{host}"))
+            cards = page.locator("#catalogue-grid .card img")
+            for i in range(cards.count()):
+                cards.nth(i).scroll_into_view_if_needed()
+            page.wait_for_function(
+                """() => { const imgs = [...document.querySelectorAll('#catalogue-grid .card img')];
+                           return imgs.length > 0
+                               && imgs.every((i) => i.complete && i.naturalWidth > 0); }"""
+            )
+            shown = cards.count()
+            document = next(r for r in responses if r.request.resource_type == "document")
+            paste(page, query)
+            found = [r["id"] for r in wait_for_results(page)]
+            return StorefrontVisit(
+                answers=[(httpx.URL(r.url).path, r.status) for r in responses],
+                served_by=document.headers.get("server", ""),
+                images_shown=shown,
+                found=found,
+                errors=errors,
+            )
+        finally:
+            browser.close()
 
 
 # ---- the stages, in order ------------------------------------------------------------------------
@@ -303,7 +373,95 @@ def test_05_a_url_feed_adds_changes_and_removes_products_between_two_syncs(
     cluster.record("URL feed source, its Jobs and its site removed", started)
 
 
-def test_06_search_through_traefik_and_the_61st_request_is_limited(cluster: Cluster) -> None:
+def test_06_storefront_through_traefik_loads_and_searches_from_the_page(cluster: Cluster) -> None:
+    """The storefront switched on in the index, as a user would (``storefront.enabled``): the
+    operator renders the chart's storefront Deployment and Service and routes ``/`` to it. Its
+    image is frontend/Dockerfile, unchanged, built on a stand-in of nginx-unprivileged (Debian's
+    nginx, tests/e2e/images/nginx). Through Traefik, in headless Chromium: the page (served by
+    nginx) loads with every product image in its grid, a product's image pasted on the page finds
+    that product first, and every catalogue image fetched at once through the ingress, well over
+    the API's 60 a minute, is answered 200: the open route is not limited."""
+    started = time.monotonic()
+    cluster.kubectl("patch", "visualsearchindex", INDEX, "-n", NS, "--type=merge",
+                    "-p", '{"spec": {"storefront": {"enabled": true, "replicas": 1}}}')  # fmt: skip
+
+    def storefront_ready() -> dict:
+        index = _index(cluster)
+        status = index.get("status") or {}
+        if status.get("phase") != "Ready" or (
+            status.get("observedGeneration") != index["metadata"]["generation"]
+        ):
+            return {}
+        found = cluster.kubectl("get", "deployment", STOREFRONT, "-n", NS, "-o", "json",
+                                check=False)  # fmt: skip
+        dep = json.loads(found) if found else {}
+        return dep if (dep.get("status") or {}).get("readyReplicas") == 1 else {}
+
+    deployment = cluster.wait_for("the storefront to be Ready", storefront_ready, 240, every=2)
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "visual-search-storefront:0.1.0", image
+    # The storefront's own proxy of the API paths (its template filled from the chart's env).
+    storefront = f"http://{_service_ip(cluster, STOREFRONT, NS)}"
+    status, body = _get(f"{storefront}/products/?limit=1")
+    assert status == 200 and json.loads(body)["total"] >= 200, (status, body[:300])
+    cluster.record(f"storefront ({image}, stand-in nginx base) Ready through the operator",
+                   started)  # fmt: skip
+
+    started = time.monotonic()
+    ingress_ip = _service_ip(cluster, "traefik", TRAEFIK_NS)
+    ingress, host = f"http://{ingress_ip}", {"Host": HOST}
+
+    def page_routed() -> bool:
+        status, body = _get(f"{ingress}/", headers=host, timeout=10)
+        return status == 200 and b"<html" in body.lower()
+
+    cluster.wait_for("Traefik to route / to the storefront", page_routed, 120)
+    # The query product and its image from the API Service (not through the limited ingress).
+    api = f"http://{_service_ip(cluster, f'{INDEX}-api', NS)}:{API_PORT}"
+    catalogue: list[dict] = []
+    while len(catalogue) < 1000:
+        listed = json.loads(_get(f"{api}/products/?limit=100&sort=name&skip={len(catalogue)}")[1])
+        catalogue += listed["items"]
+        if len(catalogue) >= listed["total"] or not listed["items"]:
+            break
+    product = catalogue[3]  # the product stage 7 finds through the ingress too
+    answer = HTTP.get(f"{api}{product['image_url']}", timeout=30)
+    assert answer.status_code == 200 and answer.content, answer.status_code
+    mime = answer.headers.get("content-type", "image/jpeg").split(";")[0]
+    query = ImageFile(f"{product['product_id']}.{mime.split('/')[-1]}", mime, answer.content)
+
+    visit = visit_storefront(HOST, ingress_ip, query)
+    image_answers = [code for path, code in visit.answers if path.startswith("/images/")]
+    limited = [(path, code) for path, code in visit.answers if path.startswith(LIMITED_PATHS)]
+    print(f"\n[e2e] storefront page through Traefik (document served by {visit.served_by!r}): "
+          f"{visit.images_shown} product images shown, {len(image_answers)} image requests "
+          f"{sorted(set(image_answers))}, {len(limited)} limited API requests {limited}; "
+          f"pasted {product['product_id']}, results {visit.found[:3]}")  # fmt: skip
+    assert visit.served_by.startswith("nginx"), visit.served_by  # the storefront, not the API
+    assert not visit.errors, visit.errors
+    assert image_answers and set(image_answers) == {200}, image_answers
+    assert len(image_answers) >= visit.images_shown > 0
+    assert visit.found[0] == product["product_id"], visit.found[:5]
+    assert all(code < 400 for _, code in limited), limited
+    cluster.record(f"storefront page through Traefik in Chromium: {visit.images_shown} "
+                   "product images, "
+                   "pasted image found its product", started)  # fmt: skip
+
+    started = time.monotonic()
+    urls = [f"{ingress}{p['image_url']}" for p in catalogue]
+    assert len(urls) > RATE_LIMIT + 1
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda url: _get(url, headers=host, timeout=30)[0], urls))
+    took = time.monotonic() - t0
+    assert set(answers) == {200}, sorted(set(answers))
+    # What the page spent of the API's bucket (60, one back a second) is back before stage 7.
+    time.sleep(max(0, len(limited) + 1 - (time.monotonic() - t0)))
+    cluster.record(f"{len(urls)} product images through Traefik in {took:.1f} s, none limited",
+                   started)  # fmt: skip
+
+
+def test_07_search_through_traefik_and_the_61st_request_is_limited(cluster: Cluster) -> None:
     """Through the Traefik ingress: a search with a product's own image finds it, and with the
     operator's Middleware (60 a minute, burst 1x) the 61st request in a minute is answered 429."""
     started = time.monotonic()
@@ -377,7 +535,7 @@ def test_06_search_through_traefik_and_the_61st_request_is_limited(cluster: Clus
     )
 
 
-def test_07_hpa_scales_the_embedder_under_search_load(cluster: Cluster) -> None:
+def test_08_hpa_scales_the_embedder_under_search_load(cluster: Cluster) -> None:
     """A bounded load on search (distinct images, so each costs an embedding) drives the
     embedding pods' CPU, as the test-only metrics.k8s.io adapter measures it; the operator's HPA
     scales them out, the added pods get Ready, and after the load it scales back in. The load
@@ -427,7 +585,7 @@ def test_07_hpa_scales_the_embedder_under_search_load(cluster: Cluster) -> None:
     cluster.record("HPA scaled the embedder back in after the load", started)
 
 
-def test_08_operator_killed_mid_reconcile_converges(cluster: Cluster) -> None:
+def test_09_operator_killed_mid_reconcile_converges(cluster: Cluster) -> None:
     """The operator pod is killed (no grace) the moment a spec change lands, and a child is
     deleted while no operator runs: the restarted operator applies the change, repairs the
     child, and the index is Ready again."""
@@ -460,7 +618,7 @@ def test_08_operator_killed_mid_reconcile_converges(cluster: Cluster) -> None:
     cluster.record("operator killed mid-reconcile, converged after restart", started)
 
 
-def test_09_deleting_the_index_removes_everything_it_created(cluster: Cluster) -> None:
+def test_10_deleting_the_index_removes_everything_it_created(cluster: Cluster) -> None:
     started = time.monotonic()
     created = _children(cluster)
     assert created
@@ -469,7 +627,7 @@ def test_09_deleting_the_index_removes_everything_it_created(cluster: Cluster) -
     cluster.record(f"index deleted, all {len(created)} of its objects gone", started)
 
 
-def test_10_namespace_left_empty(cluster: Cluster) -> None:
+def test_11_namespace_left_empty(cluster: Cluster) -> None:
     started = time.monotonic()
     left = cluster.kubectl(
         "get", "all,configmaps,secrets,pvc,ingresses,hpa,jobs,middlewares.traefik.io,"

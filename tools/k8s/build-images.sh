@@ -6,8 +6,9 @@
 # named like the official `python:3.11-slim-bookworm`; it is NOT the official image), builds the
 # Dockerfiles with `buildah bud --isolation chroot`, runs each image's entry point, and can export
 # docker-archives for `ctr images import` / `kind load image-archive`.
-# The storefront image (nginx-unprivileged base) is not built here: no stand-in for its base;
-# its nginx.conf is tested with a real nginx in tests/charts/test_storefront_nginx.py.
+# The storefront image (nginx-unprivileged base) is not built here: tools/k8s/build-e2e-images.sh
+# builds it on a stand-in of that base (tests/e2e/images/nginx, Debian's nginx) for the e2e; its
+# nginx.conf is tested with a real nginx in tests/charts/test_storefront_nginx.py.
 #
 # Usage: tools/k8s/build-images.sh [services] [operator]     (default: both)
 # Env:   IMAGE_TAG (dev), EXPORT=1 (write docker-archives), STORAGE_DRIVER (overlay | vfs),
