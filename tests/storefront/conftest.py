@@ -104,8 +104,10 @@ def console() -> ConsoleLog:
     return ConsoleLog()
 
 
-def _new_page(browser: Browser, console: ConsoleLog, viewport: ViewportSize) -> Page:
-    context = browser.new_context(viewport=viewport, device_scale_factor=1)
+def _new_page(
+    browser: Browser, console: ConsoleLog, viewport: ViewportSize, has_touch: bool = False
+) -> Page:
+    context = browser.new_context(viewport=viewport, device_scale_factor=1, has_touch=has_touch)
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.on("console", console.on_console)
@@ -126,6 +128,15 @@ def page(browser: Browser, console: ConsoleLog) -> Iterator[Page]:
 def phone_page(browser: Browser, console: ConsoleLog) -> Iterator[Page]:
     """A phone-sized page (390 x 844); fails on unexpected console errors too."""
     new = _new_page(browser, console, PHONE)
+    yield new
+    new.context.close()
+    assert not console.unexpected(), "console errors:\n" + "\n".join(console.unexpected())
+
+
+@pytest.fixture
+def touch_page(browser: Browser, console: ConsoleLog) -> Iterator[Page]:
+    """A desktop-sized page with a touch screen (touch events dispatched through CDP)."""
+    new = _new_page(browser, console, DESKTOP, has_touch=True)
     yield new
     new.context.close()
     assert not console.unexpected(), "console errors:\n" + "\n".join(console.unexpected())

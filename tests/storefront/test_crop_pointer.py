@@ -1,5 +1,5 @@
-"""The query preview's crop box by mouse (pointer events: a corner handle resizes it, the box
-itself moves), and the suggested crop the answer offers, in a real browser."""
+"""The query preview's crop box by mouse and by finger (pointer events: a corner handle resizes
+it, the box itself moves), and the suggested crop the answer offers, in a real browser."""
 
 from __future__ import annotations
 
@@ -79,6 +79,46 @@ def test_a_mouse_crop_resizes_and_moves_the_box_and_the_results_follow(
     with page.expect_request(lambda r: is_search(r) and sent_crop(r) is None):
         page.click("#crop-reset")
     expect(page.locator("#crop-reset")).to_be_hidden()
+
+
+def finger_drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """One finger on the touch screen, moved from ``start`` to ``end`` and lifted: real touch
+    input through the DevTools protocol (Chromium makes the pointer events from it)."""
+    cdp = page.context.new_cdp_session(page)
+    steps = 12
+
+    def touch(kind: str, x: float, y: float) -> None:
+        points = [] if kind == "touchEnd" else [{"x": x, "y": y, "id": 1}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    touch("touchStart", *start)
+    for i in range(1, steps + 1):
+        touch(
+            "touchMove",
+            start[0] + (end[0] - start[0]) * i / steps,
+            start[1] + (end[1] - start[1]) * i / steps,
+        )
+    touch("touchEnd", *end)
+    cdp.detach()
+
+
+def test_a_finger_resizes_the_crop_box_and_the_results_follow(touch_page: Page, shop: Shop) -> None:
+    page = touch_page
+    items: list[dict[str, Any]] = api(shop, "/products/?skip=0&limit=60&sort=name")["items"]
+    left = items[5]
+    right = next(p for p in items[12:] if p["category"] != left["category"])
+    open_shop(page, shop)
+    pick_file(page, side_by_side(product_image(shop, left), product_image(shop, right)))
+    wait_for_results(page)
+    frame = page.locator("#crop-frame").bounding_box()
+    assert frame is not None
+    # the bottom-left handle, dragged by a finger to the middle: the box is the right half
+    handle = centre(page, ".crop__handle--sw")
+    with page.expect_request(lambda r: is_search(r) and sent_crop(r) is not None) as sent:
+        finger_drag(page, handle, (frame["x"] + frame["width"] / 2 + 6, handle[1]))
+    x, y, w, h = sent_crop(sent.value) or []
+    assert abs(x - 0.5) < 0.03 and abs(w - 0.5) < 0.03 and y == 0 and h == 1, sent.value.url
+    expect(first_result(page)).to_have_attribute("data-product-id", right["product_id"])
 
 
 def on_a_page(product: ImageFile) -> ImageFile:
