@@ -92,6 +92,14 @@ class Settings(BaseSettings):
         description="'auto' (CLIP ViT-B/32 where it loads, else EfficientNet-Lite0), "
         "'efficientnet-lite0', or a CLIP hub id / local directory.",
     )
+    colour_weight: float = Field(
+        0.25,
+        ge=0,
+        lt=1,
+        description="The share of an image match's score that its colours make (the rest is the "
+        "model's features; 0: features only). Part of the vectors: the index records it in its "
+        "model name (efficientnet-lite0+colour0.25), and a change needs a re-index.",
+    )
     model_cache_dir: Path | None = Field(
         None, description="Hugging Face cache directory for weights."
     )

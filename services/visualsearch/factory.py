@@ -17,6 +17,7 @@ import psycopg
 import redis.asyncio as aioredis
 
 from visualsearch.config import Settings
+from visualsearch.embedding.colour import split_model
 from visualsearch.embedding.loader import FALLBACK_WARNING, load_embedder
 from visualsearch.embedding.service import (
     EmbeddingService,
@@ -88,6 +89,7 @@ async def create_embedding(settings: Settings) -> EmbeddingService:
         settings.model_cache_dir,
         settings.embed_backend,
         settings.prebuilt_onnx_dir,
+        settings.colour_weight,
     )
     log.info(
         "model loaded",
@@ -272,8 +274,10 @@ class Context:
             recorded = await catalog.recorded_model()
             auto = settings.model == "auto"
             if auto and recorded:
-                # 'auto' keeps the model the index was built with; switching is `reindex`'s job.
-                settings = settings.model_copy(update={"model": recorded})
+                # 'auto' keeps the model the index was built with, its colour weight included
+                # (none when its name has none); switching is `reindex`'s job.
+                weight = split_model(recorded)[1] or 0.0
+                settings = settings.model_copy(update={"model": recorded, "colour_weight": weight})
             embedding = await create_embedding(settings)
             if auto and not embedding.info.text_search and embedding.warning is None:
                 embedding.warning = FALLBACK_WARNING

@@ -145,5 +145,6 @@ def _runtime(settings: Settings, embedding: EmbeddingService) -> str:
     if settings.embedder_url:
         return f"remote embedder {settings.embedder_url}; QUERY_VIEWS={settings.query_views}"
     embedder = getattr(embedding, "embedder", None)
-    chosen = f": {type(embedder).__name__}" if embedder is not None else ""
+    inner = getattr(embedder, "inner", embedder)  # a ColourEmbedder's model
+    chosen = f": {type(inner).__name__}" if inner is not None else ""
     return f"EMBED_BACKEND={settings.embed_backend}{chosen}; QUERY_VIEWS={settings.query_views}"

@@ -211,7 +211,11 @@ class ProductPage(BaseModel):
 
 class SearchHit(Product):
     score: float = Field(
-        description="Cosine similarity clamped to [0, 1], of the product's best-matching image."
+        description="In [0, 1]. An image match: the dot product of the query's and the "
+        "product's best-matching image's vectors, which with a colour weight w "
+        "(VISUALSEARCH_COLOUR_WEIGHT, 0.25) is (1 - w) x the model features' cosine similarity "
+        "+ w x the colours' agreement (1 = the same colours). Other retrievers and fused "
+        "answers: see `retrievers`."
     )
     matched_image_url: str | None = Field(
         None,
@@ -259,7 +263,8 @@ class SearchResponse(BaseModel):
     retrievers: list[str] = Field(
         default_factory=list,
         description="The retrievers that ranked this answer (visual, clip_text, keyword, "
-        "semantic). One: score is its own (cosine similarity; the keyword score). More: score "
+        "semantic). One: score is its own (the vectors' dot product, for image vectors with "
+        "their colours; the keyword score). More: score "
         "is the normalised reciprocal rank fusion score (1 = first in every one of them).",
     )
     did_you_mean: str | None = Field(

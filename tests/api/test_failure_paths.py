@@ -11,6 +11,7 @@ from tests.api.helpers import index, product_form, search
 from tests.conftest import Api, SettingsFactory, start_api
 from tests.support.images import encode, jpeg
 from tests.support.servers import ManagedProcess
+from visualsearch.embedding.colour import BINS
 from visualsearch.imaging import ImageLimits, decode_image
 
 
@@ -134,8 +135,8 @@ async def test_text_search_works_without_text_tower(api: Api) -> None:
     info = (await api.client.get("/info")).json()
     assert "keyword" in info["retrievers"] and "clip_text" not in info["retrievers"]
     assert (
-        info["model"] == "efficientnet-lite0"
-        and info["dim"] == 1280
+        info["model"] == "efficientnet-lite0+colour0.25"
+        and info["dim"] == 1280 + BINS
         and info["text_search"] is False
     )
 

@@ -23,6 +23,7 @@ from tests.conftest import SettingsFactory, start_api
 from tests.support.images import jpeg, photo
 from tests.support.servers import free_port, wait_for_port
 from tests.support.tiny_clip import build_tiny_clip
+from visualsearch.embedding.colour import BINS, model_name
 from visualsearch.embedding.service import EmbeddingService
 from visualsearch.factory import create_embedding
 from visualsearch.imaging import Crop
@@ -99,7 +100,7 @@ async def test_api_embeds_through_the_embedding_service(
     make_settings: SettingsFactory, embedder_url: str
 ) -> None:
     info = httpx.get(f"{embedder_url}/embed/info").json()
-    assert info["model"] == "efficientnet-lite0" and info["dim"] == 1280
+    assert info["model"] == "efficientnet-lite0+colour0.25" and info["dim"] == 1280 + BINS
     bad = httpx.post(f"{embedder_url}/embed/image", content=b"not an image")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_image"
 
@@ -112,7 +113,7 @@ async def test_api_embeds_through_the_embedding_service(
         body = await search(api, cat)
         assert body["results"][0]["product_id"] == "cat" and body["results"][0]["score"] > 0.99
         served = (await api.client.get("/info")).json()
-        assert served["model"] == "efficientnet-lite0" and served["text_search"] is False
+        assert served["model"] == "efficientnet-lite0+colour0.25" and served["text_search"] is False
         # the embedding service's errors reach the shopper as they are
         corrupt = await api.client.post(
             "/search", files={"file": ("x.jpg", cat[:200], "image/jpeg")}
@@ -184,7 +185,8 @@ async def test_the_reindex_command_switches_models(
     switched, lifespan = await start_api(settings.model_copy(update={"model": str(clip)}))
     try:
         info = (await switched.client.get("/info")).json()
-        assert info["model"] == str(clip) and info["dim"] == 24 and info["vectors"] == 3
+        assert info["model"] == model_name(str(clip), settings.colour_weight)
+        assert info["dim"] == 24 + BINS and info["vectors"] == 3
         assert info["text_search"] is True
         for pid, name in photos.items():
             assert (await search(switched, jpeg(photo(name))))["results"][0]["product_id"] == pid
@@ -251,7 +253,8 @@ async def test_search_keeps_working_while_a_reindex_is_in_flight(
             top = (await search(api, jpeg(photo(name))))["results"][0]
             assert top["product_id"] == pid and top["score"] > 0.99
         info = (await api.client.get("/info")).json()
-        assert info["model"] == settings.model and info["vectors"] == 3
+        assert info["model"] == model_name(settings.model, settings.colour_weight)
+        assert info["vectors"] == 3
         new_model.release.set()
         assert await asyncio.wait_for(reindex, 120) == 3 and done == [1, 1, 1]
     finally:
@@ -265,7 +268,7 @@ async def test_search_keeps_working_while_a_reindex_is_in_flight(
     # switched: restarted on the new model, the API finds every product in the new generation
     switched, lifespan = await start_api(settings.model_copy(update={"model": str(clip)}))
     try:
-        assert (await switched.client.get("/info")).json()["dim"] == 24
+        assert (await switched.client.get("/info")).json()["dim"] == 24 + BINS
         for pid, name in photos.items():
             assert (await search(switched, jpeg(photo(name))))["results"][0]["product_id"] == pid
     finally:

@@ -69,7 +69,7 @@ def test_auto_falls_back_to_efficientnet_with_a_warning(
     monkeypatch.setattr(loader, "DEFAULT_CLIP", str(tmp_path / "absent-clip"))
     embedder, warning = loader.load_embedder("auto", "cpu")
     assert embedder.info.name == "efficientnet-lite0" and embedder.info.dim == 1280
-    assert warning is not None and "text search is off" in warning
+    assert warning is not None and "text-to-image search" in warning
     assert "EfficientNet-Lite0" in caplog.text
 
 

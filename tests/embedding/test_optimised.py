@@ -20,6 +20,7 @@ from tests.support.tiny_clip import build_tiny_clip
 from visualsearch.config import Settings
 from visualsearch.embedding import optimised
 from visualsearch.embedding.clip import ClipEmbedder
+from visualsearch.embedding.colour import ColourEmbedder
 from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
 from visualsearch.embedding.loader import load_embedder
 from visualsearch.embedding.optimised import OnnxEmbedder, cosine_rows, optimise
@@ -183,7 +184,9 @@ async def test_backend_from_the_settings_and_unknown_names(
     embedding = await create_embedding(settings)
     try:
         assert isinstance(embedding, LocalEmbeddingService)
-        assert isinstance(embedding.embedder, ClipEmbedder)
+        # the colours join the model's features (VISUALSEARCH_COLOUR_WEIGHT's default)
+        assert isinstance(embedding.embedder, ColourEmbedder)
+        assert isinstance(embedding.embedder.inner, ClipEmbedder)
     finally:
         await embedding.close()
     with pytest.raises(ModelLoadError, match="Unknown embedding backend"):

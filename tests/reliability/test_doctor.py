@@ -16,6 +16,7 @@ from tests.conftest import SettingsFactory, start_api
 from tests.reliability.helpers import run_cli
 from tests.support.images import jpeg
 from visualsearch.config import Settings
+from visualsearch.embedding.colour import BINS
 from visualsearch.factory import Context
 from visualsearch.storage.vectors.base import VectorItem
 
@@ -57,7 +58,8 @@ async def test_doctor_finds_and_repairs_each_kind_of_drift(make_settings: Settin
     context = await Context.create(settings, with_model=False)
     try:
         await context.vectors.delete(["d-1"])  # a row without a vector
-        ghost = np.ones(1280, dtype=np.float32) / np.sqrt(1280)
+        dim = 1280 + BINS  # EfficientNet-Lite0's features and their colours
+        ghost = np.ones(dim, dtype=np.float32) / np.sqrt(dim)
         await context.vectors.upsert([VectorItem("ghost", ghost, "x", image_sha256="0")])
         await context.objects.put(ORPHAN_KEY, jpeg(seed=999), "image/jpeg")  # an orphan object
     finally:

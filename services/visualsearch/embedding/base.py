@@ -82,6 +82,11 @@ class Embedder(ABC):
             pixels = torch.from_numpy(batch).to(self.device)
             return l2_normalise(self._forward_images(pixels))
 
+    def pictures(self, batch: np.ndarray) -> np.ndarray:
+        """What a preprocessed batch shows: (N, H, W, 3) RGB in [0, 1] (``preprocess`` undone),
+        for what reads colours beside the model (``embedding.colour``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot show its inputs as pictures")
+
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         """Texts → (N, dim) unit vectors in the image space, where the model has a text tower."""
         raise TextSearchUnavailableError(
@@ -98,3 +103,9 @@ def normalise_pixels(
     array = np.asarray(image, dtype=np.float32) * (1.0 / 255.0)
     array = (array - mean) / std
     return np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32)
+
+
+def denormalise_pixels(batch: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`normalise_pixels` for a NCHW batch: NHWC RGB in [0, 1]."""
+    rgb = batch.transpose(0, 2, 3, 1) * std + mean
+    return np.clip(rgb, 0.0, 1.0, dtype=np.float32)

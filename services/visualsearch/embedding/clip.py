@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from visualsearch.embedding.base import Embedder, ModelInfo, l2_normalise
+from visualsearch.embedding.base import Embedder, ModelInfo, denormalise_pixels, l2_normalise
 from visualsearch.exceptions import ModelLoadError
 
 DEFAULT_CLIP = "openai/clip-vit-base-patch32"
@@ -93,6 +93,9 @@ class ClipEmbedder(Embedder):
         array = np.asarray(cropped, dtype=np.float32) * (1.0 / 255.0)
         array = (array - self._mean) / self._std
         return np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32)
+
+    def pictures(self, batch: np.ndarray) -> np.ndarray:
+        return denormalise_pixels(batch, self._mean, self._std)
 
     def _forward_images(self, pixels: torch.Tensor) -> torch.Tensor:
         return _features(self._model.get_image_features(pixel_values=pixels))

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from visualsearch.embedding.base import Embedder, ModelInfo, normalise_pixels
+from visualsearch.embedding.base import Embedder, ModelInfo, denormalise_pixels, normalise_pixels
 from visualsearch.exceptions import ModelLoadError
 
 NAME = "efficientnet-lite0"
@@ -48,6 +48,9 @@ class EfficientNetLite0Embedder(Embedder):
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
         return normalise_pixels(image, self.size, IMAGENET_MEAN, IMAGENET_STD)
+
+    def pictures(self, batch: np.ndarray) -> np.ndarray:
+        return denormalise_pixels(batch, IMAGENET_MEAN, IMAGENET_STD)
 
     def _forward_images(self, pixels: torch.Tensor) -> torch.Tensor:
         assert self._model is not None

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 from visualsearch.embedding.base import Embedder
 from visualsearch.embedding.clip import DEFAULT_CLIP, ClipEmbedder
+from visualsearch.embedding.colour import ColourEmbedder, split_model
 from visualsearch.embedding.efficientnet import NAME as EFFICIENTNET
 from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
 from visualsearch.embedding.optimised import default_cache_dir, optimise
@@ -18,9 +19,10 @@ from visualsearch.exceptions import ModelLoadError
 log = logging.getLogger(__name__)
 
 FALLBACK_WARNING = (
-    "CLIP weights could not be loaded, so this index uses EfficientNet-Lite0: image search works, "
-    "text search is off. Put a CLIP model in the Hugging Face cache or set VISUALSEARCH_MODEL to a "
-    "local CLIP directory to enable it."
+    "CLIP weights could not be loaded, so this index uses EfficientNet-Lite0: image search works "
+    "and text search runs on the product text (keywords and sentence vectors), but words are not "
+    "matched against the pictures. Put a CLIP model in the Hugging Face cache or set "
+    "VISUALSEARCH_MODEL to a local CLIP directory to add text-to-image search."
 )
 
 
@@ -42,6 +44,7 @@ def load_embedder(
     cache_dir: Path | None = None,
     backend: str = "auto",
     prebuilt_dir: Path | None = None,
+    colour_weight: float = 0.0,
 ) -> tuple[Embedder, str | None]:
     """The loaded embedder for ``model`` and a warning for people, if one is due.
 
@@ -50,9 +53,14 @@ def load_embedder(
     image tower then runs on ``backend`` (the factory passes ``Settings.embed_backend``; see
     ``optimised``): the fastest path that agrees with fp32 by default, exact fp32 with ``torch``.
     ``prebuilt_dir`` holds models made at image build time (``visualsearch model quantize``).
+    With a ``colour_weight`` above 0 (or a name such as ``efficientnet-lite0+colour0.25``, whose
+    weight wins) each image vector carries its colours too (``embedding.colour``).
     """
-    base, warning = load_base(model, device, cache_dir)
-    return optimise(base, backend, default_cache_dir(cache_dir), prebuilt_dir), warning
+    name, named_weight = split_model(model)
+    weight = colour_weight if named_weight is None else named_weight
+    base, warning = load_base(name, device, cache_dir)
+    embedder = optimise(base, backend, default_cache_dir(cache_dir), prebuilt_dir)
+    return (ColourEmbedder(embedder, weight) if weight > 0 else embedder), warning
 
 
 def load_base(model: str, device: str, cache_dir: Path | None) -> tuple[Embedder, str | None]:

@@ -222,6 +222,9 @@ class OnnxEmbedder(Embedder):
     def preprocess(self, image: Image.Image) -> np.ndarray:
         return self.base.preprocess(image)
 
+    def pictures(self, batch: np.ndarray) -> np.ndarray:
+        return self.base.pictures(batch)
+
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         return self.base.embed_texts(texts)
 

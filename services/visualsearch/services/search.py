@@ -5,7 +5,8 @@ filter inside its own store, fused by reciprocal rank fusion (:mod:`visualsearch
 index version.
 
 ``score`` is in [0, 1]. With one retriever it is that retriever's own score: cosine similarity
-for the vector retrievers, the keyword score (``storage.catalog.KEYWORD_SQL``) for keywords.
+for the vector retrievers (an image vector's colour part included: ``embedding.colour``), the
+keyword score (``storage.catalog.KEYWORD_SQL``) for keywords.
 Fused, it is the normalised RRF score: 1 when every retriever that ran ranked the product first
 (``fusion`` says more). ``min_score`` cuts on that same score.
 """

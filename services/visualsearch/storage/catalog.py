@@ -625,8 +625,10 @@ class CatalogStore:
             if row and row["model"] and (row["model"], row["dim"]) != (model, dim):
                 raise ModelMismatchError(
                     f"This index was built with {row['model']} ({row['dim']}-dim vectors) but the "
-                    f"service runs {model} ({dim}-dim). Set VISUALSEARCH_MODEL={row['model']}, or "
-                    f"re-index with `visualsearch reindex` to switch models."
+                    f"service runs {model} ({dim}-dim). Set VISUALSEARCH_MODEL=auto (it keeps the "
+                    f"index's model and colour weight) or {row['model']}"
+                    f"{'' if '+colour' in row['model'] else ' with VISUALSEARCH_COLOUR_WEIGHT=0'}, "
+                    f"or re-index with `visualsearch reindex` to switch models."
                 )
             await conn.execute(
                 "UPDATE index_state SET model = %s, dim = %s WHERE id = 1", [model, dim]
