@@ -11,7 +11,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.conftest import SettingsFactory
+from tests.support.tiny_clip import build_tiny_clip
 from visualsearch.embedding import loader
+from visualsearch.embedding.clip import ClipEmbedder
 from visualsearch.embedding.colour import (
     BINS,
     STRIDE,
@@ -19,6 +21,7 @@ from visualsearch.embedding.colour import (
     model_name,
     signatures,
     split_model,
+    text_score_scale,
 )
 from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
 from visualsearch.factory import Context
@@ -121,3 +124,18 @@ async def test_auto_keeps_an_index_made_without_colour_as_it_is(
     with pytest.raises(Exception, match="VISUALSEARCH_COLOUR_WEIGHT=0"):
         async with Context.open(named):
             pass
+
+
+def test_a_text_match_scores_the_text_towers_cosine(tmp_path: Path) -> None:
+    """A text has no colours: its vector's colour part is zero, so the stores' cosine with an
+    image vector is sqrt(1 - w) x the towers'; ``text_score_scale`` gives the towers' back."""
+    clip = ClipEmbedder(str(build_tiny_clip(tmp_path)), "cpu")
+    joined = ColourEmbedder(clip, 0.25)
+    assert joined.info.text_search and joined.info.dim == clip.info.dim + BINS
+    image = np.stack([clip.preprocess(product(RED, (250, 250, 250)))])
+    text = joined.embed_texts(["a red disc"])
+    assert np.isclose(np.linalg.norm(text), 1.0, atol=1e-5) and not text[0, -BINS:].any()
+    stored = joined.embed_images(image)[0] @ text[0]
+    towers = clip.embed_images(image)[0] @ clip.embed_texts(["a red disc"])[0]
+    assert np.isclose(stored * text_score_scale(joined.info.name), towers, atol=1e-5)
+    assert text_score_scale("efficientnet-lite0") == 1.0

@@ -69,6 +69,14 @@ def model_name(base: str, weight: float) -> str:
     return f"{base}{SUFFIX}{weight:g}" if weight > 0 else base
 
 
+def text_score_scale(model: str) -> float:
+    """What a text's match with an image vector of ``model`` is multiplied by to be the text
+    tower's own cosine again: a text has no colours, so its vector has a zero colour part, and
+    the stores' cosine of it with an image vector is ``sqrt(1 - w)`` x the towers' cosine."""
+    weight = split_model(model)[1] or 0.0
+    return 1.0 / math.sqrt(1.0 - weight)
+
+
 def foreground(rgb: np.ndarray) -> np.ndarray:
     """(N, H, W) weights, 1 where a pixel of the (N, H, W, 3) pictures in [0, 1] differs from
     its row's and column's border colour, 0 elsewhere; all 1 for a picture with no foreground."""
@@ -122,7 +130,7 @@ def signatures(rgb: np.ndarray) -> np.ndarray:
 
 class ColourEmbedder(Embedder):
     """``inner``'s vectors joined to the colour signatures of the same inputs (module doc);
-    texts, which have no colours, get a zero colour part."""
+    texts, which have no colours, get a zero colour part (``text_score_scale``)."""
 
     def __init__(self, inner: Embedder, weight: float) -> None:
         if not 0.0 < weight < 1.0:
@@ -161,5 +169,5 @@ class ColourEmbedder(Embedder):
         return np.hstack([features * self._features, colours * self._colour]).astype(np.float32)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
-        vectors = self.inner.embed_texts(texts) * self._features
+        vectors = self.inner.embed_texts(texts)  # unit: a zero colour part keeps the length
         return np.hstack([vectors, np.zeros((len(vectors), BINS), dtype=np.float32)])

@@ -10,6 +10,7 @@ from typing import Literal
 
 import numpy as np
 
+from visualsearch.embedding.colour import text_score_scale
 from visualsearch.embedding.service import EmbeddingService
 from visualsearch.embedding.views import WHOLE, QueryViews
 from visualsearch.filters import ProductFilter
@@ -57,7 +58,18 @@ class VisualRetriever(Retriever):
         offset: int = 0,
         min_score: float | None = None,
     ) -> list[Candidate]:
+        # a text's vector has no colour part: its cosine with an image vector is the towers'
+        # cosine scaled down (embedding.colour), scaled back here so the score and min_score
+        # mean the text tower's cosine whatever the colour weight
+        scale = text_score_scale(self._embedding.info.name) if self.source == "text" else 1.0
         hits = await self.vectors.search_views(
-            await self.vector(query), depth, filter, offset=offset, min_score=min_score
+            await self.vector(query),
+            depth,
+            filter,
+            offset=offset,
+            min_score=None if min_score is None else min_score / scale,
         )
-        return [Candidate(h.product_id, min(max(h.score, 0.0), 1.0), h.image_index) for h in hits]
+        return [
+            Candidate(h.product_id, min(max(h.score * scale, 0.0), 1.0), h.image_index)
+            for h in hits
+        ]
