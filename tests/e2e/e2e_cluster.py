@@ -402,7 +402,16 @@ def test_06_storefront_through_traefik_loads_and_searches_from_the_page(cluster:
     assert image == "visual-search-storefront:0.1.0", image
     # The storefront's own proxy of the API paths (its template filled from the chart's env).
     storefront = f"http://{_service_ip(cluster, STOREFRONT, NS)}"
-    status, body = _get(f"{storefront}/products/?limit=1")
+
+    def proxied() -> tuple[int, bytes] | None:
+        # Ready is the pod's own view: the Service routes once the endpoint has reached
+        # kube-proxy, and until then the node refuses the connection
+        try:
+            return _get(f"{storefront}/products/?limit=1", timeout=10)
+        except httpx.TransportError:
+            return None
+
+    status, body = cluster.wait_for("the storefront's Service to answer", proxied, 60)
     assert status == 200 and json.loads(body)["total"] >= 200, (status, body[:300])
     cluster.record(f"storefront ({image}, stand-in nginx base) Ready through the operator",
                    started)  # fmt: skip
