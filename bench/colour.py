@@ -20,11 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from functools import partial
 
 import numpy as np
 
 from bench import machine
-from bench.timing import percentiles
+from bench.timing import interleaved_rates, percentiles
 
 
 async def measure(queries: int, batches: int) -> None:
@@ -58,7 +59,6 @@ async def measure(queries: int, batches: int) -> None:
     batch = np.stack([model.preprocess(decode(i).convert("RGB")) for i in images[:32]])
 
     query_ms: dict[str, list[float]] = {name: [] for name in services}
-    batch_ms: dict[str, list[float]] = {name: [] for name in services}
     for data in made[:6]:  # warm both (ONNX sessions, thread pools)
         for service in services.values():
             await service.embed_image_views(data, None, GRID)
@@ -67,12 +67,12 @@ async def measure(queries: int, batches: int) -> None:
             started = time.perf_counter()
             await service.embed_image_views(data, None, GRID)
             query_ms[name].append((time.perf_counter() - started) * 1000)
-    embedders = {name: s.embedder for name, s in services.items()}
-    for _ in range(batches):
-        for name, embedder in embedders.items():
-            started = time.perf_counter()
-            embedder.embed_images(batch)
-            batch_ms[name].append((time.perf_counter() - started) * 1000)
+    rates = interleaved_rates(
+        {name: (partial(s.embedder.embed_images, batch), 1) for name, s in services.items()},
+        batches,
+        warmup=False,  # the queries above warmed both
+    )
+    batch_ms = {name: [1000 / rate for rate in rates[name]] for name in services}
     for service in services.values():
         await service.close()
 
