@@ -33,6 +33,10 @@ class VisualRetriever(Retriever):
         self.source = source
         self.views: QueryViews = views if source == "image" else WHOLE
         self.name = "visual" if source == "image" else "clip_text"
+        # a text's vector has no colour part: its cosine with an image vector is the towers'
+        # cosine scaled down (embedding.colour), scaled back so the score and min_score mean
+        # the text tower's cosine whatever the colour weight
+        self._score_scale = text_score_scale(embedding.info.name) if source == "text" else 1.0
 
     def applies(self, query: Query) -> bool:
         if self.source == "image":
@@ -58,10 +62,7 @@ class VisualRetriever(Retriever):
         offset: int = 0,
         min_score: float | None = None,
     ) -> list[Candidate]:
-        # a text's vector has no colour part: its cosine with an image vector is the towers'
-        # cosine scaled down (embedding.colour), scaled back here so the score and min_score
-        # mean the text tower's cosine whatever the colour weight
-        scale = text_score_scale(self._embedding.info.name) if self.source == "text" else 1.0
+        scale = self._score_scale
         hits = await self.vectors.search_views(
             await self.vector(query),
             depth,
