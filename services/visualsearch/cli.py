@@ -291,6 +291,48 @@ def reindex(yes: bool, data_dir: Path | None) -> None:
     click.echo(f"Re-embedded {count} products with {settings.model}; search now uses them.")
 
 
+@main.command(name="drop-model")
+@click.argument("model")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Data directory of embedded stores."
+)
+def drop_model(model: str, yes: bool, data_dir: Path | None) -> None:
+    """Remove MODEL's vectors: its collection, with VISUALSEARCH_COLLECTION_PER_MODEL.
+
+    MODEL is read as VISUALSEARCH_MODEL is: efficientnet-lite0 with VISUALSEARCH_COLOUR_WEIGHT
+    (default 0.25) is efficientnet-lite0+colour0.25, the name GET /info reports.
+
+    The last step of a model switch, once no API or worker serves MODEL any more (after
+    `visualsearch reindex` with the new model and the restart onto it). The model the index
+    was last re-indexed with is refused: it is the one being served.
+    """
+    from visualsearch.factory import Context, configured_model, image_collection
+
+    settings = _settings(data_dir=data_dir)
+    if not settings.collection_per_model:
+        _fail(
+            "drop-model needs VISUALSEARCH_COLLECTION_PER_MODEL=true: without it every model "
+            "shares one collection, and `visualsearch reindex` replaces its vectors itself"
+        )
+    old = settings.model_copy(update={"model": model})
+    name = configured_model(old)
+    collection = image_collection(old, name)
+    if not yes:
+        click.confirm(f"Remove the vectors of {name} (collection {collection})?", abort=True)
+
+    async def run() -> bool:
+        async with Context.open(old, with_model=False) as context:
+            if await context.catalog.recorded_model() == name:
+                return False
+            await context.vectors.drop_collection()
+            return True
+
+    if not _run(run):
+        _fail(f"{name} is the model the index was last re-indexed with; it is not dropped")
+    click.echo(f"Removed the vectors of {name} (collection {collection}).")
+
+
 @main.command(name="eval")
 @click.option(
     "--catalogue",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from visualsearch.experiments import Experiment
@@ -65,6 +65,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices(
             "VISUALSEARCH_VECTOR_COLLECTION", "VISUALSEARCH_QDRANT_COLLECTION", "vector_collection"
         ),
+    )
+    collection_per_model: bool = Field(
+        False,
+        description="Keep each model's image vectors in a collection of their own, "
+        "'<collection>_<model>' (e.g. products_efficientnet_lite0_colour0_25): a model switch "
+        "fills the new model's collection beside the live one, and pods of either model read "
+        "only their own model's vectors, never the other's. Needs an explicit MODEL (not "
+        "'auto'). The text vectors stay in '<collection>_text' (one sentence encoder).",
     )
     s3_endpoint: str | None = Field(None, description="S3 / MinIO endpoint as host:port.")
     s3_access_key: str = Field("minioadmin", description="S3 access key.")
@@ -249,3 +257,12 @@ class Settings(BaseSettings):
     frontend_dir: Path | None = Field(
         None, description="Storefront directory served at / by serve."
     )
+
+    @model_validator(mode="after")
+    def _per_model_needs_a_model(self) -> Settings:
+        if self.collection_per_model and self.model == "auto":
+            raise ValueError(
+                "VISUALSEARCH_COLLECTION_PER_MODEL names each collection after its model: set "
+                "VISUALSEARCH_MODEL to one (e.g. efficientnet-lite0), not 'auto'"
+            )
+        return self

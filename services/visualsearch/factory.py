@@ -17,7 +17,7 @@ import psycopg
 import redis.asyncio as aioredis
 
 from visualsearch.config import Settings
-from visualsearch.embedding.colour import split_model
+from visualsearch.embedding.colour import model_name, split_model
 from visualsearch.embedding.loader import FALLBACK_WARNING, load_embedder
 from visualsearch.embedding.service import (
     EmbeddingService,
@@ -25,6 +25,7 @@ from visualsearch.embedding.service import (
     RemoteEmbeddingService,
 )
 from visualsearch.embedding.text import MiniLMEncoder, TextEncoder
+from visualsearch.exceptions import ModelMismatchError
 from visualsearch.experiments import VariantSettings
 from visualsearch.imaging import ImageLimits
 from visualsearch.retrieval import Retriever
@@ -56,7 +57,7 @@ from visualsearch.storage.queue.postgres import PostgresJobQueue
 from visualsearch.storage.queue.redis import RedisJobQueue
 from visualsearch.storage.suggestions import SuggestionStore
 from visualsearch.storage.synonyms import SynonymStore
-from visualsearch.storage.vectors.base import VectorStore
+from visualsearch.storage.vectors.base import VectorStore, model_collection
 from visualsearch.storage.vectors.pgvector import PgVectorStore
 from visualsearch.storage.vectors.qdrant import QdrantLayout, QdrantVectorStore
 from visualsearch.storage.vectors.qdrant_edge import QdrantEdgeVectorStore
@@ -132,12 +133,33 @@ TEXT_COLLECTION_SUFFIX = "_text"
 """The product text vectors (semantic retrieval) live in ``<collection>_text``, same store kind."""
 
 
+def configured_model(settings: Settings) -> str:
+    """The name the configured model's vectors are recorded under, without loading it:
+    ``efficientnet-lite0`` with the default colour weight is ``efficientnet-lite0+colour0.25``."""
+    base, named_weight = split_model(settings.model)
+    return model_name(base, settings.colour_weight if named_weight is None else named_weight)
+
+
+def image_collection(settings: Settings, model: str) -> str:
+    """The collection of the image vectors: ``VECTOR_COLLECTION``, or with
+    ``COLLECTION_PER_MODEL`` the one of ``model``'s vectors alone."""
+    if settings.collection_per_model:
+        return model_collection(settings.vector_collection, model)
+    return settings.vector_collection
+
+
 async def create_vector_store(
-    settings: Settings, database_url: str, *, kind: str | None = None, suffix: str = ""
+    settings: Settings,
+    database_url: str,
+    *,
+    kind: str | None = None,
+    suffix: str = "",
+    collection: str | None = None,
 ) -> VectorStore:
+    """The store of ``collection`` (default: ``VECTOR_COLLECTION`` + ``suffix``)."""
     kind = kind or await choose_vector_store(settings, database_url)
-    log.info("vector store chosen", extra={"vector_store": kind, "suffix": suffix})
-    collection = settings.vector_collection + suffix
+    collection = collection or settings.vector_collection + suffix
+    log.info("vector store chosen", extra={"vector_store": kind, "collection": collection})
     if kind == "pgvector":
         return PgVectorStore(collection, settings.pgvector_url or database_url)
     if kind == "qdrant-edge":
@@ -227,10 +249,6 @@ class Context:
         synonyms = SynonymService(SynonymStore(catalog), settings.synonyms_file)
         await synonyms.sync_file(strict=True)  # a bad synonyms file stops the start, named
 
-        vectors = await create_vector_store(settings, database_url)
-        stack.push_async_callback(vectors.close)
-        await vectors.open()
-
         objects: ObjectStore
         if settings.s3_endpoint:
             objects = S3ObjectStore(
@@ -282,7 +300,25 @@ class Context:
             if auto and not embedding.info.text_search and embedding.warning is None:
                 embedding.warning = FALLBACK_WARNING
             stack.push_async_callback(embedding.close)
-            await catalog.record_model(embedding.info.name, embedding.info.dim)
+        model = embedding.info.name if embedding else configured_model(settings)
+        if settings.collection_per_model and model != configured_model(settings):
+            # the embedding service runs another model (a switch rolling through its pods):
+            # its vectors would query, or land in, this model's collection
+            raise ModelMismatchError(
+                f"The embedding service runs {model}, but this process is configured for "
+                f"{configured_model(settings)} (VISUALSEARCH_MODEL) and reads only that model's "
+                "collection; it starts once the service runs the same model."
+            )
+        vectors = await create_vector_store(
+            settings, database_url, collection=image_collection(settings, model)
+        )
+        stack.push_async_callback(vectors.close)
+        await vectors.open()
+        if embedding is not None:
+            # a collection per model holds one model's vectors by its name: pods of the old
+            # and the new model run side by side during a switch, each on its own collection
+            exclusive = not settings.collection_per_model
+            await catalog.record_model(embedding.info.name, embedding.info.dim, exclusive)
             await vectors.ensure_collection(embedding.info.dim)
         text_encoder: TextEncoder | None = None
         text_vectors: VectorStore | None = None

@@ -38,10 +38,14 @@ def embedder_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @contextmanager
-def embedder_process(directory: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def embedder_process(
+    directory: Path, **settings: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``settings``: more ``VISUALSEARCH_*`` variables, e.g. ``COLOUR_WEIGHT="0"``."""
     port = free_port()
     log = directory / "embedder.log"
     env = {**os.environ, "VISUALSEARCH_MODEL": "efficientnet-lite0"}
+    env.update({f"VISUALSEARCH_{name}": value for name, value in settings.items()})
     with log.open("wb") as handle:
         proc = subprocess.Popen(
             [

@@ -146,7 +146,16 @@ class RemoteEmbeddingService(EmbeddingService):
             error.status_code = response.status_code
             error.code = body.get("code", "embedder_error")
             raise error
-        return response.json()
+        answer = response.json()
+        made_by = answer.get("model") if path != "/embed/info" else None
+        if made_by is not None and made_by != self.info.name:
+            # the Service reached a pod of another model (a switch rolling through the
+            # embedding pods): its vector must not query, or land in, this model's index
+            raise StoreUnavailableError(
+                "embedding service",
+                f"it answered with {made_by} vectors, this process serves {self.info.name}",
+            )
+        return answer
 
     async def embed_image(self, data: bytes, crop: Crop | None = None) -> np.ndarray:
         with metrics.stage("embed"):

@@ -28,6 +28,10 @@ class TextIn(BaseModel):
 
 
 class VectorOut(BaseModel):
+    model: str = Field(
+        description="The model that made the vectors: a client checks it is its own, so a "
+        "model switch rolling through the embedding pods never mixes two models' vectors."
+    )
     vector: list[float]
     views: list[list[float]] | None = Field(
         default=None, description="With views=grid or fine: every view's vector, the whole first."
@@ -60,12 +64,16 @@ async def embed_image(
     data = await request.body()
     if len(data) > _max_bytes(request):
         raise ImageTooLargeError("The image is over the upload limit.")
+    embedding = _embedding(request)
     if views == WHOLE:
-        return VectorOut(vector=(await _embedding(request).embed_image(data, region)).tolist())
-    rows = await _embedding(request).embed_image_views(data, region, views)
-    return VectorOut(vector=rows[0].tolist(), views=rows.tolist())
+        vector = await embedding.embed_image(data, region)
+        return VectorOut(model=embedding.info.name, vector=vector.tolist())
+    rows = await embedding.embed_image_views(data, region, views)
+    return VectorOut(model=embedding.info.name, vector=rows[0].tolist(), views=rows.tolist())
 
 
 @router.post("/text", response_model=VectorOut)
 async def embed_text(body: TextIn, request: Request) -> VectorOut:
-    return VectorOut(vector=(await _embedding(request).embed_text(body.text)).tolist())
+    embedding = _embedding(request)
+    vector = await embedding.embed_text(body.text)
+    return VectorOut(model=embedding.info.name, vector=vector.tolist())

@@ -179,7 +179,8 @@ class SearchService:
                 crop = Crop(suggested.x, suggested.y, suggested.w, suggested.h)
         query = Query(image, text, crop)
         kind = query_kind(image is not None, text)
-        scope = await self._catalog.cache_scope()
+        # the collection too: pods of two models (a switch rolling) never share an answer
+        scope = f"{await self._catalog.cache_scope()}:{self._vectors.collection}"
         views = self.query_views if image is not None else WHOLE
         key = self._cache_key(
             image, text, top_k, filter, offset, min_score, facets, scope, mode, crop,

@@ -69,7 +69,8 @@ class SimilarService:
         """Products closest to ``product_id``'s stored vector; 404 for an unknown product or
         one whose image is not indexed yet (the message says which)."""
         check_page(top_k, offset, min_score)
-        scope = await self._catalog.cache_scope()
+        # the collection too: pods of two models (a switch rolling) never share an answer
+        scope = f"{await self._catalog.cache_scope()}:{self._vectors.collection}"
         key = self._cache_key(product_id, top_k, filter, offset, min_score, facets, scope)
         cached = await self._answers.get(key)
         if cached is not None:

@@ -617,11 +617,17 @@ class CatalogStore:
             row = await cur.fetchone()
             return row["model"] if row else None
 
-    async def record_model(self, model: str, dim: int) -> None:
-        """Record the index's model on first use; refuse a different one afterwards."""
+    async def record_model(self, model: str, dim: int, exclusive: bool = True) -> None:
+        """Record the index's model on first use; refuse a different one afterwards.
+
+        Not ``exclusive`` (a collection per model, each named by its model): another model's
+        pods may serve beside this one, so a different record is left as it is.
+        """
         async with self.transaction() as conn:
             cur = await conn.execute("SELECT model, dim FROM index_state WHERE id = 1 FOR UPDATE")
             row = await cur.fetchone()
+            if row and row["model"] and not exclusive:
+                return
             if row and row["model"] and (row["model"], row["dim"]) != (model, dim):
                 raise ModelMismatchError(
                     f"This index was built with {row['model']} ({row['dim']}-dim vectors) but the "

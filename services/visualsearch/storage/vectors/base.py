@@ -20,6 +20,8 @@ score over every view and every gallery image, on any store, through ``search`` 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -191,6 +193,25 @@ class FacetCounts:
     brand: dict[str, int] | None = None
     price: tuple[float | None, float | None] | None = None
     in_stock: int | None = None
+
+
+COLLECTION_NAME_LIMIT = 41
+"""The longest collection name every store takes (a pgvector table: ``[a-z][a-z0-9_]{0,40}``)."""
+
+
+def model_collection(collection: str, model: str) -> str:
+    """The collection of one model's vectors: ``<collection>_<model>`` as every store spells it.
+
+    ``products`` and ``efficientnet-lite0+colour0.25`` give
+    ``products_efficientnet_lite0_colour0_25``; a name too long for a pgvector table keeps its
+    start and ends in a digest of the model, so two models never share one.
+    """
+    slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")
+    name = f"{collection}_{slug}"
+    if len(name) > COLLECTION_NAME_LIMIT:
+        digest = hashlib.sha256(model.encode()).hexdigest()[:8]
+        name = f"{name[: COLLECTION_NAME_LIMIT - 9].rstrip('_')}_{digest}"
+    return name
 
 
 def generation_name(collection: str, number: int) -> str:
