@@ -65,5 +65,43 @@ def test_model_change_reindexes_before_the_pods_switch(
     deployment = kube.get("apps/v1", "Deployment", ns, "demo-api")
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     wait_for(lambda: status_of(kube, ns, "demo").get("activeModel") == NEW, what="activeModel")
+    # each model's vectors are a collection of their own: pods of both read only their own
+    assert config["VISUALSEARCH_COLLECTION_PER_MODEL"] == "true"
+    assert status_of(kube, ns, "demo")["retiredModel"] == OLD
+    switch = wait_for(
+        lambda: (
+            conditions(kube, ns, "demo")["ModelSwitch"]["reason"] != "Reindexing"
+            and conditions(kube, ns, "demo")["ModelSwitch"]
+        ),
+        what="the switch past its re-index",
+    )
+    assert (switch["status"], switch["reason"]) == ("Unknown", "Rolling")
+    assert not retire_jobs(kube, ns)  # the old model's vectors stay while its pods serve
+
+    def rolled() -> list[dict[str, Any]]:
+        mark_pods_ready(kube, ns, f"{selector},!job-name")  # the kubelet's part in the roll
+        return retire_jobs(kube, ns)
+
+    (retire,) = wait_for(rolled, timeout=90, what="the roll, then the retire Job")
+    for deployment in kube.list("apps/v1", "Deployment", ns, selector):
+        status = deployment["status"]  # no pod of the old template was left when it started
+        assert status["updatedReplicas"] == status["replicas"], deployment["metadata"]["name"]
+    container = retire["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["drop-model", OLD, "--yes"]
+    wait_for(
+        lambda: conditions(kube, ns, "demo")["ModelSwitch"]["reason"] == "Retiring",
+        what="the switch retiring the old model",
+    )
+    expect_event(kube, ns, "demo", "Normal", "RetiringModel")
+    name = retire["metadata"]["name"]
+    pods = wait_for(lambda: kube.list("v1", "Pod", ns, f"job-name={name}"), what="retire pod")
+    finish_pod(kube, ns, pods[0]["metadata"]["name"], 0, "Removed the vectors")
     wait_for(lambda: conditions(kube, ns, "demo")["ModelSwitch"]["status"] == "True", what="done")
+    assert conditions(kube, ns, "demo")["ModelSwitch"]["reason"] == "Switched"
+    assert "retiredModel" not in status_of(kube, ns, "demo")
     expect_event(kube, ns, "demo", "Normal", "ModelSwitched")
+
+
+def retire_jobs(kube: KubeClient, ns: str) -> list[dict[str, Any]]:
+    jobs = kube.list("batch/v1", "Job", ns, "app.kubernetes.io/component=reindex")
+    return [j for j in jobs if "-retire-" in j["metadata"]["name"]]

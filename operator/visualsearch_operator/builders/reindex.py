@@ -1,8 +1,10 @@
-"""The re-index Job of a model change: re-embed every product with the new model.
+"""The Jobs of a model change: re-embed every product with the new model, then retire the old.
 
-It runs ``visualsearch reindex``, which builds a new vector generation beside the live one and
-switches the collection alias to it when it is full; the serving pods keep the old model (and
-generation) until the Job has succeeded, then roll to the new model with no unavailable replica.
+The re-index Job runs ``visualsearch reindex`` with the new model: its vectors fill a collection
+of their own (``VISUALSEARCH_COLLECTION_PER_MODEL``) beside the live one, which the serving pods
+keep reading until the Job has succeeded; they then roll to the new model with no unavailable
+replica, each pod reading only its own model's collection. Once no pod of the old model is
+left, the retire Job (``visualsearch drop-model``) removes the old model's collection.
 """
 
 from __future__ import annotations
@@ -35,21 +37,51 @@ def reindex_job_name(index: str, model: str) -> str:
     return bounded_name(index, suffix)
 
 
+def retire_job_name(index: str, model: str) -> str:
+    """``<index>-retire-<slot>``: the Job dropping ``model``'s vectors after a switch."""
+    return bounded_name(index, f"-retire-{model_slot(model)}")
+
+
 def build_reindex_job(owner: Owner, spec: IndexSpec) -> Manifest:
-    """The Job re-embedding the catalogue with ``spec.model`` (the target model)."""
+    """The Job re-embedding the catalogue with ``spec.model`` (the target model) into that
+    model's own collection, beside the live one (``VISUALSEARCH_COLLECTION_PER_MODEL``)."""
+    # Embeds in the Job itself: the embedding Service still serves the old model.
+    return _platform_job(
+        owner, spec, reindex_job_name(owner.name, spec.model), spec.model, ["reindex", "--yes"]
+    )
+
+
+def build_retire_job(owner: Owner, spec: IndexSpec, model: str) -> Manifest:
+    """The Job removing ``model``'s collection once no pod serves it (``drop-model``)."""
+    name = retire_job_name(owner.name, model)
+    return _platform_job(owner, spec, name, spec.model, ["drop-model", model, "--yes"])
+
+
+def _platform_job(
+    owner: Owner, spec: IndexSpec, name: str, model: str, args: list[str]
+) -> Manifest:
+    """A one-pod Job of the platform image with the index's settings, ``model`` as its model.
+
+    Labelled ``component=reindex``: the operator watches these Jobs to move a switch on.
+    """
     labels = {
         **index_labels(owner.name, "reindex"),
-        c.LABEL_MODEL_SLOT: model_slot(spec.model),
+        c.LABEL_MODEL_SLOT: model_slot(model),
     }
-    # Embeds in the Job itself: the embedding Service still serves the old model.
     env = build_platform_env(owner.name, spec, use_embedder=False)
-    env["env"] = [*env["env"], {"name": "VISUALSEARCH_MODEL", "value": spec.model}]
+    # the target model's own collection, whatever the serving pods' ConfigMap says
+    per_model = str(model != "auto").lower()
+    env["env"] = [
+        *env["env"],
+        {"name": "VISUALSEARCH_MODEL", "value": model},
+        {"name": "VISUALSEARCH_COLLECTION_PER_MODEL", "value": per_model},
+    ]
     container = {
-        "name": "reindex",
+        "name": args[0],
         "image": spec.image,
         "imagePullPolicy": spec.image_pull_policy,
         "command": ["visualsearch"],
-        "args": ["reindex", "--yes"],
+        "args": args,
         **env,
         "resources": spec.embedding_resources,
         "securityContext": container_security_context(),
@@ -62,7 +94,7 @@ def build_reindex_job(owner: Owner, spec: IndexSpec) -> Manifest:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": metadata(reindex_job_name(owner.name, spec.model), owner, labels),
+        "metadata": metadata(name, owner, labels),
         "spec": {
             "backoffLimit": 2,
             "template": {

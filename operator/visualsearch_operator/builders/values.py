@@ -154,6 +154,9 @@ def _config_values(spec: IndexSpec) -> Values:
             "QDRANT_QUANTIZATION": vs.quantization,
             "QDRANT_ON_DISK": str(vs.on_disk).lower(),
         }
+    # Each model's vectors in a collection of their own: during a switch the pods of the old
+    # model and of the new one each read only their own model's ('auto' names no model).
+    extra["COLLECTION_PER_MODEL"] = str(spec.model != "auto").lower()
     return {
         "model": spec.model,
         "cacheTtl": spec.cache_ttl_seconds,

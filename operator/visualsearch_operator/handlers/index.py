@@ -9,6 +9,7 @@ import kopf
 
 from visualsearch_operator import constants as c
 from visualsearch_operator.handlers.common import context, phase_event, plain, reporting
+from visualsearch_operator.services.model_switch import ModelSwitch
 
 CHILD_LABELS: dict[str, Any] = {
     c.LABEL_INDEX: kopf.PRESENT,
@@ -28,11 +29,8 @@ def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: Any) -> None:
             "Applied",
             f"applied {len(result.applied)} object(s): {', '.join(result.applied[:8])}",
         )
-    switch = result.switch
-    if switch is not None and switch.launched:
-        ctx.events.normal(raw, "Reindexing", f"model {switch.target}: launched Job {switch.job}")
-    elif switch is not None and switch.state == "Switched":
-        ctx.events.normal(raw, "ModelSwitched", f"serving {switch.target} (was {switch.current})")
+    if result.switch is not None:
+        switch_event(ctx, raw, result.switch)
     if result.pruned:
         ctx.events.normal(raw, "Pruned", f"removed {', '.join(result.pruned)}")
     phase_event(ctx, raw, result.update)
@@ -88,6 +86,10 @@ def _child_changed(
             if body is not None:
                 ctx.events.normal(body, "DriftRepaired", f"re-created {', '.join(result.applied)}")
         return
+    body = ctx.kube.get(c.API_VERSION, c.INDEX_KIND, namespace, index)
+    if body is not None and (body.get("status") or {}).get("retiredModel"):
+        _advance_switch(ctx, namespace, index)  # a model switch waits for this roll
+        return
     refreshed = ctx.index_status.refresh_by_name(namespace, index)
     if refreshed is not None:
         phase_event(ctx, *refreshed)
@@ -120,15 +122,28 @@ REINDEX_LABELS: dict[str, Any] = {
 def index_reindex_job_event(
     labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **_: Any
 ) -> None:
-    """A model change's re-index Job moved: once it has succeeded, roll the pods to the model."""
-    if not namespace:
-        return
-    ctx = context(memo)
-    index = labels[c.LABEL_INDEX]
+    """A model change's Job moved: once the re-index has succeeded, roll the pods to the model;
+    once the retire Job has, the switch is done."""
+    if namespace:
+        _advance_switch(context(memo), namespace, labels[c.LABEL_INDEX])
+
+
+def _advance_switch(ctx: Any, namespace: str, index: str) -> None:
+    """Reconcile an index whose model switch may move on, and say where it went."""
     result = ctx.indexes.reconcile_by_name(namespace, index)
     switch = result.switch if result is not None else None
-    if switch is not None and switch.state == "Switched":
+    if switch is not None:
         body = ctx.kube.get(c.API_VERSION, c.INDEX_KIND, namespace, index)
         if body is not None:
-            message = f"serving {switch.target} (was {switch.current})"
-            ctx.events.normal(body, "ModelSwitched", message)
+            switch_event(ctx, body, switch)
+
+
+def switch_event(ctx: Any, body: dict[str, Any], switch: ModelSwitch) -> None:
+    """The event of a switch's step: a Job launched, or the switch done."""
+    if switch.launched and switch.state == "Retiring":
+        message = f"{switch.current}'s vectors: launched Job {switch.job} to drop them"
+        ctx.events.normal(body, "RetiringModel", message)
+    elif switch.launched:
+        ctx.events.normal(body, "Reindexing", f"model {switch.target}: launched Job {switch.job}")
+    elif switch.state == "Switched":
+        ctx.events.normal(body, "ModelSwitched", f"serving {switch.target} (was {switch.current})")

@@ -130,7 +130,7 @@ class IndexService:
                 {"phase": c.PHASE_PENDING, "message": "creating objects"},
             )
         self._ensure_credentials(owner)
-        serving, result.switch = model_switch(self.kube, owner, spec, status.get("activeModel"))
+        serving, result.switch = model_switch(self.kube, owner, spec, status)
         caps = self.capabilities()
         desired = self.desired(owner, serving, caps)
         for manifest in desired:
