@@ -96,6 +96,8 @@ class SearchService:
     ) -> None:
         self._embedding = embedding
         self._vectors = vectors
+        # in the cache scope: pods of two models (a switch rolling) never share an answer
+        self._collection = vectors.collection if vectors is not None else ""
         self._catalog = catalog
         self._answers = AnswerCache(cache, cache_ttl)
         self.facet_depth = facet_depth
@@ -179,8 +181,7 @@ class SearchService:
                 crop = Crop(suggested.x, suggested.y, suggested.w, suggested.h)
         query = Query(image, text, crop)
         kind = query_kind(image is not None, text)
-        # the collection too: pods of two models (a switch rolling) never share an answer
-        scope = f"{await self._catalog.cache_scope()}:{self._vectors.collection}"
+        scope = f"{await self._catalog.cache_scope()}:{self._collection}"
         views = self.query_views if image is not None else WHOLE
         key = self._cache_key(
             image, text, top_k, filter, offset, min_score, facets, scope, mode, crop,
