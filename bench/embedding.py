@@ -26,7 +26,7 @@ from bench.report import Report
 from bench.timing import interleaved_rates, median_ms
 from visualsearch.embedding.base import Embedder
 from visualsearch.embedding.clip import ClipEmbedder
-from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
+from visualsearch.embedding.efficientnet import EfficientNetLiteEmbedder
 from visualsearch.embedding.optimised import OnnxEmbedder, cosine_rows, optimise
 from visualsearch.imaging import ImageLimits, decode_image
 
@@ -256,7 +256,7 @@ def run(report: Report, quick: bool) -> dict[str, dict[str, float]]:
     jpegs = demo_jpegs(16 if quick else 24)
     rounds = 1 if quick else 3
     results = {"clip": _clip(report, jpegs, rounds)}  # freed before the next model loads
-    efficientnet = EfficientNetLite0Embedder("cpu")
+    efficientnet = EfficientNetLiteEmbedder("cpu")
     efficientnet.load()
     results["efficientnet"] = bench_model(
         report,

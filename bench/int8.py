@@ -48,14 +48,14 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
 
-    from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
+    from visualsearch.embedding.efficientnet import EfficientNetLiteEmbedder
     from visualsearch.embedding.optimised import OnnxEmbedder, cosine_rows, default_cache_dir
     from visualsearch.int8_gate import make_int8
 
     torch.set_num_threads(args.threads)
     started = time.gmtime()
     load_start = os.getloadavg()[0]
-    base = EfficientNetLite0Embedder("cpu")
+    base = EfficientNetLiteEmbedder("cpu")
     base.load()
     directory = args.verdict_dir or default_cache_dir()
     probe = OnnxEmbedder(base, "int8", directory)

@@ -41,7 +41,7 @@ from PIL import Image
 from visualsearch.embedding.efficientnet import (
     IMAGENET_MEAN,
     IMAGENET_STD,
-    EfficientNetLite0Embedder,
+    EfficientNetLiteEmbedder,
 )
 from visualsearch.query_images import (
     GENERATED_KINDS,
@@ -114,7 +114,7 @@ Maps = dict[str, torch.Tensor]  # "final" (N,1280,h,w) and "mid7" / "mid10" (N,c
 
 class Extractor:
     def __init__(self) -> None:
-        embedder = EfficientNetLite0Embedder("cpu")
+        embedder = EfficientNetLiteEmbedder("cpu")
         embedder.load()
         self.model = embedder._model
         assert self.model is not None

@@ -98,7 +98,8 @@ class Settings(BaseSettings):
     model: str = Field(
         "auto",
         description="'auto' (CLIP ViT-B/32 where it loads, else EfficientNet-Lite0), "
-        "'efficientnet-lite0', or a CLIP hub id / local directory.",
+        "'efficientnet-lite0' (or the larger 'efficientnet-lite1', 'efficientnet-lite2'), or a "
+        "CLIP hub id / local directory.",
     )
     colour_weight: float = Field(
         0.25,

@@ -23,7 +23,7 @@ from visualsearch.embedding.colour import (
     split_model,
     text_score_scale,
 )
-from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
+from visualsearch.embedding.efficientnet import EfficientNetLiteEmbedder
 from visualsearch.factory import Context
 from visualsearch.storage.catalog import CatalogStore
 
@@ -67,13 +67,13 @@ def test_the_weight_is_part_of_the_model_name() -> None:
 
 
 @pytest.fixture(scope="module")
-def efficientnet() -> EfficientNetLite0Embedder:
-    embedder = EfficientNetLite0Embedder("cpu")
+def efficientnet() -> EfficientNetLiteEmbedder:
+    embedder = EfficientNetLiteEmbedder("cpu")
     embedder.load()
     return embedder
 
 
-def test_the_dot_product_is_the_documented_blend(efficientnet: EfficientNetLite0Embedder) -> None:
+def test_the_dot_product_is_the_documented_blend(efficientnet: EfficientNetLiteEmbedder) -> None:
     joined = ColourEmbedder(efficientnet, 0.25)
     assert joined.info.name == "efficientnet-lite0+colour0.25"
     assert joined.info.dim == efficientnet.info.dim + BINS

@@ -15,7 +15,7 @@ from tests.support.tiny_clip import build_tiny_clip
 from visualsearch.embedding import loader
 from visualsearch.embedding.batcher import MicroBatcher
 from visualsearch.embedding.clip import ClipEmbedder
-from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
+from visualsearch.embedding.efficientnet import EfficientNetLiteEmbedder
 from visualsearch.embedding.service import LocalEmbeddingService
 from visualsearch.exceptions import ModelLoadError, TextSearchUnavailableError
 from visualsearch.imaging import ImageLimits
@@ -29,8 +29,8 @@ def tiny_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def efficientnet() -> EfficientNetLite0Embedder:
-    embedder = EfficientNetLite0Embedder("cpu")
+def efficientnet() -> EfficientNetLiteEmbedder:
+    embedder = EfficientNetLiteEmbedder("cpu")
     embedder.load()
     return embedder
 
@@ -82,7 +82,7 @@ def test_auto_prefers_clip_when_it_loads(
 
 
 def test_efficientnet_ranks_similar_real_photos_above_dissimilar(
-    efficientnet: EfficientNetLite0Embedder,
+    efficientnet: EfficientNetLiteEmbedder,
 ) -> None:
     assert efficientnet.info.dim == 1280 and not efficientnet.info.text_search
     left, right = photo("motorcycle_left.png"), photo("motorcycle_right.png")
@@ -114,8 +114,32 @@ def test_efficientnet_ranks_similar_real_photos_above_dissimilar(
         efficientnet.embed_texts(["shoes"])
 
 
+@pytest.mark.parametrize(
+    ("variant", "size"), [("efficientnet-lite1", 240), ("efficientnet-lite2", 260)]
+)
+def test_the_larger_efficientnets_load_from_their_packages_and_rank_alike(
+    efficientnet: EfficientNetLiteEmbedder, variant: str, size: int
+) -> None:
+    """Lite1 and Lite2 are models of their own (their own weights, input size and name), and
+    rank a real photo's other view above unrelated photos as Lite0 does."""
+    larger = EfficientNetLiteEmbedder("cpu", variant)
+    assert (larger.info.name, larger.info.dim, larger.input_size) == (variant, 1280, size)
+    assert larger.preprocess(photo("chelsea.png")).shape == (3, size, size)
+    left, right = (
+        embed(larger, photo("motorcycle_left.png")),
+        embed(larger, photo("motorcycle_right.png")),
+    )
+    others = [embed(larger, photo(n)) for n in ("coffee.png", "astronaut.png", "chelsea.png")]
+    assert all(float(left @ right) > float(left @ o) for o in others)
+    assert not np.allclose(
+        left[:8], embed(efficientnet, photo("motorcycle_left.png"))[:8], atol=1e-3
+    )
+    with pytest.raises(ModelLoadError, match="none of"):
+        EfficientNetLiteEmbedder("cpu", "efficientnet-lite9")
+
+
 async def test_concurrent_requests_share_forward_passes(
-    efficientnet: EfficientNetLite0Embedder,
+    efficientnet: EfficientNetLiteEmbedder,
 ) -> None:
     calls: list[int] = []
 

@@ -23,7 +23,7 @@ from PIL import Image
 from tests.support.images import photo
 from visualsearch.cli import main
 from visualsearch.embedding import verdict as verdict_module
-from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
+from visualsearch.embedding.efficientnet import EfficientNetLiteEmbedder
 from visualsearch.embedding.optimised import PROBE_IMAGES, OnnxEmbedder, cosine_rows, optimise
 from visualsearch.embedding.quantisation import quantised_convs
 from visualsearch.embedding.verdict import read_verdict, sha256
@@ -60,8 +60,8 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def exact() -> EfficientNetLite0Embedder:
-    embedder = EfficientNetLite0Embedder("cpu")
+def exact() -> EfficientNetLiteEmbedder:
+    embedder = EfficientNetLiteEmbedder("cpu")
     embedder.load()
     return embedder
 
@@ -79,7 +79,7 @@ def copy_of(made: Path, tmp_path: Path) -> Path:
     return target
 
 
-def real_images(embedder: EfficientNetLite0Embedder) -> np.ndarray:
+def real_images(embedder: EfficientNetLiteEmbedder) -> np.ndarray:
     """Photographs and demo product images the step did not calibrate on (the -2 views)."""
     images = [photo(name) for name in ("chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg")]
     for file in sorted(PROBE_IMAGES.glob("demo-????-2.jpg"))[::6]:
@@ -117,7 +117,7 @@ def test_the_step_writes_the_int8_model_and_a_verdict_that_matches_the_files(mad
 
 
 def test_auto_takes_int8_from_a_passing_verdict_without_exporting_or_quantising(
-    made: Path, exact: EfficientNetLite0Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    made: Path, exact: EfficientNetLiteEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(verdict_module, "TOLERANCE", 1.0)  # whatever 12 products measured
     cache = tmp_path / "empty-cache"
@@ -141,7 +141,7 @@ def test_auto_takes_int8_from_a_passing_verdict_without_exporting_or_quantising(
 
 def test_the_gate_refuses_int8_whose_recall_cannot_meet_the_tolerance(
     made: Path,
-    exact: EfficientNetLite0Embedder,
+    exact: EfficientNetLiteEmbedder,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -163,7 +163,7 @@ def test_the_gate_refuses_int8_whose_recall_cannot_meet_the_tolerance(
 def test_a_stale_or_tampered_verdict_is_ignored(
     tamper: str,
     made: Path,
-    exact: EfficientNetLite0Embedder,
+    exact: EfficientNetLiteEmbedder,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -193,7 +193,7 @@ def test_a_stale_or_tampered_verdict_is_ignored(
 
 
 def test_int8_by_name_without_a_quantised_model_is_a_clear_error(
-    made: Path, exact: EfficientNetLite0Embedder, tmp_path: Path
+    made: Path, exact: EfficientNetLiteEmbedder, tmp_path: Path
 ) -> None:
     cache = copy_of(made, tmp_path)
     for path in files_in(cache)[1:]:

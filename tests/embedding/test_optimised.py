@@ -21,7 +21,7 @@ from visualsearch.config import Settings
 from visualsearch.embedding import optimised
 from visualsearch.embedding.clip import ClipEmbedder
 from visualsearch.embedding.colour import ColourEmbedder
-from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
+from visualsearch.embedding.efficientnet import EfficientNetLiteEmbedder
 from visualsearch.embedding.loader import load_embedder
 from visualsearch.embedding.optimised import OnnxEmbedder, cosine_rows, optimise
 from visualsearch.embedding.service import LocalEmbeddingService
@@ -48,14 +48,14 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def exact() -> EfficientNetLite0Embedder:
-    embedder = EfficientNetLite0Embedder("cpu")
+def exact() -> EfficientNetLiteEmbedder:
+    embedder = EfficientNetLiteEmbedder("cpu")
     embedder.load()
     return embedder
 
 
 @pytest.fixture(scope="module")
-def onnx_fp32(exact: EfficientNetLite0Embedder, onnx_cache: Path) -> OnnxEmbedder:
+def onnx_fp32(exact: EfficientNetLiteEmbedder, onnx_cache: Path) -> OnnxEmbedder:
     fast = optimise(exact, "onnx", onnx_cache)
     assert isinstance(fast, OnnxEmbedder)
     return fast
@@ -66,12 +66,12 @@ def tiny_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
 
 
-def batch_of(embedder: EfficientNetLite0Embedder, images: list[Image.Image]) -> np.ndarray:
+def batch_of(embedder: EfficientNetLiteEmbedder, images: list[Image.Image]) -> np.ndarray:
     return np.stack([embedder.preprocess(img) for img in images])
 
 
 def test_onnx_fp32_matches_the_exact_model_on_real_photos(
-    exact: EfficientNetLite0Embedder, onnx_fp32: OnnxEmbedder
+    exact: EfficientNetLiteEmbedder, onnx_fp32: OnnxEmbedder
 ) -> None:
     batch = batch_of(exact, [photo(name) for name in PHOTOS])
     want, got = exact.embed_images(batch), onnx_fp32.embed_images(batch)
@@ -85,7 +85,7 @@ def test_onnx_fp32_matches_the_exact_model_on_real_photos(
 
 
 def test_onnx_fp32_keeps_the_demo_catalogue_neighbours(
-    exact: EfficientNetLite0Embedder, onnx_fp32: OnnxEmbedder
+    exact: EfficientNetLiteEmbedder, onnx_fp32: OnnxEmbedder
 ) -> None:
     files = sorted(DEMO.glob("demo-????.jpg"))[::3]  # 72 main images, 24 categories
     assert len(files) >= 60
@@ -109,7 +109,7 @@ def test_onnx_fp32_keeps_the_demo_catalogue_neighbours(
 
 
 async def test_the_service_embeds_uploads_the_same_on_both_backends(
-    exact: EfficientNetLite0Embedder, onnx_fp32: OnnxEmbedder
+    exact: EfficientNetLiteEmbedder, onnx_fp32: OnnxEmbedder
 ) -> None:
     limits = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
     uploads = [jpeg(photo("chelsea.png")), jpeg(photo("coffee.png"))]
@@ -125,14 +125,14 @@ async def test_the_service_embeds_uploads_the_same_on_both_backends(
 
 
 def test_auto_picks_onnx_for_efficientnet_which_has_no_linear_layers(
-    exact: EfficientNetLite0Embedder, onnx_cache: Path
+    exact: EfficientNetLiteEmbedder, onnx_cache: Path
 ) -> None:
     chosen = optimise(exact, "auto", onnx_cache)
     assert isinstance(chosen, OnnxEmbedder) and chosen.backend == "onnx"
 
 
 def test_exported_models_are_cached_and_keyed_by_the_weights(
-    exact: EfficientNetLite0Embedder, onnx_fp32: OnnxEmbedder, onnx_cache: Path
+    exact: EfficientNetLiteEmbedder, onnx_fp32: OnnxEmbedder, onnx_cache: Path
 ) -> None:
     path = onnx_fp32.model_path
     assert path is not None and path.parent == onnx_cache
@@ -140,7 +140,7 @@ def test_exported_models_are_cached_and_keyed_by_the_weights(
     again = optimise(exact, "onnx", onnx_cache)
     assert isinstance(again, OnnxEmbedder) and again.model_path == path
     assert path.stat().st_mtime_ns == stamp  # reused, not re-exported
-    other = EfficientNetLite0Embedder("cpu")
+    other = EfficientNetLiteEmbedder("cpu")
     other.load()
     assert other._model is not None
     with torch.no_grad():
@@ -194,7 +194,7 @@ async def test_backend_from_the_settings_and_unknown_names(
 
 
 def test_an_unwritable_cache_falls_back_to_a_temp_dir(
-    exact: EfficientNetLite0Embedder, tmp_path: Path
+    exact: EfficientNetLiteEmbedder, tmp_path: Path
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")  # mkdir under a file fails, even for root
@@ -206,7 +206,7 @@ def test_an_unwritable_cache_falls_back_to_a_temp_dir(
 
 
 def test_auto_degrades_to_plain_torch_when_export_fails(
-    exact: EfficientNetLite0Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    exact: EfficientNetLiteEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(embedder: object, path: Path) -> None:
         raise RuntimeError("exporter crashed")

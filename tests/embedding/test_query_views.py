@@ -14,7 +14,7 @@ from tests.support.images import jpeg, photo
 from visualsearch.config import Settings
 from visualsearch.embedding.base import ModelInfo
 from visualsearch.embedding.batcher import MicroBatcher
-from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
+from visualsearch.embedding.efficientnet import EfficientNetLiteEmbedder
 from visualsearch.embedding.service import EmbeddingService, LocalEmbeddingService
 from visualsearch.embedding.views import QueryViews, decode_side, grid_boxes, grid_windows
 from visualsearch.imaging import Crop, ImageLimits, decode_image
@@ -40,7 +40,7 @@ def test_the_grid_is_nine_overlapping_windows_from_edge_to_edge() -> None:
 
 
 async def test_grid_views_are_the_whole_image_and_its_windows_in_one_pass() -> None:
-    model = EfficientNetLite0Embedder("cpu")
+    model = EfficientNetLiteEmbedder("cpu")
     model.load()
     passes: list[int] = []
 

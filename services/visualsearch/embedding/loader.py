@@ -11,8 +11,7 @@ from urllib.parse import urlparse
 from visualsearch.embedding.base import Embedder
 from visualsearch.embedding.clip import DEFAULT_CLIP, ClipEmbedder
 from visualsearch.embedding.colour import ColourEmbedder, split_model
-from visualsearch.embedding.efficientnet import NAME as EFFICIENTNET
-from visualsearch.embedding.efficientnet import EfficientNetLite0Embedder
+from visualsearch.embedding.efficientnet import VARIANTS, EfficientNetLiteEmbedder
 from visualsearch.embedding.optimised import default_cache_dir, optimise
 from visualsearch.exceptions import ModelLoadError
 
@@ -65,8 +64,8 @@ def load_embedder(
 
 def load_base(model: str, device: str, cache_dir: Path | None) -> tuple[Embedder, str | None]:
     """The plain fp32 model that ``model`` names."""
-    if model == EFFICIENTNET:
-        embedder: Embedder = EfficientNetLite0Embedder(device)
+    if model in VARIANTS:
+        embedder: Embedder = EfficientNetLiteEmbedder(device, model)
         embedder.load()
         return embedder, None
     if model == "auto":
@@ -77,7 +76,7 @@ def load_base(model: str, device: str, cache_dir: Path | None) -> tuple[Embedder
             return embedder, None
         except ModelLoadError as exc:
             log.warning("%s (%s)", FALLBACK_WARNING, str(exc).splitlines()[0])
-            embedder = EfficientNetLite0Embedder(device)
+            embedder = EfficientNetLiteEmbedder(device)
             embedder.load()
             return embedder, FALLBACK_WARNING
     embedder = ClipEmbedder(model, device, cache_dir)
