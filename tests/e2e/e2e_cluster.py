@@ -16,9 +16,12 @@ index's life is proven in order, each stage timed:
    a minute is answered 429 by the operator's Middleware;
 8. a bounded load on search drives the embedding pods' CPU, and the HPA scales them out, then
    back in after the load;
-9. the operator killed mid-reconcile converges after its restart;
-10. deleting the index removes everything it created;
-11. the namespace is left empty.
+9. the model switched from EfficientNet-Lite0 to Lite1 under a bounded search load: the
+   re-index fills Lite1's own collection, the pods roll, Lite0's embedder and vectors are
+   retired; every search answers 200 with one model's answer, never a mix;
+10. the operator killed mid-reconcile converges after its restart;
+11. deleting the index removes everything it created;
+12. the namespace is left empty.
 
 Run by ``make e2e`` inside the sandboxed cluster (tests/support/node); not part of ``make test``.
 What cannot run here is named in tests/e2e/README.md; no stage is skipped.
@@ -43,6 +46,7 @@ from playwright.sync_api import Response, expect, sync_playwright
 from tests.storefront.actions import ImageFile, open_shop, paste, wait_for_results
 from tests.storefront.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP
 from tests.storefront.shop import Shop
+from visualsearch_operator.builders.values import embedder_component
 
 from . import feed_site
 from .conftest import OPERATOR_NAMESPACE, SHOP_NAMESPACE, Cluster
@@ -64,6 +68,8 @@ LIMITED_PATHS = ("/search", "/info", "/events", "/admin/", "/products", "/index"
 FEED_SOURCE = "spring-feed"
 FEED_SELECTOR = f"visualsearch.dev/source={FEED_SOURCE}"
 NS = SHOP_NAMESPACE
+FIRST_MODEL, SECOND_MODEL = "efficientnet-lite0", "efficientnet-lite1"
+"""The example's model, and the one stage 9 switches it to (both ship in the image)."""
 HTTP = httpx.Client(limits=httpx.Limits(max_connections=32))
 """One client for the whole test, shared by its threads: a client per request costs ~50 ms."""
 
@@ -140,10 +146,15 @@ def _product(api: str, product_id: str) -> dict | None:
     return json.loads(body) if status == 200 else None
 
 
+def _embedder(model: str = FIRST_MODEL) -> str:
+    """The embedder of ``model`` (one per model: ``<index>-embedder-<model slot>``)."""
+    return f"{INDEX}-{embedder_component(model)}"
+
+
 def _embedder_replicas(cluster: Cluster) -> tuple[int, int, int]:
     """(HPA desired, Deployment replicas, ready replicas) of the embedder."""
-    hpa = cluster.json("get", "hpa", f"{INDEX}-embedder", "-n", NS)
-    dep = cluster.json("get", "deployment", f"{INDEX}-embedder", "-n", NS)
+    hpa = cluster.json("get", "hpa", _embedder(), "-n", NS)
+    dep = cluster.json("get", "deployment", _embedder(), "-n", NS)
     return (int(hpa.get("status", {}).get("desiredReplicas") or 0), int(dep["spec"]["replicas"]),
             int(dep.get("status", {}).get("readyReplicas") or 0))  # fmt: skip
 
@@ -594,7 +605,90 @@ def test_08_hpa_scales_the_embedder_under_search_load(cluster: Cluster) -> None:
     cluster.record("HPA scaled the embedder back in after the load", started)
 
 
-def test_09_operator_killed_mid_reconcile_converges(cluster: Cluster) -> None:
+def test_09_a_model_switch_under_search_load_answers_from_one_model_at_a_time(
+    cluster: Cluster,
+) -> None:
+    """EfficientNet-Lite0 -> Lite1 on the node while searches keep coming: the re-index Job
+    fills Lite1's own collection as Lite0 serves, the pods roll (each model's API pods on their
+    own model's embedder and collection), then Lite0's embedder and vectors are retired. Every
+    search answers 200, and every answer is exactly Lite0's answer or Lite1's: never a mix."""
+    started = time.monotonic()
+    api = f"http://{_service_ip(cluster, f'{INDEX}-api', NS)}:{API_PORT}"
+    status, body = _get(f"{api}/products/?limit=3&sort=name")
+    assert status == 200, body[:300]
+    product = json.loads(body)["items"][1]
+    status, image = _get(f"{api}{product['image_url']}")
+    assert status == 200 and image
+
+    def answer() -> tuple[int, object]:
+        response = _post_search(api, image, timeout=30)
+        if response.status_code != 200:
+            return response.status_code, response.text[:300]
+        hits = response.json()["results"]
+        return 200, tuple((hit["product_id"], round(hit["score"], 6)) for hit in hits)
+
+    code, before = answer()
+    assert code == 200 and before[0][0] == product["product_id"], before  # type: ignore[index]
+    seen: list[tuple[int, object]] = []
+    refused: list[str] = []  # connections refused (a pod going away): not an answer
+    stop = threading.Event()
+
+    def load() -> None:
+        while not stop.is_set():
+            try:
+                seen.append(answer())
+            except httpx.TransportError as exc:
+                refused.append(type(exc).__name__)
+            time.sleep(0.1)
+
+    workers = [threading.Thread(target=load, daemon=True) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    steps: list[str] = []
+    try:
+        cluster.kubectl("patch", "visualsearchindex", INDEX, "-n", NS, "--type=merge",
+                        "-p", json.dumps({"spec": {"model": SECOND_MODEL}}))  # fmt: skip
+
+        def switched() -> bool:
+            conditions = {c["type"]: c for c in _index(cluster)["status"].get("conditions", [])}
+            reason = (conditions.get("ModelSwitch") or {}).get("reason")
+            if reason and (not steps or steps[-1] != reason):
+                steps.append(reason)
+                cluster.record(f"model switch: {reason}", started)
+            if reason in ("ReindexFailed", "RetireFailed"):
+                pytest.fail(f"the switch failed: {conditions['ModelSwitch']['message']}")
+            return reason == "Switched"
+
+        cluster.wait_for("the switch to Lite1 to finish", switched, 600, every=2)
+        code, after = answer()
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=60)
+    codes = sorted({c for c, _ in seen})
+    mixed = [r for c, r in seen if c == 200 and r not in (before, after)]
+    print(f"\n[e2e] switch steps {steps}; {len(seen)} searches during it, answers {codes}, "
+          f"{sum(r == before for _, r in seen)} Lite0's, {sum(r == after for _, r in seen)} "
+          f"Lite1's, {len(mixed)} neither; {len(refused)} connections refused\n"
+          f"Lite0 {before[:3]}\nLite1 {after[:3]}")  # type: ignore[index]  # fmt: skip
+    assert code == 200 and after != before, (before, after)
+    assert after[0][0] == product["product_id"], after  # type: ignore[index]
+    order = ["Reindexing", "Rolling", "Retiring", "Switched"]  # polled: a short one may be missed
+    assert steps[-1] == "Switched" and steps == sorted(steps, key=order.index), steps
+    assert codes == [200], [r for c, r in seen if c != 200][:5]
+    assert not mixed, mixed[:3]
+    assert not refused, refused[:5]
+    assert any(r == before for _, r in seen) and any(r == after for _, r in seen)
+    status, body = _get(f"{api}/info")
+    assert json.loads(body)["model"] == f"{SECOND_MODEL}+colour0.25"
+    gone = cluster.kubectl("get", "deployment,service,hpa", _embedder(FIRST_MODEL), "-n", NS,
+                           "--ignore-not-found", "-o", "name")  # fmt: skip
+    assert gone.strip() == "", gone  # Lite0's embedder retired with its vectors
+    cluster.record(f"switched Lite0 -> Lite1 under load: {len(seen)} searches, all 200, "
+                   "each one model's answer", started)  # fmt: skip
+
+
+def test_10_operator_killed_mid_reconcile_converges(cluster: Cluster) -> None:
     """The operator pod is killed (no grace) the moment a spec change lands, and a child is
     deleted while no operator runs: the restarted operator applies the change, repairs the
     child, and the index is Ready again."""
@@ -627,7 +721,7 @@ def test_09_operator_killed_mid_reconcile_converges(cluster: Cluster) -> None:
     cluster.record("operator killed mid-reconcile, converged after restart", started)
 
 
-def test_10_deleting_the_index_removes_everything_it_created(cluster: Cluster) -> None:
+def test_11_deleting_the_index_removes_everything_it_created(cluster: Cluster) -> None:
     started = time.monotonic()
     created = _children(cluster)
     assert created
@@ -636,7 +730,7 @@ def test_10_deleting_the_index_removes_everything_it_created(cluster: Cluster) -
     cluster.record(f"index deleted, all {len(created)} of its objects gone", started)
 
 
-def test_11_namespace_left_empty(cluster: Cluster) -> None:
+def test_12_namespace_left_empty(cluster: Cluster) -> None:
     started = time.monotonic()
     left = cluster.kubectl(
         "get", "all,configmaps,secrets,pvc,ingresses,hpa,jobs,middlewares.traefik.io,"

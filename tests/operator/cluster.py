@@ -9,12 +9,21 @@ import yaml
 
 from tests.operator.conftest import wait_for
 from tests.operator.helpers import ROOT
+from visualsearch_operator import constants as c
+from visualsearch_operator.builders.values import embedder_component
 from visualsearch_operator.kube import KubeClient
 
 MANIFESTS = ROOT / "manifests"
 V = "visualsearch.dev/v1alpha1"
 STORES = ("qdrant", "postgresql", "minio", "redis")
 SERVING = ("embedder", "api", "worker", "storefront")
+EMBEDDER = embedder_component(c.DEFAULT_MODEL)
+"""The embedder's part of its workloads' names on the default model (one embedder per model)."""
+
+
+def workload(component: str) -> str:
+    """The name part of a serving component's Deployment: ``embedder-<model slot>``, ``api``..."""
+    return EMBEDDER if component == "embedder" else component
 
 
 def index_body(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.operator.cluster import (
+    EMBEDDER,
     MANIFESTS,
     SERVING,
     STORES,
@@ -17,6 +18,7 @@ from tests.operator.cluster import (
     index_body,
     phase_is,
     status_of,
+    workload,
 )
 from tests.operator.conftest import wait_for
 from tests.operator.kubelet import mark_pods_ready
@@ -73,10 +75,10 @@ def test_demo_index_converges_to_ready(
     assert ready["status"] == "False" and "waiting for" in ready["message"]
 
     # The objects the spec asks for, as the spec sizes them.
-    hpa = kube.get("autoscaling/v2beta2", "HorizontalPodAutoscaler", ns, "demo-embedder")
+    hpa = kube.get("autoscaling/v2beta2", "HorizontalPodAutoscaler", ns, f"demo-{EMBEDDER}")
     assert hpa is not None
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 3)
-    assert hpa["spec"]["scaleTargetRef"]["name"] == "demo-embedder"
+    assert hpa["spec"]["scaleTargetRef"]["name"] == f"demo-{EMBEDDER}"
     api_ingress = kube.get("networking.k8s.io/v1", "Ingress", ns, "demo-api")
     assert api_ingress is not None
     annotations = api_ingress["metadata"]["annotations"]
@@ -88,7 +90,7 @@ def test_demo_index_converges_to_ready(
         assert sts is not None, store
         assert kube.get("v1", "Service", ns, f"demo-{store}") is not None
     for comp in SERVING:
-        assert kube.get("apps/v1", "Deployment", ns, f"demo-{comp}") is not None, comp
+        assert kube.get("apps/v1", "Deployment", ns, f"demo-{workload(comp)}") is not None, comp
     assert kube.get("apps/v1", "Deployment", ns, "demo-api")["spec"]["replicas"] == 2
     assert kube.get("v1", "Secret", ns, "demo-credentials") is not None
     config = kube.get("v1", "ConfigMap", ns, "demo-config")
@@ -149,7 +151,7 @@ def test_spec_change_resizes_and_prunes(
     )
 
     def resized() -> Any:
-        hpa = kube.get("autoscaling/v2beta2", "HorizontalPodAutoscaler", ns, "shop-embedder")
+        hpa = kube.get("autoscaling/v2beta2", "HorizontalPodAutoscaler", ns, f"shop-{EMBEDDER}")
         return hpa and (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 8)
 
     wait_for(resized, what="HPA resized to 2..8")
@@ -205,7 +207,7 @@ def test_external_stores_wait_for_their_secrets(
     assert kube.list("apps/v1", "StatefulSet", ns) == []  # every store is external
     config = kube.get("v1", "ConfigMap", ns, "shop-config")["data"]
     assert config["VISUALSEARCH_QDRANT_URL"] == "https://qdrant.internal.example.com:6333"
-    hpa = kube.get("autoscaling/v2beta2", "HorizontalPodAutoscaler", ns, "shop-embedder")
+    hpa = kube.get("autoscaling/v2beta2", "HorizontalPodAutoscaler", ns, f"shop-{EMBEDDER}")
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 10)
     status = status_of(kube, ns, "shop")
     assert set(status["components"]) == set(SERVING)
@@ -223,11 +225,11 @@ def test_deleted_child_is_put_back(operator: Any, kube: KubeClient, kube_namespa
     ns = kube_namespace
     kube.create(index_body("demo", ns, {}))
     wait_for(phase_is(kube, ns, "demo", "Provisioning", generation=1), what="Provisioning")
-    first = kube.get("apps/v1", "Deployment", ns, "demo-embedder")
-    kube.delete("apps/v1", "Deployment", ns, "demo-embedder")
+    first = kube.get("apps/v1", "Deployment", ns, f"demo-{EMBEDDER}")
+    kube.delete("apps/v1", "Deployment", ns, f"demo-{EMBEDDER}")
 
     def recreated() -> Any:
-        again = kube.get("apps/v1", "Deployment", ns, "demo-embedder")
+        again = kube.get("apps/v1", "Deployment", ns, f"demo-{EMBEDDER}")
         return again and again["metadata"]["uid"] != first["metadata"]["uid"]
 
     wait_for(recreated, what="embedder Deployment re-created")

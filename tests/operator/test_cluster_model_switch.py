@@ -9,6 +9,7 @@ import pytest
 from tests.operator.cluster import V, expect_event, index_body, phase_is, status_of
 from tests.operator.conftest import wait_for
 from tests.operator.kubelet import finish_pod, mark_pods_ready
+from visualsearch_operator.builders.values import embedder_component
 from visualsearch_operator.kube import KubeClient
 
 OLD = "openai/clip-vit-base-patch32"
@@ -77,6 +78,14 @@ def test_model_change_reindexes_before_the_pods_switch(
     )
     assert (switch["status"], switch["reason"]) == ("Unknown", "Rolling")
     assert not retire_jobs(kube, ns)  # the old model's vectors stay while its pods serve
+    # one embedder per model: the new model's API pods reach the new model's embedder only,
+    # while the old model's embedder stays for the old API pods until the roll is over
+    old_embedder, new_embedder = (f"demo-{embedder_component(m)}" for m in (OLD, NEW))
+    wait_for(lambda: kube.get("apps/v1", "Deployment", ns, new_embedder), what="new embedder")
+    assert kube.get("apps/v1", "Deployment", ns, old_embedder) is not None
+    api = kube.get("apps/v1", "Deployment", ns, "demo-api")["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in api["containers"][0]["env"]}
+    assert env["VISUALSEARCH_EMBEDDER_URL"] == f"http://{new_embedder}:8001"
 
     def rolled() -> list[dict[str, Any]]:
         mark_pods_ready(kube, ns, f"{selector},!job-name")  # the kubelet's part in the roll
@@ -84,8 +93,11 @@ def test_model_change_reindexes_before_the_pods_switch(
 
     (retire,) = wait_for(rolled, timeout=90, what="the roll, then the retire Job")
     for deployment in kube.list("apps/v1", "Deployment", ns, selector):
+        if deployment["metadata"]["name"] == old_embedder:
+            continue  # pruned with the roll, below
         status = deployment["status"]  # no pod of the old template was left when it started
-        assert status["updatedReplicas"] == status["replicas"], deployment["metadata"]["name"]
+        counts = (status.get("updatedReplicas", 0), status.get("replicas", 0))
+        assert counts[0] == counts[1], (deployment["metadata"]["name"], status)
     container = retire["spec"]["template"]["spec"]["containers"][0]
     assert container["args"] == ["drop-model", OLD, "--yes"]
     wait_for(
@@ -99,6 +111,9 @@ def test_model_change_reindexes_before_the_pods_switch(
     wait_for(lambda: conditions(kube, ns, "demo")["ModelSwitch"]["status"] == "True", what="done")
     assert conditions(kube, ns, "demo")["ModelSwitch"]["reason"] == "Switched"
     assert "retiredModel" not in status_of(kube, ns, "demo")
+    assert kube.get("apps/v1", "Deployment", ns, old_embedder) is None  # pruned with the roll
+    assert kube.get("v1", "Service", ns, old_embedder) is None
+    assert kube.get("apps/v1", "Deployment", ns, new_embedder) is not None
     expect_event(kube, ns, "demo", "Normal", "ModelSwitched")
 
 

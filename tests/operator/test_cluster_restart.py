@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.operator.cluster import V, index_body, phase_is, status_of
+from tests.operator.cluster import EMBEDDER, V, index_body, phase_is, status_of
 from tests.operator.conftest import OPERATOR_ENV, wait_for
 from tests.support.kube import find_binary
 from tests.support.kube.controlplane import ControlPlane
@@ -218,7 +218,7 @@ def test_operator_killed_mid_reconcile_converges_after_restart(
         what="the restarted operator converging",
     )
     assert len(children(kube, ns, "demo")) == CHILDREN
-    hpa = kube.get("autoscaling/v2beta2", "HorizontalPodAutoscaler", ns, "demo-embedder")
+    hpa = kube.get("autoscaling/v2beta2", "HorizontalPodAutoscaler", ns, f"demo-{EMBEDDER}")
     assert hpa["spec"]["maxReplicas"] == 6
     assert {c["type"]: c["status"] for c in status["conditions"]}["Reconciled"] == "True"
     second.terminate()  # SIGTERM: kopf stops gracefully

@@ -15,7 +15,7 @@ from typing import Any
 
 from visualsearch_operator import constants as c
 from visualsearch_operator.builders.common import Owner
-from visualsearch_operator.services.model_switch import model_switch
+from visualsearch_operator.services.model_switch import model_switch, retire_when_rolled
 from visualsearch_operator.spec import parse_index_spec
 
 OLD = "openai/clip-vit-base-patch32"
@@ -149,10 +149,8 @@ def test_a_switch_rolls_the_pods_then_retires_the_old_models_vectors() -> None:
     spec = parse_index_spec({"model": NEW})
     _, switch = model_switch(kube, OWNER, spec, {"activeModel": OLD})
     (reindex,) = kube.jobs()
-    env = {
-        e["name"]: e.get("value")
-        for e in reindex["spec"]["template"]["spec"]["containers"][0]["env"]
-    }
+    container = reindex["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
     # the new model's vectors go to a collection of their own, beside the live one
     assert env["VISUALSEARCH_MODEL"] == NEW and env["VISUALSEARCH_COLLECTION_PER_MODEL"] == "true"
 
@@ -165,23 +163,29 @@ def test_a_switch_rolls_the_pods_then_retires_the_old_models_vectors() -> None:
 
     # ... and the old model's vectors stay while any pod of the old template is left
     status = {"activeModel": NEW, "retiredModel": OLD}
-    kube.deployment("demo-api", 4, updatedReplicas=1, replicas=3, availableReplicas=2)
-    kube.deployment("demo-worker", 4, updatedReplicas=2, replicas=2, availableReplicas=2)
     _, switch = model_switch(kube, OWNER, spec, status)
     assert switch is not None and switch.state == "Rolling" and len(kube.jobs()) == 1
+    kube.deployment("demo-api", 4, updatedReplicas=1, replicas=3, availableReplicas=2)
+    kube.deployment("demo-worker", 4, updatedReplicas=2, replicas=2, availableReplicas=2)
+    assert retire_when_rolled(kube, OWNER, spec, switch) == switch and len(kube.jobs()) == 1
     kube.deployment("demo-api", 5, updatedReplicas=2, replicas=2, availableReplicas=2)
     kube.objects["apps/v1", "Deployment", OWNER.namespace, "demo-api"]["status"][
         "observedGeneration"
     ] = 4  # the controller has not seen the newest template yet
-    _, switch = model_switch(kube, OWNER, spec, status)
-    assert switch is not None and switch.state == "Rolling" and len(kube.jobs()) == 1
+    assert retire_when_rolled(kube, OWNER, spec, switch) == switch and len(kube.jobs()) == 1
 
     kube.deployment("demo-api", 5, updatedReplicas=2, replicas=2, availableReplicas=2)
-    _, switch = model_switch(kube, OWNER, spec, status)
-    assert switch is not None and (switch.state, switch.launched) == ("Retiring", True)
+    retiring = retire_when_rolled(kube, OWNER, spec, switch)
+    assert (retiring.state, retiring.launched) == ("Retiring", True)
     (retire,) = [j for j in kube.jobs() if j["metadata"]["name"] != reindex["metadata"]["name"]]
-    container = retire["spec"]["template"]["spec"]["containers"][0]
-    assert container["args"] == ["drop-model", OLD, "--yes"]
+    assert retire["metadata"]["name"] == switch.job
+    assert retire["spec"]["template"]["spec"]["containers"][0]["args"] == [
+        "drop-model",
+        OLD,
+        "--yes",
+    ]
+    _, switch = model_switch(kube, OWNER, spec, status)  # the Job runs: Retiring, not Rolling
+    assert switch is not None and (switch.state, switch.launched) == ("Retiring", False)
 
     kube.fail(retire)  # the old vectors stay; the index serves on, and says what is left
     _, switch = model_switch(kube, OWNER, spec, status)

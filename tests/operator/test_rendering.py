@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.operator.cluster import EMBEDDER
 from tests.support.kube import find_binary
 from visualsearch_operator.builders.common import Capabilities, Owner
 from visualsearch_operator.builders.stores import build_credentials
@@ -49,10 +50,14 @@ def test_hpa_is_sized_from_the_spec() -> None:
     objs = build(
         {"embedding": {"minReplicas": 2, "maxReplicas": 7, "targetCPUUtilizationPercentage": 55}}
     )
-    hpa = objs[("HorizontalPodAutoscaler", "demo-embedder")]
+    hpa = objs[("HorizontalPodAutoscaler", f"demo-{EMBEDDER}")]
     assert hpa["apiVersion"] == "autoscaling/v2beta2"
     assert hpa["spec"] == {
-        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "demo-embedder"},
+        "scaleTargetRef": {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": f"demo-{EMBEDDER}",
+        },
         "minReplicas": 2,
         "maxReplicas": 7,
         "metrics": [
@@ -66,24 +71,26 @@ def test_hpa_is_sized_from_the_spec() -> None:
         ],
     }
     # The autoscaler owns the replica count: the Deployment must not fight it on every apply.
-    assert "replicas" not in objs[("Deployment", "demo-embedder")]["spec"]
+    assert "replicas" not in objs[("Deployment", f"demo-{EMBEDDER}")]["spec"]
 
 
 def test_hpa_api_version_follows_the_cluster() -> None:
     objs = build({}, Capabilities(hpa_api_version="autoscaling/v2"))
-    assert objs[("HorizontalPodAutoscaler", "demo-embedder")]["apiVersion"] == "autoscaling/v2"
+    assert objs[("HorizontalPodAutoscaler", f"demo-{EMBEDDER}")]["apiVersion"] == "autoscaling/v2"
 
 
 def test_embedder_resources_and_no_self_reference() -> None:
     resources = {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "6Gi"}}
     objs = build({"embedding": {"resources": resources}})
-    (container,) = objs[("Deployment", "demo-embedder")]["spec"]["template"]["spec"]["containers"]
+    (container,) = objs[("Deployment", f"demo-{EMBEDDER}")]["spec"]["template"]["spec"][
+        "containers"
+    ]
     assert container["resources"] == resources
     assert container["args"] == ["embedder", "--port", "8001"]
     # The embedder embeds locally; only its clients get EMBEDDER_URL.
     assert "VISUALSEARCH_EMBEDDER_URL" not in env_of(container)
     (api,) = objs[("Deployment", "demo-api")]["spec"]["template"]["spec"]["containers"]
-    assert env_of(api)["VISUALSEARCH_EMBEDDER_URL"] == "http://demo-embedder:8001"
+    assert env_of(api)["VISUALSEARCH_EMBEDDER_URL"] == f"http://demo-{EMBEDDER}:8001"
 
 
 def test_nginx_rate_limit_is_on_the_api_ingress_only() -> None:
@@ -280,7 +287,7 @@ def test_a_settings_change_rolls_the_platform_pods() -> None:
         }
 
     before, after = stamps({}), stamps({"cacheTTLSeconds": 60})
-    for name in ("demo-embedder", "demo-api", "demo-worker"):
+    for name in (f"demo-{EMBEDDER}", "demo-api", "demo-worker"):
         assert before[name] and before[name] != after[name], name
     assert before["demo-storefront"] == "" == after["demo-storefront"]  # static files only
     assert stamps({"api": {"replicas": 5}}) == before  # scaling is no settings change

@@ -112,8 +112,16 @@ traefik.io/v1alpha1
 {{- end -}}
 
 {{/* Internal URL of the embedding service. */}}
+{{- define "visual-search.embedderComponent" -}}
+{{- if .Values.embedder.modelSlot -}}
+{{- printf "embedder-%s" .Values.embedder.modelSlot -}}
+{{- else -}}
+embedder
+{{- end -}}
+{{- end -}}
+
 {{- define "visual-search.embedderUrl" -}}
-{{- printf "http://%s:%v" (include "visual-search.componentName" (dict "ctx" . "component" "embedder")) .Values.embedder.port -}}
+{{- printf "http://%s:%v" (include "visual-search.componentName" (dict "ctx" . "component" (include "visual-search.embedderComponent" .))) .Values.embedder.port -}}
 {{- end -}}
 
 {{/* Store endpoints that are not secret: Qdrant URL, S3 endpoint, Redis URL without credentials. */}}
@@ -344,11 +352,17 @@ spec:
               mountPath: /tmp
       {{- end }}
       containers:
-        - name: {{ .component }}
+        - name: {{ .container | default .component }}
           image: {{ include "visual-search.image" $ctx | quote }}
           imagePullPolicy: {{ $ctx.Values.image.pullPolicy }}
           args:
             {{- toYaml .args | nindent 12 }}
+          {{- if $ctx.Values.drainSeconds }}
+          lifecycle:
+            preStop:
+              exec:
+                command: ["sleep", {{ $ctx.Values.drainSeconds | toString | quote }}]
+          {{- end }}
           envFrom:
             {{- include "visual-search.envFrom" $ctx | nindent 12 }}
           env:

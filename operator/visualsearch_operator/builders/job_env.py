@@ -10,7 +10,11 @@ from typing import Any
 
 from visualsearch_operator import constants as c
 from visualsearch_operator.builders.stores import credentials_secret_name
-from visualsearch_operator.builders.values import component_name, config_map_name
+from visualsearch_operator.builders.values import (
+    component_name,
+    config_map_name,
+    embedder_component,
+)
 from visualsearch_operator.spec import IndexSpec
 
 
@@ -71,7 +75,8 @@ def build_platform_env(index: str, spec: IndexSpec, use_embedder: bool = True) -
         env.append(
             {
                 "name": "VISUALSEARCH_EMBEDDER_URL",
-                "value": f"http://{component_name(index, 'embedder')}:{c.EMBEDDER_PORT}",
+                "value": f"http://{component_name(index, embedder_component(spec.model))}"
+                f":{c.EMBEDDER_PORT}",
             }
         )
     return {"envFrom": [{"configMapRef": {"name": config_map_name(index)}}], "env": env}

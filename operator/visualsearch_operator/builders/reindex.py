@@ -9,8 +9,6 @@ left, the retire Job (``visualsearch drop-model``) removes the old model's colle
 
 from __future__ import annotations
 
-import hashlib
-
 from visualsearch_operator import constants as c
 from visualsearch_operator.builders.common import (
     TMP_DIR,
@@ -23,12 +21,8 @@ from visualsearch_operator.builders.common import (
     pod_security_context,
 )
 from visualsearch_operator.builders.job_env import build_platform_env
+from visualsearch_operator.builders.values import model_slot
 from visualsearch_operator.spec import IndexSpec
-
-
-def model_slot(model: str) -> str:
-    """A short stable digest naming everything that belongs to one model."""
-    return hashlib.sha256(model.encode()).hexdigest()[:8]
 
 
 def reindex_job_name(index: str, model: str) -> str:

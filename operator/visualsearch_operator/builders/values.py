@@ -17,6 +17,7 @@ The charts are the one description of the workloads; this module only says how a
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from visualsearch_operator import constants as c
@@ -33,6 +34,17 @@ NO_PDB: Values = {"pdb": {"enabled": False}}
 def config_map_name(index: str) -> str:
     """The ConfigMap with the index's non-secret ``VISUALSEARCH_*`` settings."""
     return f"{index}-config"
+
+
+def model_slot(model: str) -> str:
+    """A short stable digest naming everything that belongs to one model."""
+    return hashlib.sha256(model.encode()).hexdigest()[:8]
+
+
+def embedder_component(model: str) -> str:
+    """``embedder-<slot>``: one embedder per model (the chart's ``embedder.modelSlot``), so
+    during a switch the pods of each model reach only their own model's embedding pods."""
+    return f"embedder-{model_slot(model)}"
 
 
 def component_name(index: str, component: str) -> str:
@@ -222,6 +234,7 @@ def index_values(owner: Owner, spec: IndexSpec, caps: Capabilities) -> Values:
         "embedder": {
             "enabled": True,
             "port": c.EMBEDDER_PORT,
+            "modelSlot": model_slot(spec.model),
             "resources": exact_resources(spec.embedding_resources),
             "autoscaling": {
                 "enabled": True,

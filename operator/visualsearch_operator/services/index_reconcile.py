@@ -10,7 +10,8 @@ The status it then reports is judged and written by :mod:`.index_status`.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 
 from visualsearch_operator import constants as c
 from visualsearch_operator.builders.common import Capabilities, Manifest, Owner
@@ -20,14 +21,18 @@ from visualsearch_operator.builders.stores import (
     build_credentials,
     credentials_secret_name,
 )
-from visualsearch_operator.builders.values import index_values
+from visualsearch_operator.builders.values import embedder_component, index_values
 from visualsearch_operator.charts import ChartRenderer
 from visualsearch_operator.exceptions import ChartRenderError, DependencyNotReadyError
 from visualsearch_operator.kube import KubeClient, Obj
 from visualsearch_operator.services import status as st
 from visualsearch_operator.services.exposure import exposure_conditions
 from visualsearch_operator.services.index_status import IndexStatusService
-from visualsearch_operator.services.model_switch import ModelSwitch, model_switch
+from visualsearch_operator.services.model_switch import (
+    ModelSwitch,
+    model_switch,
+    retire_when_rolled,
+)
 from visualsearch_operator.spec import IndexSpec, parse_index_spec
 
 OWNED_KINDS: tuple[tuple[str, str], ...] = (
@@ -74,6 +79,19 @@ def render_children(
     return own(rendered, owner, managed)
 
 
+def embedder_of(
+    renderer: ChartRenderer, owner: Owner, spec: IndexSpec, caps: Capabilities
+) -> list[Manifest]:
+    """The embedder of ``spec.model`` alone (Deployment, Service, autoscaler), as the charts
+    render it for that model."""
+    component = embedder_component(spec.model)
+    return [
+        m
+        for m in render_children(renderer, owner, spec, caps)
+        if (m["metadata"].get("labels") or {}).get(c.LABEL_COMPONENT) == component
+    ]
+
+
 @dataclass
 class ReconcileResult:
     """What a reconcile did, for events and logs."""
@@ -92,6 +110,12 @@ class IndexService:
     status: IndexStatusService
     renderer: ChartRenderer = field(default_factory=ChartRenderer)
     retry_delay: float = 15.0
+    _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict, repr=False)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _lock(self, namespace: str, name: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault((namespace, name), threading.Lock())
 
     def capabilities(self) -> Capabilities:
         """Which optional APIs the cluster serves (read fresh each time: CRDs come and go)."""
@@ -112,7 +136,21 @@ class IndexService:
         return owned_kinds(caps)
 
     def reconcile(self, body: Obj) -> ReconcileResult:
-        """Apply everything the spec asks for, remove what it no longer asks for, report status."""
+        """Apply everything the spec asks for, remove what it no longer asks for, report status.
+
+        One reconcile of an index at a time: handlers of the index, its Deployments and its
+        Jobs run in parallel threads, and two reconciles of one index would each write the status
+        they saw (a model switch's step written by one undone by the other). The one that waited
+        works on the index as it is now, not as its event showed it.
+        """
+        meta = body["metadata"]
+        with self._lock(meta["namespace"], meta["name"]):
+            live = self.kube.get(c.API_VERSION, c.INDEX_KIND, meta["namespace"], meta["name"])
+            if live is not None and live["metadata"].get("uid") == meta.get("uid"):
+                body = live
+            return self._reconcile(body)
+
+    def _reconcile(self, body: Obj) -> ReconcileResult:
         meta = body["metadata"]
         owner = Owner(c.INDEX_KIND, meta["name"], meta["namespace"], meta["uid"])
         spec = parse_index_spec(body.get("spec") or {})
@@ -133,10 +171,25 @@ class IndexService:
         serving, result.switch = model_switch(self.kube, owner, spec, status)
         caps = self.capabilities()
         desired = self.desired(owner, serving, caps)
+        old_embedder: list[Manifest] = []
+        if result.switch is not None and result.switch.state == "Rolling":
+            # the old model's embedder serves its API pods until none of them is left
+            old = replace(serving, model=result.switch.current)
+            old_embedder = embedder_of(self.renderer, owner, old, caps)
+            desired += old_embedder
         for manifest in desired:
             _, changed = self.kube.apply(manifest)
             if changed:
                 result.applied.append(_ref(manifest))
+        if (
+            result.switch is not None
+            and result.switch.state == "Rolling"
+            and status.get("retiredModel")  # not the reconcile that moved activeModel
+            and not result.applied  # every object already says the new model
+        ):
+            result.switch = retire_when_rolled(self.kube, owner, serving, result.switch)
+            if result.switch.state != "Rolling":  # no pod of the old model is left
+                desired = [m for m in desired if m not in old_embedder]
         wanted = {(m["kind"], m["metadata"]["name"]) for m in desired}
         for obj in self._owned(owner, caps):
             if (obj["kind"], obj["metadata"]["name"]) not in wanted:

@@ -7,7 +7,7 @@ from typing import Any
 
 from visualsearch_operator import constants as c
 from visualsearch_operator.builders.stores import store_name
-from visualsearch_operator.builders.values import component_name
+from visualsearch_operator.builders.values import component_name, embedder_component
 from visualsearch_operator.exceptions import DependencyNotReadyError, OperatorError
 from visualsearch_operator.kube import KubeClient, Obj
 from visualsearch_operator.services import status as st
@@ -40,12 +40,12 @@ class IndexStatusService:
         components = ["embedder", "api", "worker"]
         if spec.storefront_enabled:
             components.append("storefront")
-        serving = [
-            st.workload_readiness(
-                comp, self.kube.get("apps/v1", "Deployment", namespace, component_name(name, comp))
-            )
-            for comp in components
-        ]
+        workloads = {"embedder": embedder_component(spec.model)}  # one embedder per model
+        serving = []
+        for comp in components:
+            workload = component_name(name, workloads.get(comp, comp))
+            deployment = self.kube.get("apps/v1", "Deployment", namespace, workload)
+            serving.append(st.workload_readiness(comp, deployment))
         return store_parts, serving
 
     def refresh_status(

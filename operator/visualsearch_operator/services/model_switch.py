@@ -91,18 +91,36 @@ def rolled_out(kube: KubeClient, owner: Owner) -> bool:
     return True
 
 
-def _retire(kube: KubeClient, owner: Owner, spec: IndexSpec, retired: str) -> ModelSwitch:
-    """After the switch to ``spec.model``: wait for the roll, then drop ``retired``'s vectors."""
-    if not rolled_out(kube, owner):
-        job = reindex_job_name(owner.name, spec.model)
-        return ModelSwitch(retired, spec.model, job, "Rolling", "the pods roll to the new model")
+def _retiring(kube: KubeClient, owner: Owner, spec: IndexSpec, retired: str) -> ModelSwitch:
+    """After the switch to ``spec.model``: Rolling until the retire Job exists, then its step."""
     name = retire_job_name(owner.name, retired)
-    outcome, created = _run_job(kube, owner, name, lambda: build_retire_job(owner, spec, retired))
+    job = kube.get("batch/v1", "Job", owner.namespace, name)
+    if job is None:  # launched by ``retire_when_rolled`` once the roll is over
+        return ModelSwitch(retired, spec.model, name, "Rolling", "the pods roll to the new model")
+    pods = kube.list("v1", "Pod", owner.namespace, f"job-name={name}")
+    outcome = job_outcome(job, pods)
     if outcome.phase == c.SOURCE_PHASE_SYNCED:
         _record(kube, owner, {"retiredModel": None})
         return ModelSwitch(retired, spec.model, name, "Switched", f"{retired}'s vectors dropped")
     state = "RetireFailed" if outcome.phase == c.SOURCE_PHASE_FAILED else "Retiring"
-    return ModelSwitch(retired, spec.model, name, state, outcome.message, created)
+    return ModelSwitch(retired, spec.model, name, state, outcome.message)
+
+
+def retire_when_rolled(
+    kube: KubeClient, owner: Owner, spec: IndexSpec, switch: ModelSwitch
+) -> ModelSwitch:
+    """A ``Rolling`` switch whose pods have all rolled: launch the retire Job (``Retiring``).
+
+    Called by a reconcile that has just applied the new model's objects and found nothing to
+    change, so the Deployments it looks at carry the new templates (a reconcile running beside
+    the one that moved ``activeModel`` could otherwise see the old ones, all rolled out).
+    """
+    if not rolled_out(kube, owner):
+        return switch
+    outcome, created = _run_job(
+        kube, owner, switch.job, lambda: build_retire_job(owner, spec, switch.current)
+    )
+    return replace(switch, state="Retiring", message=outcome.message, launched=created)
 
 
 def model_switch(
@@ -120,7 +138,7 @@ def model_switch(
         return spec, None
     if active == spec.model:
         retired = status.get("retiredModel")
-        return spec, (_retire(kube, owner, spec, retired) if retired else None)
+        return spec, (_retiring(kube, owner, spec, retired) if retired else None)
     name = reindex_job_name(owner.name, spec.model)
     outcome, created = _run_job(kube, owner, name, lambda: build_reindex_job(owner, spec))
     if outcome.phase == c.SOURCE_PHASE_SYNCED:
@@ -128,8 +146,8 @@ def model_switch(
             _record(kube, owner, {"activeModel": spec.model})
             return spec, ModelSwitch(active, spec.model, name, "Switched", outcome.message)
         _record(kube, owner, {"activeModel": spec.model, "retiredModel": active})
-        message = f"{outcome.message}; the pods roll to the new model"
-        return spec, ModelSwitch(active, spec.model, name, "Rolling", message)
+        retire = retire_job_name(owner.name, active)
+        return spec, ModelSwitch(active, spec.model, retire, "Rolling", "re-indexed; the pods roll")
     serving = replace(spec, model=active)
     kind = "ReindexFailed" if outcome.phase == c.SOURCE_PHASE_FAILED else "Reindexing"
     return serving, ModelSwitch(active, spec.model, name, kind, outcome.message, created)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -75,6 +75,9 @@ class CatalogSourceService:
         if phase not in SERVING:
             self._wait(body, f"VisualSearchIndex {source.index_name} is {phase or 'Pending'}")
         index_spec = parse_index_spec(index.get("spec") or {})
+        active = (index.get("status") or {}).get("activeModel")
+        if active:  # the model the index's pods serve with (not yet spec.model mid-switch)
+            index_spec = replace(index_spec, model=active)
         digest = spec_hash(source)
         slot = None
         if old.get("specHash") == digest and old.get("jobName"):
