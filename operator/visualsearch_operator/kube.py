@@ -32,6 +32,7 @@ PLURALS: dict[str, str] = {
     "Deployment": "deployments",
     "StatefulSet": "statefulsets",
     "HorizontalPodAutoscaler": "horizontalpodautoscalers",
+    "PodDisruptionBudget": "poddisruptionbudgets",
     "Ingress": "ingresses",
     "Job": "jobs",
     "Middleware": "middlewares",

@@ -60,7 +60,7 @@ HOST = "visualsearch.localtest.me"
 API_PORT = 8000
 RATE_LIMIT = 60
 CHILD_KINDS = "deployments,statefulsets,services,configmaps,secrets,persistentvolumeclaims," \
-    "horizontalpodautoscalers,ingresses,middlewares.traefik.io,jobs,pods"  # fmt: skip
+    "horizontalpodautoscalers,poddisruptionbudgets,ingresses,middlewares.traefik.io,jobs,pods"  # fmt: skip
 INDEX_SELECTOR = f"visualsearch.dev/index={INDEX}"
 STOREFRONT = f"{INDEX}-storefront"
 LIMITED_PATHS = ("/search", "/info", "/events", "/admin/", "/products", "/index")
@@ -733,7 +733,7 @@ def test_11_deleting_the_index_removes_everything_it_created(cluster: Cluster) -
 def test_12_namespace_left_empty(cluster: Cluster) -> None:
     started = time.monotonic()
     left = cluster.kubectl(
-        "get", "all,configmaps,secrets,pvc,ingresses,hpa,jobs,middlewares.traefik.io,"
+        "get", "all,configmaps,secrets,pvc,ingresses,hpa,pdb,jobs,middlewares.traefik.io,"
         "visualsearchindexes,catalogsources", "-n", NS, "-o", "name",
     )  # fmt: skip
     # What Kubernetes itself puts in every namespace.

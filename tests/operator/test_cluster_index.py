@@ -78,6 +78,11 @@ def test_demo_index_converges_to_ready(
     hpa = kube.get("autoscaling/v2beta2", "HorizontalPodAutoscaler", ns, f"demo-{EMBEDDER}")
     assert hpa is not None
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 3)
+    # a disruption budget per serving workload, in the only PDB version a 1.20 server holds
+    budgets = kube.list("policy/v1beta1", "PodDisruptionBudget", ns, "visualsearch.dev/index=demo")
+    assert {b["metadata"]["name"] for b in budgets} >= {
+        f"demo-{c}" for c in (EMBEDDER, "api", "worker")
+    }
     assert hpa["spec"]["scaleTargetRef"]["name"] == f"demo-{EMBEDDER}"
     api_ingress = kube.get("networking.k8s.io/v1", "Ingress", ns, "demo-api")
     assert api_ingress is not None
@@ -260,6 +265,7 @@ def test_deletion_removes_children_and_data_unless_retained(
         ("networking.k8s.io/v1", "Ingress"),
         ("v1", "ConfigMap"),
         ("autoscaling/v2beta2", "HorizontalPodAutoscaler"),
+        ("policy/v1beta1", "PodDisruptionBudget"),
     ]:
         assert kube.list(api_version, kind, ns, selector) == [], kind
     claims = kube.list("v1", "PersistentVolumeClaim", ns, selector)

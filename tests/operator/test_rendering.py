@@ -79,6 +79,19 @@ def test_hpa_api_version_follows_the_cluster() -> None:
     assert objs[("HorizontalPodAutoscaler", f"demo-{EMBEDDER}")]["apiVersion"] == "autoscaling/v2"
 
 
+def test_each_serving_workload_has_a_disruption_budget_in_the_clusters_version() -> None:
+    """One pod at a time through a node drain, in the PDB version the cluster serves (the
+    e2e node's 1.20 has only policy/v1beta1)."""
+    for version in ("policy/v1", "policy/v1beta1"):
+        objs = build({"storefront": {"enabled": True}}, Capabilities(pdb_api_version=version))
+        budgets = {name: o for (kind, name), o in objs.items() if kind == "PodDisruptionBudget"}
+        assert set(budgets) == {f"demo-{c}" for c in (EMBEDDER, "api", "worker", "storefront")}
+        for name, budget in budgets.items():
+            assert budget["apiVersion"] == version and budget["spec"]["maxUnavailable"] == 1
+            deployment = objs[("Deployment", name)]
+            assert budget["spec"]["selector"] == deployment["spec"]["selector"], name
+
+
 def test_embedder_resources_and_no_self_reference() -> None:
     resources = {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "6Gi"}}
     objs = build({"embedding": {"resources": resources}})

@@ -91,7 +91,9 @@ autoscaling/v2beta2
 
 {{/* policy/v1 PodDisruptionBudget where served (GA since 1.21), else policy/v1beta1. */}}
 {{- define "visual-search.pdb.apiVersion" -}}
-{{- if and (.Capabilities.APIVersions.Has "policy/v1") (semverCompare ">=1.21-0" .Capabilities.KubeVersion.Version) -}}
+{{- if .Values.pdbApiVersion -}}
+{{- .Values.pdbApiVersion -}}
+{{- else if and (.Capabilities.APIVersions.Has "policy/v1") (semverCompare ">=1.21-0" .Capabilities.KubeVersion.Version) -}}
 policy/v1
 {{- else -}}
 policy/v1beta1

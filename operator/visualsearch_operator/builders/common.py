@@ -38,6 +38,7 @@ class Capabilities:
     """What the target cluster serves; builders pick API versions from it (Helm's .Capabilities)."""
 
     hpa_api_version: str = "autoscaling/v2"
+    pdb_api_version: str = "policy/v1"
     traefik_middleware: bool = False
     gateway_api: bool = False
 

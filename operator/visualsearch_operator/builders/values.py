@@ -28,7 +28,8 @@ from visualsearch_operator.spec import IndexSpec, Resources
 Values = dict[str, Any]
 
 TRAEFIK_API_VERSION = "traefik.io/v1alpha1"
-NO_PDB: Values = {"pdb": {"enabled": False}}
+PDB: Values = {"pdb": {"enabled": True, "maxUnavailable": 1}}
+"""A PodDisruptionBudget per serving workload: a node drain takes one pod of it at a time."""
 
 
 def config_map_name(index: str) -> str:
@@ -223,6 +224,7 @@ def index_values(owner: Owner, spec: IndexSpec, caps: Capabilities) -> Values:
     auto = spec.autoscaling
     return {
         "fullnameOverride": index,
+        "pdbApiVersion": caps.pdb_api_version,
         "configMapNameOverride": config_map_name(index),
         "image": _image(spec.image, spec.image_pull_policy),
         "serviceAccount": {"create": False},
@@ -243,25 +245,25 @@ def index_values(owner: Owner, spec: IndexSpec, caps: Capabilities) -> Values:
                 "targetCPUUtilizationPercentage": auto.target_cpu,
                 "apiVersion": caps.hpa_api_version,
             },
-            **NO_PDB,
+            **PDB,
         },
         "api": {
             "enabled": True,
             "replicaCount": spec.api_replicas,
             "resources": exact_resources(spec.api_resources),
-            **NO_PDB,
+            **PDB,
         },
         "worker": {
             "enabled": True,
             "replicaCount": spec.worker_replicas,
             "resources": exact_resources(spec.worker_resources),
-            **NO_PDB,
+            **PDB,
         },
         "storefront": {
             "enabled": spec.storefront_enabled,
             "image": _image(spec.storefront_image, spec.image_pull_policy),
             "replicaCount": spec.storefront_replicas,
-            **NO_PDB,
+            **PDB,
         },
         "service": {"apiPort": c.API_PORT},
         "migrate": {"enabled": True, "initContainer": True},

@@ -42,7 +42,8 @@ OWNED_KINDS: tuple[tuple[str, str], ...] = (
     ("apps/v1", "Deployment"),
     ("networking.k8s.io/v1", "Ingress"),
 )
-"""Kinds always built for an index; the HPA, Middleware and HTTPRoute depend on the cluster."""
+"""Kinds always built for an index; the HPA's and PDBs' versions, the Middleware and the
+HTTPRoute depend on the cluster."""
 
 OPTIONAL_KINDS = ("Middleware", "HTTPRoute")
 """Rendered kinds left out where the cluster does not serve them (the status says so)."""
@@ -54,7 +55,11 @@ def _ref(obj: Obj) -> str:
 
 def owned_kinds(caps: Capabilities) -> list[tuple[str, str]]:
     """Every (apiVersion, kind) this cluster can hold for an index."""
-    kinds = [*OWNED_KINDS, (caps.hpa_api_version, "HorizontalPodAutoscaler")]
+    kinds = [
+        *OWNED_KINDS,
+        (caps.hpa_api_version, "HorizontalPodAutoscaler"),
+        (caps.pdb_api_version, "PodDisruptionBudget"),
+    ]
     if caps.traefik_middleware:
         kinds.append(("traefik.io/v1alpha1", "Middleware"))
     if caps.gateway_api:
@@ -125,8 +130,14 @@ class IndexService:
             if "HorizontalPodAutoscaler" in self.kube.served_kinds("autoscaling/v2")
             else "autoscaling/v2beta2"
         )
+        pdb = (
+            "policy/v1"
+            if "PodDisruptionBudget" in self.kube.served_kinds("policy/v1")
+            else "policy/v1beta1"  # before Kubernetes 1.21
+        )
         return Capabilities(
             hpa_api_version=hpa,
+            pdb_api_version=pdb,
             traefik_middleware="Middleware" in self.kube.served_kinds("traefik.io/v1alpha1"),
             gateway_api="HTTPRoute" in self.kube.served_kinds("gateway.networking.k8s.io/v1"),
         )
@@ -185,7 +196,8 @@ class IndexService:
             result.switch is not None
             and result.switch.state == "Rolling"
             and status.get("retiredModel")  # not the reconcile that moved activeModel
-            and not result.applied  # every object already says the new model
+            # every Deployment already said the new model: those the roll check reads
+            and not any(ref.startswith("Deployment/") for ref in result.applied)
         ):
             result.switch = retire_when_rolled(self.kube, owner, serving, result.switch)
             if result.switch.state != "Rolling":  # no pod of the old model is left

@@ -111,9 +111,10 @@ def retire_when_rolled(
 ) -> ModelSwitch:
     """A ``Rolling`` switch whose pods have all rolled: launch the retire Job (``Retiring``).
 
-    Called by a reconcile that has just applied the new model's objects and found nothing to
-    change, so the Deployments it looks at carry the new templates (a reconcile running beside
-    the one that moved ``activeModel`` could otherwise see the old ones, all rolled out).
+    Called by a reconcile that has just applied the new model's objects and found no
+    Deployment to change, so the Deployments it looks at carry the new templates (a reconcile
+    running beside the one that moved ``activeModel`` could otherwise see the old ones, all
+    rolled out).
     """
     if not rolled_out(kube, owner):
         return switch
