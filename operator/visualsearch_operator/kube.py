@@ -232,10 +232,15 @@ class KubeClient:
 
 
 def contains(live: Any, desired: Any) -> bool:
-    """Whether ``live`` holds every field ``desired`` sets (server defaults may add more)."""
+    """Whether ``live`` holds every field ``desired`` sets (server defaults may add more).
+
+    A null in ``desired`` (a chart's empty ``annotations:``) asks for no value, which the server
+    stores by leaving the field out: a missing field holds it.
+    """
     if isinstance(desired, dict):
         return isinstance(live, dict) and all(
-            key in live and contains(live[key], value) for key, value in desired.items()
+            contains(live[key], value) if key in live else value is None
+            for key, value in desired.items()
         )
     if isinstance(desired, list):
         return (

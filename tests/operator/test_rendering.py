@@ -354,3 +354,29 @@ def test_synonyms_reach_the_api_pods_as_a_file_and_a_change_restarts_nothing() -
     assert changed[("Deployment", "demo-api")] == objs[("Deployment", "demo-api")]
     assert changed[("ConfigMap", "demo-synonyms")] != objs[("ConfigMap", "demo-synonyms")]
     assert ("ConfigMap", "demo-synonyms") not in build({})
+
+
+def test_a_null_the_chart_renders_is_held_by_a_field_the_server_left_out() -> None:
+    """The storefront Ingress behind Traefik renders ``annotations:`` empty (null); the API
+    server stores no annotations, and the next reconcile must find nothing to apply (it applied
+    the Ingress again every minute, and a model switch waited on a reconcile applying nothing)."""
+    from visualsearch_operator.kube import contains
+
+    objs = build(
+        {
+            "storefront": {"enabled": True},
+            "ingress": {"className": "traefik", "controller": "traefik"},
+        },
+        Capabilities(traefik_middleware=True),
+    )
+    ingress = objs[("Ingress", "demo-storefront")]
+    assert ingress["metadata"]["annotations"] is None
+    stored = {
+        **ingress,
+        "metadata": {k: v for k, v in ingress["metadata"].items() if v is not None},
+    }
+    assert contains(stored, ingress)
+    assert not contains(stored, {**ingress, "metadata": {"annotations": {"a": "b"}}})
+    assert not contains(
+        {"metadata": {"annotations": {"a": "b"}}}, {"metadata": {"annotations": None}}
+    )
