@@ -33,11 +33,12 @@ CHILD_KINDS = [
     ("apps/v1", "StatefulSet"),
     ("apps/v1", "Deployment"),
     ("autoscaling/v2beta2", "HorizontalPodAutoscaler"),
+    ("policy/v1beta1", "PodDisruptionBudget"),  # the only PDB version of a 1.20 server
     ("networking.k8s.io/v1", "Ingress"),
 ]
 CHILDREN = (
-    1 + 11 + 4 + 4 + 1 + 2
-)  # config, services (2 per store + 3), stores, workloads, HPA, ingresses
+    1 + 11 + 4 + 4 + 1 + 4 + 2
+)  # config, services (2 per store + 3), stores, workloads, HPA, a PDB per workload, ingresses
 
 
 def children(kube: KubeClient, ns: str, index: str) -> dict[str, str]:
