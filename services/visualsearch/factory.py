@@ -300,13 +300,14 @@ class Context:
             if auto and not embedding.info.text_search and embedding.warning is None:
                 embedding.warning = FALLBACK_WARNING
             stack.push_async_callback(embedding.close)
-        model = embedding.info.name if embedding else configured_model(settings)
-        if settings.collection_per_model and model != configured_model(settings):
+        configured = configured_model(settings)
+        model = embedding.info.name if embedding else configured
+        if settings.collection_per_model and model != configured:
             # the embedding service runs another model (a switch rolling through its pods):
             # its vectors would query, or land in, this model's collection
             raise ModelMismatchError(
                 f"The embedding service runs {model}, but this process is configured for "
-                f"{configured_model(settings)} (VISUALSEARCH_MODEL) and reads only that model's "
+                f"{configured} (VISUALSEARCH_MODEL) and reads only that model's "
                 "collection; it starts once the service runs the same model."
             )
         vectors = await create_vector_store(

@@ -87,10 +87,12 @@ def _child_changed(
                 ctx.events.normal(body, "DriftRepaired", f"re-created {', '.join(result.applied)}")
         return
     body = ctx.kube.get(c.API_VERSION, c.INDEX_KIND, namespace, index)
-    if body is not None and (body.get("status") or {}).get("retiredModel"):
+    if body is None:
+        return
+    if (body.get("status") or {}).get("retiredModel"):
         _advance_switch(ctx, namespace, index)  # a model switch waits for this roll
         return
-    refreshed = ctx.index_status.refresh_by_name(namespace, index)
+    refreshed = ctx.index_status.refresh(body)
     if refreshed is not None:
         phase_event(ctx, *refreshed)
 

@@ -144,7 +144,11 @@ class IndexStatusService:
         ``None`` when it is gone, being deleted, or Failed (a change handler owns that phase).
         """
         body = self.kube.get(c.API_VERSION, c.INDEX_KIND, namespace, name)
-        if body is None or body["metadata"].get("deletionTimestamp"):
+        return self.refresh(body) if body is not None else None
+
+    def refresh(self, body: Obj) -> tuple[Obj, st.StatusUpdate] | None:
+        """``refresh_by_name`` for an index already read."""
+        if body["metadata"].get("deletionTimestamp"):
             return None
         update = self.refresh_status(body)
         return (body, update) if update else None

@@ -14,11 +14,12 @@ switch away from ``auto`` keeps that collection, to be dropped by hand.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from visualsearch_operator import constants as c
-from visualsearch_operator.builders.common import Owner
+from visualsearch_operator.builders.common import Manifest, Owner
 from visualsearch_operator.builders.reindex import (
     build_reindex_job,
     build_retire_job,
@@ -64,7 +65,9 @@ def _record(kube: KubeClient, owner: Owner, fields: dict[str, str | None]) -> No
     )
 
 
-def _run_job(kube: KubeClient, owner: Owner, name: str, manifest: Any) -> tuple[JobOutcome, bool]:
+def _run_job(
+    kube: KubeClient, owner: Owner, name: str, manifest: Callable[[], Manifest]
+) -> tuple[JobOutcome, bool]:
     """The Job ``name``'s outcome, creating it from ``manifest()`` first if it does not exist."""
     job = kube.get("batch/v1", "Job", owner.namespace, name)
     created = job is None

@@ -83,6 +83,13 @@ async def vector_facets(
     )
 
 
+async def answer_scope(catalog: CatalogStore, collection: str) -> str:
+    """The index scope in an answer's cache key: the catalogue's ``<index id>:<version>`` (every
+    write changes it) and the vector collection answered from (pods of two models, a switch
+    rolling, never share an answer)."""
+    return f"{await catalog.cache_scope()}:{collection}"
+
+
 class AnswerCache:
     """Answers in the result cache for ``ttl`` seconds (0: off), under a key made of every
     parameter and the index scope, so no write ever lets a stale answer through."""

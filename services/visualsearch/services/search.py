@@ -33,7 +33,12 @@ from visualsearch.retrieval.fusion import fuse
 from visualsearch.retrieval.keyword import KeywordRetriever
 from visualsearch.retrieval.visual import VisualRetriever
 from visualsearch.schemas import CropBox, Facets, PriceRange, SearchResponse
-from visualsearch.services.answers import AnswerCache, results_for, vector_facets
+from visualsearch.services.answers import (
+    AnswerCache,
+    answer_scope,
+    results_for,
+    vector_facets,
+)
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
 from visualsearch.storage.vectors.base import NO_FILTER, VectorStore
@@ -96,8 +101,7 @@ class SearchService:
     ) -> None:
         self._embedding = embedding
         self._vectors = vectors
-        # in the cache scope: pods of two models (a switch rolling) never share an answer
-        self._collection = vectors.collection if vectors is not None else ""
+        self._collection = vectors.collection if vectors is not None else ""  # in cache keys
         self._catalog = catalog
         self._answers = AnswerCache(cache, cache_ttl)
         self.facet_depth = facet_depth
@@ -181,7 +185,7 @@ class SearchService:
                 crop = Crop(suggested.x, suggested.y, suggested.w, suggested.h)
         query = Query(image, text, crop)
         kind = query_kind(image is not None, text)
-        scope = f"{await self._catalog.cache_scope()}:{self._collection}"
+        scope = await answer_scope(self._catalog, self._collection)
         views = self.query_views if image is not None else WHOLE
         key = self._cache_key(
             image, text, top_k, filter, offset, min_score, facets, scope, mode, crop,

@@ -15,7 +15,12 @@ from visualsearch import metrics
 from visualsearch.exceptions import NotFoundError
 from visualsearch.filters import FacetField, ProductFilter
 from visualsearch.schemas import SearchResponse
-from visualsearch.services.answers import AnswerCache, results_for, vector_facets
+from visualsearch.services.answers import (
+    AnswerCache,
+    answer_scope,
+    results_for,
+    vector_facets,
+)
 from visualsearch.services.search import DEFAULT_FACET_DEPTH, check_page
 from visualsearch.storage.cache.base import ResultCache
 from visualsearch.storage.catalog import CatalogStore
@@ -69,8 +74,7 @@ class SimilarService:
         """Products closest to ``product_id``'s stored vector; 404 for an unknown product or
         one whose image is not indexed yet (the message says which)."""
         check_page(top_k, offset, min_score)
-        # the collection too: pods of two models (a switch rolling) never share an answer
-        scope = f"{await self._catalog.cache_scope()}:{self._vectors.collection}"
+        scope = await answer_scope(self._catalog, self._vectors.collection)
         key = self._cache_key(product_id, top_k, filter, offset, min_score, facets, scope)
         cached = await self._answers.get(key)
         if cached is not None:

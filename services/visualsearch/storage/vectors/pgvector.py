@@ -36,6 +36,7 @@ from visualsearch.exceptions import ModelMismatchError, StoreUnavailableError
 from visualsearch.filters import ProductFilter
 from visualsearch.storage.postgres import Connection, connection, create_pool, open_pool
 from visualsearch.storage.vectors.base import (
+    COLLECTION_NAME_LIMIT,
     NO_FILTER,
     STORE,
     ImageKey,
@@ -124,7 +125,7 @@ class PgVectorStore(VectorStore):
         exact_below: int = 20_000,
         filtered_ef: int = 200,
     ) -> None:
-        if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", collection):
+        if not re.fullmatch(rf"[a-z][a-z0-9_]{{0,{COLLECTION_NAME_LIMIT - 1}}}", collection):
             raise ValueError(f"invalid pgvector collection name {collection!r}")
         self.collection = collection
         self._url = url
