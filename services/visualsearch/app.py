@@ -29,6 +29,7 @@ from visualsearch.handlers import (
     suggest,
     synonyms,
 )
+from visualsearch.handlers.draining import Drain, DrainMiddleware
 from visualsearch.handlers.errors import install_error_handlers
 from visualsearch.handlers.event_intake import EventIntakeMiddleware
 from visualsearch.handlers.middleware import BodyLimitMiddleware, RateLimitMiddleware
@@ -179,8 +180,12 @@ def serve_http(app: Any, host: str, port: int) -> None:
 
     uvicorn's own proxy-header handling is off: it would believe ``X-Forwarded-For`` from any
     loopback peer. Whose forwarded address counts is decided in one place,
-    ``VISUALSEARCH_TRUSTED_PROXIES`` (the rate limiter's client address).
+    ``VISUALSEARCH_TRUSTED_PROXIES`` (the rate limiter's client address). SIGUSR1 starts the
+    drain before a stop (handlers/draining.py): answers then close their connections.
     """
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=False)
+    drain = Drain()
+    drain.install_signal()
+    served = DrainMiddleware(app, drain)
+    uvicorn.run(served, host=host, port=port, log_config=None, proxy_headers=False)

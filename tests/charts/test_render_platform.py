@@ -46,6 +46,24 @@ def test_api_deployments_run_their_routes(default_objs: list[dict]) -> None:
         assert service["spec"]["ports"][0]["port"] == 8000
 
 
+def test_http_pods_drain_before_they_stop(default_objs: list[dict]) -> None:
+    """A stopping HTTP pod is told to drain (SIGUSR1: answers close their connections) and keeps
+    serving drainSeconds; the worker, which serves nothing, only waits; 0 turns the hook off."""
+    for component in [*API_COMPONENTS, "embedder"]:
+        hook = container(default_objs, component)["lifecycle"]["preStop"]["exec"]["command"]
+        assert hook == ["sh", "-c", "kill -USR1 1; sleep 5"], (component, hook)
+    assert container(default_objs, "worker")["lifecycle"]["preStop"]["exec"]["command"] == [
+        "sleep",
+        "5",
+    ]
+    longer = render(values={"drainSeconds": 12})
+    assert container(longer, "search")["lifecycle"]["preStop"]["exec"]["command"][2].endswith(
+        "sleep 12"
+    )
+    off = render(values={"drainSeconds": 0})
+    assert all("lifecycle" not in container(off, c) for c in [*API_COMPONENTS, "worker"])
+
+
 def test_worker_embedder_and_storefront(default_objs: list[dict]) -> None:
     assert container(default_objs, "worker")["args"] == ["worker"]
     assert container(default_objs, "embedder")["args"] == ["embedder", "--port", "8001"]

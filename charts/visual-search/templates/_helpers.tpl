@@ -363,7 +363,12 @@ spec:
           lifecycle:
             preStop:
               exec:
+                {{- if .port }}
+                {{- /* SIGUSR1: answers close their connections from now on (draining.py) */}}
+                command: ["sh", "-c", {{ printf "kill -USR1 1; sleep %v" $ctx.Values.drainSeconds | quote }}]
+                {{- else }}
                 command: ["sleep", {{ $ctx.Values.drainSeconds | toString | quote }}]
+                {{- end }}
           {{- end }}
           envFrom:
             {{- include "visual-search.envFrom" $ctx | nindent 12 }}
