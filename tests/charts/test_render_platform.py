@@ -421,7 +421,13 @@ def test_helm_test_hook(default_objs: list[dict]) -> None:
     script = pod["spec"]["containers"][0]["args"][0]
     assert f"http://{FULL}-search:8000/ready" in script
     assert f"http://{FULL}-storefront:80/" in script
+    assert f"http://{FULL}-embedder:8001/ready" in script
     compile(script, "helm-test", "exec")  # the embedded check is valid Python
+    # the one-Deployment API (what the operator deploys) is checked in place of search
+    (compact,) = of_kind(render(values={"api.enabled": True}), "Pod")
+    script = compact["spec"]["containers"][0]["args"][0]
+    assert f"http://{FULL}-api:8000/ready" in script and "-search:" not in script
+    compile(script, "helm-test", "exec")
 
 
 def test_pdbs_for_replicated_components(default_objs: list[dict]) -> None:

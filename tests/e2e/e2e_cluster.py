@@ -32,21 +32,29 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from PIL import Image
 from playwright.sync_api import Response, expect, sync_playwright
 
 from tests.storefront.actions import ImageFile, open_shop, paste, wait_for_results
 from tests.storefront.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP
 from tests.storefront.shop import Shop
-from visualsearch_operator.builders.values import embedder_component
+from tests.support.kube.binaries import find_binary
+from visualsearch_operator.builders.common import Capabilities, Owner
+from visualsearch_operator.builders.values import embedder_component, index_values
+from visualsearch_operator.charts import ChartRenderer
+from visualsearch_operator.spec import parse_index_spec
 
 from . import feed_site
 from .conftest import OPERATOR_NAMESPACE, SHOP_NAMESPACE, Cluster
@@ -82,8 +90,49 @@ def _children(cluster: Cluster) -> list[str]:
     return sorted(out.split())
 
 
+def _timestamp(value: str) -> float:
+    """Seconds since the epoch of a Kubernetes timestamp ("2026-12-08T03:50:40Z")."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
 def _index(cluster: Cluster) -> dict:
     return cluster.json("get", "visualsearchindex", INDEX, "-n", NS)
+
+
+def _run_chart_test_pod(cluster: Cluster, index: dict) -> str:
+    """Run charts/visual-search's ``helm test`` pod against the index; return its log.
+
+    The operator deploys the chart without a Helm release, so ``helm test`` has no release to
+    run. This renders the same test pod with the values the operator computes for the live index
+    (so its Service names are the operator's objects), runs it in the index's namespace, and
+    fails with its log unless it Succeeds.
+    """
+    owner = Owner("VisualSearchIndex", INDEX, NS, index["metadata"]["uid"])
+    caps = Capabilities(hpa_api_version="autoscaling/v2beta2", pdb_api_version="policy/v1beta1")
+    values = index_values(owner, parse_index_spec(index["spec"]), caps)
+    chart = ChartRenderer(helm=str(find_binary("helm"))).chart_path()
+    with tempfile.TemporaryDirectory() as tmp:
+        values_file = Path(tmp) / "values.json"
+        values_file.write_text(json.dumps(values))
+        manifest = Path(tmp) / "test.yaml"
+        manifest.write_text(cluster.helm(
+            "template", INDEX, str(chart), "--namespace", NS, "--values", str(values_file),
+            "--show-only", "templates/tests/test-connection.yaml",
+        ))  # fmt: skip
+        pod = yaml.safe_load(manifest.read_text())["metadata"]["name"]
+        cluster.kubectl("delete", "pod", pod, "-n", NS, "--ignore-not-found")
+        cluster.kubectl("apply", "-n", NS, "-f", str(manifest))
+
+    def finished() -> str:
+        phase = cluster.kubectl("get", "pod", pod, "-n", NS, "-o", "jsonpath={.status.phase}")
+        return phase if phase in ("Succeeded", "Failed") else ""
+
+    phase = cluster.wait_for("the chart's test pod to finish", finished, 180, every=2)
+    log = cluster.kubectl("logs", pod, "-n", NS)
+    print(f"\n[e2e] the chart's helm-test pod {pod}: {phase}\n{log.strip()}")
+    assert phase == "Succeeded", log
+    cluster.kubectl("delete", "pod", pod, "-n", NS, "--wait=false")
+    return log
 
 
 def _print_conditions(index: dict) -> None:
@@ -234,6 +283,20 @@ def test_01_operator_runs_in_a_pod_installed_by_helm(cluster: Cluster) -> None:
     assert pods[0]["status"]["containerStatuses"][0]["ready"] is True
     cluster.record("operator installed by Helm, its pod Ready", started)
 
+    # `helm test`: the chart's test pod reaches /healthz through the operator's Service and
+    # finds both CRDs Established with the operator's ServiceAccount
+    # (a passing test pod is deleted, hook-succeeded; a failing one stays, and its log is shown)
+    started = time.monotonic()
+    try:
+        out = cluster.helm("test", "vs-operator", "--namespace", OPERATOR_NAMESPACE,
+                           "--timeout", "180s", timeout=240)  # fmt: skip
+    except AssertionError as failed:
+        log = cluster.kubectl("logs", "-n", OPERATOR_NAMESPACE,
+                              "vs-operator-visual-search-operator-test", check=False)  # fmt: skip
+        raise AssertionError(f"{failed}\n{log}") from None
+    assert re.search(r"Phase:\s+Succeeded", out), out
+    cluster.record("helm test vs-operator: /healthz and both CRDs", started)
+
 
 def test_02_examples_accepted_and_traefik_running(cluster: Cluster) -> None:
     """Every example in manifests/ passes the API server's validation as a user would apply it,
@@ -265,6 +328,16 @@ def test_03_index_ready_with_its_conditions(cluster: Cluster) -> None:
 
     index = cluster.wait_for("the index to be Ready", ready, 420, every=2)
     _print_conditions(index)
+    # The first reconcile: from the index's creation to its last child's (second resolution).
+    owned = [
+        o for o in cluster.json("get", CHILD_KINDS, "-n", NS, "-l", INDEX_SELECTOR)["items"]
+        if any(r.get("uid") == index["metadata"]["uid"]
+               for r in o["metadata"].get("ownerReferences", []))
+    ]  # fmt: skip
+    created = [_timestamp(o["metadata"]["creationTimestamp"]) for o in owned]
+    applied_s = max(created) - _timestamp(index["metadata"]["creationTimestamp"])
+    print(f"\n[e2e] first reconcile: {len(owned)} objects applied within {applied_s:.0f} s "
+          "of the index's creation")  # fmt: skip
     conditions = {c["type"]: c["status"] for c in index["status"]["conditions"]}
     for kind in ("Ready", "StoresReady", "ServingReady"):
         assert conditions.get(kind) == "True", conditions
@@ -282,6 +355,11 @@ def test_03_index_ready_with_its_conditions(cluster: Cluster) -> None:
     print(f"\n[e2e] pgvector {out.strip()}; {len(_children(cluster))} child objects; "
           f"images: {images}")  # fmt: skip
     cluster.record("index Ready with its conditions (pgvector, S3 stand-in, our images)", started)
+
+    started = time.monotonic()
+    log = _run_chart_test_pod(cluster, index)
+    assert log.count("ok   ") == 4 and "FAIL" not in log, log  # api x2, embedder, storefront
+    cluster.record("the chart's helm-test pod passed against the operator's objects", started)
 
 
 def test_04_demo_indexing_job_succeeds_and_products_are_searchable(cluster: Cluster) -> None:

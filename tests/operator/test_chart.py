@@ -72,3 +72,28 @@ def test_watched_namespaces_get_roles_only_there() -> None:
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[:2] == ["--namespace=shop", "--namespace=outlet"]
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_helm_test_checks_health_through_a_service_that_never_selects_the_test_pod() -> None:
+    objs = {(d["kind"], d["metadata"]["name"]): d for d in render("livenessPort=9090")}
+    deployment = objs[("Deployment", "op-visual-search-operator")]
+    service = objs[("Service", "op-visual-search-operator")]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    selector = service["spec"]["selector"]
+    assert selector == deployment["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= pod_labels.items()
+    assert service["spec"]["ports"] == [{"name": "health", "port": 9090, "targetPort": "health"}]
+
+    test = objs[("Pod", "op-visual-search-operator-test")]
+    assert test["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    # a pod carrying the selector labels would be adopted by the ReplicaSet and served by the
+    # Service it is meant to check
+    assert not selector.items() <= test["metadata"]["labels"].items()
+    assert test["spec"]["serviceAccountName"] == "op-visual-search-operator"
+    script = test["spec"]["containers"][0]["args"][0]
+    compile(script, "helm-test", "exec")  # the check is valid Python
+    assert "http://op-visual-search-operator:9090/healthz" in script
+    assert (
+        test["spec"]["containers"][0]["image"]
+        == deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    )
