@@ -336,8 +336,9 @@ def test_03_index_ready_with_its_conditions(cluster: Cluster) -> None:
     ]  # fmt: skip
     created = [_timestamp(o["metadata"]["creationTimestamp"]) for o in owned]
     applied_s = max(created) - _timestamp(index["metadata"]["creationTimestamp"])
-    print(f"\n[e2e] first reconcile: {len(owned)} objects applied within {applied_s:.0f} s "
-          "of the index's creation")  # fmt: skip
+    within = f"within {applied_s:.0f} s" if applied_s >= 1 else "in the second"
+    print(f"\n[e2e] first reconcile: {len(owned)} objects applied {within} of the index's "
+          "creation (creation times have a resolution of 1 s)")  # fmt: skip
     conditions = {c["type"]: c["status"] for c in index["status"]["conditions"]}
     for kind in ("Ready", "StoresReady", "ServingReady"):
         assert conditions.get(kind) == "True", conditions
@@ -358,7 +359,9 @@ def test_03_index_ready_with_its_conditions(cluster: Cluster) -> None:
 
     started = time.monotonic()
     log = _run_chart_test_pod(cluster, index)
-    assert log.count("ok   ") == 4 and "FAIL" not in log, log  # api x2, embedder, storefront
+    checks = [line for line in log.splitlines() if line.startswith(("ok", "FAIL"))]
+    assert "FAIL" not in log and {"ok   api /ready", "ok   api /info",
+                                  "ok   embedder /ready"} <= set(checks), log  # fmt: skip
     cluster.record("the chart's helm-test pod passed against the operator's objects", started)
 
 
@@ -755,8 +758,10 @@ def test_09_a_model_switch_under_search_load_answers_from_one_model_at_a_time(
     assert steps[-1] == "Switched" and steps == sorted(steps, key=order.index), steps
     assert codes == [200], [r for c, r in seen if c != 200][:5]
     assert not mixed, mixed[:3]
-    # A connection refused is no answer: a pod going away while kube-proxy still routed to it
-    # (the chart's 5 s drain covers most, not all: 0 and 1 of ~1,000 seen). Bounded, reported.
+    # A connection lost is no answer: before the drain closed kept-alive connections (SIGUSR1,
+    # handlers/draining.py), 0, 0 and 1 of ~1,000 were lost as a pod stopped; with it, 0 of 859.
+    # kube-proxy routing a new connection to a pod past its 5 s drain could still lose one on a
+    # loaded node: bounded and reported rather than failing the run on it.
     assert len(refused) <= len(seen) // 100, refused[:5]
     assert any(r == before for _, r in seen) and any(r == after for _, r in seen)
     status, body = _get(f"{api}/info")
