@@ -307,9 +307,15 @@ def drop_model(model: str, yes: bool, data_dir: Path | None) -> None:
     `visualsearch reindex` with the new model and the restart onto it). The model the index
     was last re-indexed with is refused: it is the one being served.
     """
+    from visualsearch.embedding.colour import split_model
     from visualsearch.factory import Context, configured_model, image_collection
 
     settings = _settings(data_dir=data_dir)
+    if split_model(model)[0] == "auto":
+        _fail(
+            "MODEL must name the model to drop: auto stands for whichever model the index was "
+            "last re-indexed with, which is the one being served (GET /info names it)"
+        )
     if not settings.collection_per_model:
         _fail(
             "drop-model needs VISUALSEARCH_COLLECTION_PER_MODEL=true: without it every model "

@@ -148,6 +148,11 @@ async def test_a_model_switch_fills_the_new_collection_beside_the_live_one(
         for spelt, weight in ((f"{NEW}+colour0", "0.25"), ("efficientnet-lite0", "0")):
             refused = _cli(_env(new, COLOUR_WEIGHT=weight), "drop-model", spelt, "--yes")
             assert refused.returncode != 0 and "last re-indexed with" in refused.stderr
+        # ... and so is `auto`, which names no model (it is whichever the index was recorded
+        # with): refused by name, before any store is opened
+        for spelt in ("auto", "auto+colour0.25"):
+            refused = _cli(_env(new), "drop-model", spelt, "--yes")
+            assert refused.returncode != 0 and "must name the model" in refused.stderr, spelt
         # ... the old one's vectors go once no pod serves it, named as the operator's Job
         # names it: the model setting, with the colour weight of the pods' settings (0.25)
         gone = _cli(_env(new), "drop-model", "efficientnet-lite0", "--yes")

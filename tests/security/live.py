@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from tests.support.servers import free_port
 from visualsearch.app import create_app
@@ -20,11 +21,11 @@ from visualsearch.config import Settings
 
 
 @contextmanager
-def live_server(settings: Settings) -> Iterator[int]:
-    """Serve ``create_app(settings)`` on 127.0.0.1; yield the port."""
+def live_server(settings: Settings, app: ASGIApp | None = None) -> Iterator[int]:
+    """Serve ``app`` (default ``create_app(settings)``) on 127.0.0.1; yield the port."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on"
+        app or create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
