@@ -19,12 +19,14 @@ def fmt(value: object, digits: int = 1) -> str:
 
 
 # Sections of RESULTS.md that other commands write (`make eval`, `python -m bench.quality_variants`,
-# `python -m bench.events`, `python -m bench.int8`): a benchmark run keeps them.
+# `python -m bench.events`, `python -m bench.int8`, `python -m bench.catalogue_views`): a
+# benchmark run keeps them.
 KEPT_SECTIONS = (
     "Search quality (visualsearch eval)",
     "Search quality: descriptor variants (bench.quality_variants)",
     "Search p50 under a flood of shopper events (bench.events)",
     "Embedding: int8 against fp32 (bench.int8)",
+    "Search quality: degraded catalogue views (issue 18)",
 )
 
 

@@ -143,6 +143,17 @@ class Settings(BaseSettings):
         "0.3: a product inside a screenshot's page); 0 (the default) never applies it, the "
         "answer's suggested_crop is only offered. Measured in docs/search-quality.md.",
     )
+    catalogue_lowres: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="Index each catalogue image with the mean of its vector and the vector of "
+        "an N x N JPEG copy of it (e.g. 64): small, blurred queries (thumbnails) find their "
+        "product first more often, at twice the embedding work per catalogue image; 0 (the "
+        "default) indexes the image alone. Catalogue side only and in the same vector space: "
+        "`visualsearch reindex` applies a change to products indexed before. Measured in "
+        "docs/search-quality.md.",
+    )
     embedder_url: str | None = Field(
         None, description="URL of a remote embedding service; unset embeds in this process."
     )

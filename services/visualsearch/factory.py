@@ -74,7 +74,15 @@ def image_limits(settings: Settings) -> ImageLimits:
 
 
 async def create_embedding(settings: Settings) -> EmbeddingService:
-    """The remote embedding service when configured, else the model loaded in this process."""
+    """The remote embedding service when configured, else the model loaded in this process;
+    catalogue images embedded as ``CATALOGUE_LOWRES`` says (``embedding.catalogue``)."""
+    service = await _embedding_service(settings)
+    service.catalogue_lowres = settings.catalogue_lowres
+    service.catalogue_limits = image_limits(settings)
+    return service
+
+
+async def _embedding_service(settings: Settings) -> EmbeddingService:
     if settings.embedder_url:
         remote = RemoteEmbeddingService(settings.embedder_url)
         await remote.start()

@@ -24,7 +24,8 @@ from tests.support.images import jpeg, photo
 from tests.support.servers import free_port, wait_for_port
 from tests.support.tiny_clip import build_tiny_clip
 from visualsearch.embedding.colour import BINS, model_name
-from visualsearch.embedding.service import EmbeddingService
+from visualsearch.embedding.service import EmbeddingService, RemoteEmbeddingService
+from visualsearch.exceptions import StoreUnavailableError
 from visualsearch.factory import create_embedding
 from visualsearch.imaging import Crop
 from visualsearch.services.reindex import Reindexer
@@ -39,10 +40,10 @@ def embedder_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @contextmanager
 def embedder_process(
-    directory: Path, **settings: str
+    directory: Path, port: int | None = None, **settings: str
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``settings``: more ``VISUALSEARCH_*`` variables, e.g. ``COLOUR_WEIGHT="0"``."""
-    port = free_port()
+    port = port or free_port()
     log = directory / "embedder.log"
     env = {**os.environ, "VISUALSEARCH_MODEL": "efficientnet-lite0"}
     env.update({f"VISUALSEARCH_{name}": value for name, value in settings.items()})
@@ -71,6 +72,31 @@ def embedder_process(
         if proc.poll() is None:
             proc.terminate()
         proc.wait(20)
+
+
+async def test_a_client_waits_for_an_embedder_that_is_still_starting(tmp_path: Path) -> None:
+    """Pods start beside their embedder (a fresh index, a model switch): a client's start waits
+    for it to answer instead of failing (and being restarted with a growing back-off), and
+    gives up with a clear 503-kind error only after its wait."""
+    port = free_port()
+    early = RemoteEmbeddingService(f"http://127.0.0.1:{port}")
+    starting = asyncio.create_task(early.start(wait_seconds=120))
+    await asyncio.sleep(2.5)
+    assert not starting.done()  # nothing listens yet: still waiting, not failed
+    try:
+        with embedder_process(tmp_path, port=port):
+            await asyncio.wait_for(starting, 30)
+            assert early.info.name == model_name("efficientnet-lite0", 0.25)
+            assert len(await early.embed_image(jpeg(seed=3))) == early.info.dim
+    finally:
+        await early.close()
+
+    lonely = RemoteEmbeddingService(f"http://127.0.0.1:{free_port()}")
+    began = asyncio.get_running_loop().time()
+    with pytest.raises(StoreUnavailableError, match="embedding service is unavailable"):
+        await lonely.start(wait_seconds=1.0)
+    assert asyncio.get_running_loop().time() - began < 10
+    await lonely.close()
 
 
 def test_the_embedder_embeds_text_only_with_a_text_tower(embedder_url: str) -> None:

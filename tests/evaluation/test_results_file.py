@@ -42,6 +42,7 @@ def test_a_benchmark_run_keeps_the_quality_section(tmp_path: Path) -> None:
     [
         "Search quality: descriptor variants (bench.quality_variants)",
         "Search p50 under a flood of shopper events (bench.events)",
+        "Search quality: degraded catalogue views (issue 18)",
     ],
 )
 def test_a_benchmark_run_keeps_the_sections_other_commands_write(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
+import time
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +15,7 @@ import numpy as np
 from visualsearch import metrics
 from visualsearch.embedding.base import Embedder, ModelInfo
 from visualsearch.embedding.batcher import MicroBatcher
+from visualsearch.embedding.catalogue import low_resolution
 from visualsearch.embedding.views import WHOLE, QueryViews, decode_side, grid_windows
 from visualsearch.exceptions import (
     StoreUnavailableError,
@@ -19,6 +23,13 @@ from visualsearch.exceptions import (
     VisualSearchError,
 )
 from visualsearch.imaging import Crop, ImageLimits, decode_image
+
+log = logging.getLogger(__name__)
+
+START_WAIT_SECONDS = 120.0
+"""How long a process waits at start for its embedding service to answer."""
+START_RETRY_SECONDS = 2.0
+START_LOG_SECONDS = 15.0
 
 
 class EmbeddingService(ABC):
@@ -28,6 +39,11 @@ class EmbeddingService(ABC):
     warning: str | None = None
     backend: str = "torch"
     """The image tower's runtime: torch, onnx, int8, or remote."""
+    catalogue_lowres: int = 0
+    """``VISUALSEARCH_CATALOGUE_LOWRES``: the side of the low-resolution copy blended into
+    each catalogue image's vector (``embedding.catalogue``); 0, none."""
+    catalogue_limits: ImageLimits = ImageLimits(max_bytes=64 * 1048576, max_pixels=100_000_000)
+    """The limits the copy is decoded under (the factory sets the configured ones)."""
 
     @abstractmethod
     async def embed_image(self, data: bytes, crop: Crop | None = None) -> np.ndarray:
@@ -35,6 +51,18 @@ class EmbeddingService(ABC):
 
     @abstractmethod
     async def embed_text(self, text: str) -> np.ndarray: ...
+
+    async def embed_catalogue_image(self, data: bytes) -> np.ndarray:
+        """The unit vector a catalogue image is indexed with: ``embed_image``'s, or with
+        ``catalogue_lowres`` the normalised mean of it and its low-resolution copy's."""
+        if not self.catalogue_lowres:
+            return await self.embed_image(data)
+        vector, copy = await asyncio.gather(
+            self.embed_image(data),  # a corrupt image fails both alike (decode_image)
+            asyncio.to_thread(low_resolution, data, self.catalogue_lowres, self.catalogue_limits),
+        )
+        blended = vector + await self.embed_image(copy)
+        return (blended / np.linalg.norm(blended)).astype(np.float32)
 
     async def embed_image_views(
         self, data: bytes, crop: Crop | None = None, views: QueryViews = WHOLE
@@ -124,8 +152,33 @@ class RemoteEmbeddingService(EmbeddingService):
     def __init__(self, url: str, timeout: float = 30.0) -> None:
         self._client = httpx.AsyncClient(base_url=url.rstrip("/"), timeout=timeout)
 
-    async def start(self) -> None:
-        body = await self._call("GET", "/embed/info")
+    async def start(self, wait_seconds: float = START_WAIT_SECONDS) -> None:
+        """Learn the service's model, waiting up to ``wait_seconds`` for it to be reachable.
+
+        Pods that start beside their embedder (a fresh index, a model switch's new model) would
+        otherwise exit and be restarted with a growing back-off while it loads its model; an
+        answer that is an error (not a connection failure) is raised at once."""
+        deadline = time.monotonic() + wait_seconds
+        logged = -math.inf
+        while True:
+            try:
+                body = await self._call("GET", "/embed/info")
+                break
+            except StoreUnavailableError as exc:
+                now = time.monotonic()
+                if now >= deadline:
+                    raise
+                if now - logged >= START_LOG_SECONDS:
+                    logged = now
+                    log.warning(
+                        "embedding service not reachable yet; waiting for it",
+                        extra={
+                            "url": str(self._client.base_url),
+                            "error": str(exc),
+                            "seconds_left": round(deadline - now),
+                        },
+                    )
+                await asyncio.sleep(min(START_RETRY_SECONDS, deadline - now))
         self.info = ModelInfo(body["model"], int(body["dim"]), bool(body["text_search"]))
         self.warning = body.get("warning")
 

@@ -227,7 +227,7 @@ class VectorIndexer:
                 items = []
                 for index, image in enumerate(record.images):
                     data, _ = await self._objects.get(image.key)
-                    vector = await self._embedding.embed_image(data)
+                    vector = await self._embedding.embed_catalogue_image(data)
                     items.append(VectorItem.of(record, vector, index))
                 if self._text is not None:  # first: the image vectors mark the product done
                     await self._text.upsert([record])

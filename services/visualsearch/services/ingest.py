@@ -212,7 +212,9 @@ class BulkIngester:
         return _Prepared(entry.row, product, images, data)
 
     async def _embed_gallery(self, images: Sequence[bytes]) -> list[np.ndarray]:
-        return list(await asyncio.gather(*(self._embedding.embed_image(d) for d in images)))
+        return list(
+            await asyncio.gather(*(self._embedding.embed_catalogue_image(d) for d in images))
+        )
 
 
 def _is_outage(exc: BaseException) -> bool:

@@ -63,5 +63,7 @@ class Reindexer:
     async def _gallery(self, record: ProductRecord) -> list[VectorItem]:
         """A vector per image of the product (embedded together, micro-batched)."""
         images = await asyncio.gather(*(self._objects.get(i.key) for i in record.images))
-        vectors = await asyncio.gather(*(self._embedding.embed_image(d) for d, _ in images))
+        vectors = await asyncio.gather(
+            *(self._embedding.embed_catalogue_image(d) for d, _ in images)
+        )
         return [VectorItem.of(record, v, n) for n, v in enumerate(vectors)]
