@@ -27,6 +27,14 @@ KEPT_SECTIONS = (
     "Search p50 under a flood of shopper events (bench.events)",
     "Embedding: int8 against fp32 (bench.int8)",
     "Search quality: degraded catalogue views (issue 18)",
+    # written by hand from other commands' output (bench.text, bench.operator_render,
+    # bench.query_views, bench.colour, visualsearch eval runs): kept alike
+    "Text search (issue 16): keyword, semantic and fused, on the demo catalogue",
+    "Operator: rendering the charts (issue 19)",
+    "Search quality: query views (VISUALSEARCH_QUERY_VIEWS)",
+    "Search quality: colour in the vector (VISUALSEARCH_COLOUR_WEIGHT, issue 18)",
+    "Search quality: the larger EfficientNets (efficientnet-lite1, efficientnet-lite2; issue 18)",
+    "Search quality: auto-applying the suggested crop (VISUALSEARCH_AUTO_CROP_BELOW, issue 17)",
 )
 
 
