@@ -14,28 +14,16 @@ import time
 
 import httpx
 
+from tests.security.live import read_response
 from tests.support.serve import ServeProcess
 from tests.support.servers import shared_tmpdir
 
 REQUEST = b"GET /health HTTP/1.1\r\nHost: shop\r\nConnection: keep-alive\r\n\r\n"
 
 
-def _answer(sock: socket.socket) -> tuple[bytes, bytes]:
-    """Read one HTTP answer (headers, body) off ``sock``, by its Content-Length."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        assert chunk, f"the connection closed before an answer: {data!r}"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.lower().split(b"\r\n")
-        if line.startswith(b"content-length:")
-    )
-    while len(body) < length:
-        body += sock.recv(4096)
-    return head, body
+def _head(sock: socket.socket) -> bytes:
+    """The head of the next answer on ``sock`` (read whole, by its Content-Length)."""
+    return read_response(sock, 10).partition(b"\r\n\r\n")[0]
 
 
 def _still_open(sock: socket.socket, wait: float) -> bool:
@@ -59,7 +47,7 @@ def test_sigusr1_makes_every_answer_close_its_connection_and_serving_goes_on() -
             with socket.create_connection((host, port), timeout=10) as sock:
                 for _ in range(2):  # one connection, two answers: keep-alive before the drain
                     sock.sendall(REQUEST)
-                    head, _ = _answer(sock)
+                    head = _head(sock)
                     assert head.startswith(b"HTTP/1.1 200") and b"connection: close" not in head
                 assert _still_open(sock, 1.0)
 
@@ -71,7 +59,7 @@ def test_sigusr1_makes_every_answer_close_its_connection_and_serving_goes_on() -
 
                 # the connection opened before the signal: answered, then closed by the server
                 sock.sendall(REQUEST)
-                head, _ = _answer(sock)
+                head = _head(sock)
                 assert head.startswith(b"HTTP/1.1 200"), head
                 assert b"connection: close" in head.lower(), head
                 assert not _still_open(sock, 5.0)  # EOF: the server closed it
